@@ -1,0 +1,46 @@
+# The two commands of the course:
+#   make lab    set up whatever is missing, then open JupyterLab on notebooks/
+#   make test   set up whatever is missing, then run the Rust tests and every notebook (smoke mode)
+# Setup (scripts/bootstrap.sh) skips every step that is already done: a second run costs seconds.
+
+PYTHON ?= python3
+export PYTHON
+VENV := .venv
+JUPYTER := $(VENV)/bin/jupyter
+PY := $(VENV)/bin/python
+
+.PHONY: lab test setup data check-tools cargo-test notebooks setup-tests lint notebooks-real
+
+setup:
+	@scripts/bootstrap.sh all
+
+data:
+	@scripts/bootstrap.sh data
+
+lab: setup
+	cargo build --quiet --lib
+	$(JUPYTER) lab --notebook-dir=notebooks --ServerApp.open_browser=$${OPEN_BROWSER:-True}
+
+test: setup
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory cargo-test setup-tests notebooks || exit 1; \
+	echo "[make test] all passed in $$(( $$(date +%s) - start )) s"
+
+cargo-test:
+	cargo test --all-targets
+	cargo test --doc
+
+# The setup and runner tests: missing prerequisites give clear errors; a panicking cell fails.
+setup-tests:
+	$(PY) -m unittest discover -s tests/scripts -p 'test_*.py' -v
+
+notebooks:
+	$(PY) scripts/run_notebooks.py --smoke
+
+# Re-run the notebooks for real and write their outputs into the committed files.
+notebooks-real: setup
+	$(PY) scripts/run_notebooks.py --inplace
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings

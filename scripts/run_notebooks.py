@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Runs the course notebooks headless with the "Rust (gans)" kernel.
+
+    run_notebooks.py [--smoke] [--inplace] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+
+--smoke    sets GANS_SMOKE=1, which the notebooks read to shrink their runs; the executed copies go
+           to target/notebooks/ so the committed notebooks (real runs) are never overwritten.
+--inplace  writes the executed notebook back over the source (how the committed outputs are made).
+
+A cell fails when the kernel reports an error (a compile error, a `?` that returned Err) OR when it
+panicked: evcxr reports a panicking cell as a success and only its stderr says `panicked at`, so
+this runner reads every cell's stderr. Exit status 1 if any notebook failed.
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+KERNEL = "gans-rust"
+
+
+class CellPanicked(Exception):
+    pass
+
+
+def stderr_of(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+def check_panic(cell, cell_index, **_):
+    text = stderr_of(cell)
+    if "panicked at" in text:
+        source = cell.source if len(cell.source) < 400 else cell.source[:400] + "…"
+        raise CellPanicked(f"cell {cell_index} panicked:\n--- cell source ---\n{source}\n"
+                           f"--- stderr ---\n{text.strip()}")
+
+
+def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_executed=check_panic,
+    )
+    start = time.monotonic()
+    message = ""
+    try:
+        client.execute()
+        ok = True
+    except CellPanicked as e:
+        ok, message = False, str(e)
+    except CellExecutionError as e:
+        ok, message = False, str(e)
+    except Exception as e:  # kernel died, timeout, …
+        ok, message = False, f"{type(e).__name__}: {e}"
+    finally:
+        # nbclient stops the kernel on success; make sure it is gone on failure too.
+        km = getattr(client, "km", None)
+        if km is not None and km.has_kernel:
+            km.shutdown_kernel(now=True)
+    elapsed = time.monotonic() - start
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    nbformat.write(nb, tmp)
+    tmp.replace(out)  # atomic: a failed run never leaves a half-written notebook
+    return ok, elapsed, message
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--smoke", action="store_true", help="small runs (GANS_SMOKE=1), outputs to target/notebooks/")
+    parser.add_argument("--inplace", action="store_true", help="write executed notebooks over the sources")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may take (default 1800)")
+    args = parser.parse_args()
+    if args.smoke and args.inplace:
+        parser.error("--smoke runs must not overwrite the committed notebooks: drop --inplace")
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        print("no notebooks found", file=sys.stderr)
+        return 1
+    if args.smoke:
+        os.environ["GANS_SMOKE"] = "1"
+    failures = []
+    for path in notebooks:
+        path = path.resolve()
+        out = path if args.inplace else ROOT / "target" / "notebooks" / path.name
+        print(f"[notebooks] {path.name} ...", flush=True)
+        ok, elapsed, message = run_one(path, out, args.timeout)
+        status = "ok" if ok else "FAILED"
+        print(f"[notebooks] {path.name}: {status} in {elapsed:.1f} s (executed copy: {out})", flush=True)
+        if not ok:
+            print(message, file=sys.stderr, flush=True)
+            failures.append(path.name)
+    if failures:
+        print(f"[notebooks] {len(failures)} failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    print(f"[notebooks] all {len(notebooks)} passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+//! # gans: Generative Adversarial Networks, in Rust, by running them
+//!
+//! The support crate of the course. The notebooks in `notebooks/` tell the story and call this
+//! crate for everything reusable; the `gans` command runs the same code without Jupyter.
+//!
+//! | module | what it holds |
+//! | --- | --- |
+//! | [`device`] | CUDA or CPU, loading libtorch's CUDA backend, seeding |
+//! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
+//! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
+//!
+//! ## Glossary (the same names everywhere)
+//! `latent_dim`: size of the noise vector `z` fed to the generator. `batch_size`: images per step.
+//! `lr_g`, `lr_d`: learning rates of the generator and of the discriminator (or critic).
+//! `n_critic`: discriminator steps per generator step. `real`: a batch of data; `fake`: a batch
+//! from the generator. `loss_d`, `loss_g`: the two players' losses. `generator`, `discriminator`
+//! (`critic` in a WGAN, whose output is a score, not a probability).
+//!
+//! In a notebook: `:dep gans = { path = ".." }` then `use gans::prelude::*;`.
+
+pub mod data;
+pub mod device;
+pub mod viz;
+
+pub use device::{cuda_available, device, seed};
+
+/// Everything a notebook needs in one `use gans::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{self, Dataset, Split, mnist};
+    pub use crate::device::{cuda_available, describe, device, parse_device, seed};
+    pub use crate::viz::{ImageGrid, LineChart, image_grid};
+    pub use anyhow::{Context, Result};
+    pub use tch::{self, Device, Kind, Tensor};
+}
+
+/// The smoke-test switch: `GANS_SMOKE=1` (set by `make test`) asks notebooks and examples for the
+/// smallest run that still exercises every line, so that the whole course runs in minutes.
+pub fn smoke() -> bool {
+    std::env::var("GANS_SMOKE").is_ok_and(|v| !v.is_empty() && v != "0")
+}

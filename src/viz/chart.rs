@@ -1,0 +1,138 @@
+//! Line charts (loss curves and friends), drawn as SVG by plotters.
+//!
+//! SVG needs no fonts on the machine that draws it: the browser renders the text.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+
+/// A line chart of one or more named series over a shared x axis; shows itself inline.
+#[derive(Debug, Clone, Default)]
+pub struct LineChart {
+    title: String,
+    x_label: String,
+    y_label: String,
+    series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Colours for successive series, readable on white.
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(23, 190, 207),
+];
+
+impl LineChart {
+    /// An empty chart with a title.
+    pub fn new(title: impl Into<String>) -> Self {
+        LineChart { title: title.into(), ..Default::default() }
+    }
+
+    /// Names the axes.
+    pub fn axes(mut self, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
+        self.x_label = x_label.into();
+        self.y_label = y_label.into();
+        self
+    }
+
+    /// Adds a series of (x, y) points. Non-finite points are skipped when drawing.
+    pub fn series(mut self, name: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
+        self.series.push((name.into(), points.into_iter().collect()));
+        self
+    }
+
+    /// Draws the chart as an SVG document.
+    pub fn to_svg(&self) -> Result<String> {
+        let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+        let points: Vec<&(f64, f64)> = self.series.iter().flat_map(|(_, s)| s.iter()).filter(finite).collect();
+        anyhow::ensure!(!points.is_empty(), "chart `{}` has no finite point to draw", self.title);
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &&(x, y) in &points {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        // Give flat data some height and leave a margin above and below.
+        let margin = ((y1 - y0) * 0.05).max(1e-6);
+        let (y0, y1) = (y0 - margin, y1 + margin);
+        let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+            let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing chart `{}`: {e:?}", self.title);
+            root.fill(&WHITE).map_err(err)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 20))
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .light_line_style(RGBColor(235, 235, 235))
+                .draw()
+                .map_err(err)?;
+            for (i, (name, data)) in self.series.iter().enumerate() {
+                let colour = PALETTE[i % PALETTE.len()];
+                let line = data.iter().filter(finite).copied();
+                chart
+                    .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+                    .map_err(err)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+            }
+            if self.series.len() > 1 || !self.series[0].0.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .draw()
+                    .map_err(err)?;
+            }
+            root.present().map_err(err)?;
+        }
+        Ok(svg)
+    }
+
+    /// Saves the chart as an SVG file (atomically).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        super::write_atomic(path.as_ref(), self.to_svg()?.as_bytes())
+    }
+
+    /// Shows the chart inline in a notebook; a chart that cannot be drawn says why instead.
+    pub fn evcxr_display(&self) {
+        match self.to_svg() {
+            Ok(svg) => super::display_in_notebook("image/svg+xml", &svg),
+            Err(e) => eprintln!("{e:#}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svg_has_every_series() {
+        let chart = LineChart::new("losses")
+            .axes("step", "loss")
+            .series("loss_d", (0..10).map(|i| (i as f64, 1.0 / (1.0 + i as f64))))
+            .series("loss_g", (0..10).map(|i| (i as f64, f64::from(i).sqrt())));
+        let svg = chart.to_svg().unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        assert!(svg.contains("loss_d") && svg.contains("loss_g") && svg.contains("losses"));
+        assert!(svg.matches("<polyline").count() >= 2);
+    }
+
+    #[test]
+    fn empty_or_non_finite_chart_is_an_error() {
+        let chart = LineChart::new("nothing").series("nan", [(0.0, f64::NAN)]);
+        assert!(chart.to_svg().unwrap_err().to_string().contains("no finite point"));
+    }
+}

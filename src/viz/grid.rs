@@ -1,0 +1,107 @@
+//! Image grids: a batch of images tiled into one picture.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use tch::{Kind, Tensor};
+
+/// A PNG picture of a batch of images; shows itself inline in a notebook.
+#[derive(Debug, Clone)]
+pub struct ImageGrid {
+    /// The encoded PNG.
+    pub png: Vec<u8>,
+    /// Width in pixels (after `scale`).
+    pub width: u32,
+    /// Height in pixels (after `scale`).
+    pub height: u32,
+}
+
+/// Tiles `images` (`[N, C, H, W]`, values in [-1, 1], C = 1 or 3) into rows of `per_row`, with a
+/// 2-pixel border, enlarged `scale` times (nearest neighbour) so small digits stay visible.
+pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGrid> {
+    let size = images.size();
+    anyhow::ensure!(
+        size.len() == 4 && (size[1] == 1 || size[1] == 3),
+        "image_grid expects images of shape [N, 1 or 3, H, W], got {size:?}"
+    );
+    anyhow::ensure!(per_row > 0 && scale > 0, "per_row and scale must be at least 1");
+    let (n, c, h, w) = (size[0] as usize, size[1] as usize, size[2] as usize, size[3] as usize);
+    anyhow::ensure!(n > 0, "image_grid got an empty batch");
+    let cols = per_row.min(n);
+    let rows = n.div_ceil(cols);
+    let pad = 2;
+    let (grid_w, grid_h) = (cols * (w + pad) + pad, rows * (h + pad) + pad);
+
+    // [-1, 1] → bytes, channels last, on the CPU: one copy for the whole batch.
+    let bytes = ((images.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+        .clamp(0.0, 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+        .permute([0, 2, 3, 1])
+        .contiguous();
+    let pixels = Vec::<u8>::try_from(bytes.view([-1])).context("copying the images to the CPU")?;
+
+    let mut canvas = image::RgbImage::from_pixel(grid_w as u32, grid_h as u32, image::Rgb([40, 40, 40]));
+    for (i, picture) in pixels.chunks_exact(h * w * c).enumerate() {
+        let (x0, y0) = ((i % cols) * (w + pad) + pad, (i / cols) * (h + pad) + pad);
+        for y in 0..h {
+            for x in 0..w {
+                let p = &picture[(y * w + x) * c..(y * w + x + 1) * c];
+                let rgb = if c == 1 { [p[0]; 3] } else { [p[0], p[1], p[2]] };
+                canvas.put_pixel((x0 + x) as u32, (y0 + y) as u32, image::Rgb(rgb));
+            }
+        }
+    }
+    let canvas = if scale > 1 {
+        image::imageops::resize(
+            &canvas,
+            canvas.width() * scale,
+            canvas.height() * scale,
+            image::imageops::FilterType::Nearest,
+        )
+    } else {
+        canvas
+    };
+    let mut png = Vec::new();
+    canvas
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .context("encoding the grid as PNG")?;
+    Ok(ImageGrid { png, width: canvas.width(), height: canvas.height() })
+}
+
+impl ImageGrid {
+    /// Saves the PNG (atomically).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        super::write_atomic(path.as_ref(), &self.png)
+    }
+
+    /// Shows the grid inline in a notebook.
+    pub fn evcxr_display(&self) {
+        super::display_in_notebook("image/png", &super::base64(&self.png));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_layout_and_pixel_values() {
+        // Two 2×2 grey images: all -1 (black) and all +1 (white), one per row.
+        let images = Tensor::cat(&[Tensor::full([1, 1, 2, 2], -1.0, (Kind::Float, tch::Device::Cpu)),
+            Tensor::full([1, 1, 2, 2], 1.0, (Kind::Float, tch::Device::Cpu))], 0);
+        let grid = image_grid(&images, 1, 1).unwrap();
+        assert_eq!((grid.width, grid.height), (2 + 2 * 2, 2 * (2 + 2) + 2));
+        let decoded = image::load_from_memory(&grid.png).unwrap().to_rgb8();
+        assert_eq!(decoded.get_pixel(2, 2).0, [0, 0, 0]);
+        assert_eq!(decoded.get_pixel(2, 6).0, [255, 255, 255]);
+        assert_eq!(decoded.get_pixel(0, 0).0, [40, 40, 40]);
+    }
+
+    #[test]
+    fn wrong_shape_is_an_error() {
+        let flat = Tensor::zeros([4, 784], (Kind::Float, tch::Device::Cpu));
+        let err = image_grid(&flat, 2, 1).unwrap_err().to_string();
+        assert!(err.contains("[N, 1 or 3, H, W]"), "{err}");
+    }
+}

@@ -1,0 +1,67 @@
+"""The headless notebook runner fails on a panicking cell and on an error, and passes a good one.
+
+evcxr reports a panicking cell as a success (only stderr says `panicked at`), so without the
+runner's own check a panic would pass CI. Each case builds a small notebook on the fly and runs
+scripts/run_notebooks.py on it with the project's kernel.
+"""
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "scripts" / "run_notebooks.py"
+
+
+def notebook(path: Path, *cells: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "gans-rust", "display_name": "Rust (gans)", "language": "rust"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+class NotebookRunner(unittest.TestCase):
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="gans-runner-test-"))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_good.ipynb"):
+            (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
+
+    def run_runner(self, path):
+        return subprocess.run([sys.executable, str(RUNNER), str(path)], capture_output=True, text=True, timeout=600)
+
+    def test_panicking_cell_fails(self):
+        path = notebook(self.tmp / "zz_panics.ipynb",
+                        'println!("before");',
+                        'let v: Vec<i32> = Vec::new();\nprintln!("{}", v[3]);',
+                        'println!("after");')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("cell 1 panicked", result.stderr)
+        self.assertIn("index out of bounds", result.stderr)
+        # The run stopped at the panic: the last cell never ran.
+        executed = nbformat.read(ROOT / "target" / "notebooks" / "zz_panics.ipynb", as_version=4)
+        self.assertEqual(executed.cells[2].get("outputs"), [])
+
+    def test_compile_error_fails(self):
+        path = notebook(self.tmp / "zz_error.ipynb", 'let x: i32 = "not a number";')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("mismatched types", result.stderr)
+
+    def test_good_notebook_passes(self):
+        path = notebook(self.tmp / "zz_good.ipynb", 'let answer = 6 * 7;', 'assert_eq!(answer, 42);')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("zz_good.ipynb: ok", result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
