@@ -122,12 +122,6 @@ JSON
     say "installing the Jupyter kernel \"Rust (gans)\" into .venv"
     mkdir -p "$dir"
     printf '%s\n' "$spec" > "$dir/kernel.json"
-    # Logos and the syntax mode that evcxr ships with its own kernel spec, when available.
-    local tmp; tmp="$(mktemp -d)"
-    if JUPYTER_DATA_DIR="$tmp" evcxr_jupyter --install >/dev/null 2>&1; then
-        cp "$tmp"/kernels/rust/*.png "$tmp"/kernels/rust/*.js "$dir/" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
 }
 
 # --- data: npm packages (files only, no Node code runs), Debian packages -----------------------

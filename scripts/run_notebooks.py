@@ -13,6 +13,7 @@ this runner reads every cell's stderr. Exit status 1 if any notebook failed.
 """
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,21 @@ class CellPanicked(Exception):
 def stderr_of(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
                    if o.get("output_type") == "stream" and o.get("name") == "stderr")
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def describe_error(nb) -> str:
+    """The first failed cell: its source, the kernel's error (colours stripped) and its stderr."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                trace = ANSI.sub("", "\n".join(output.get("traceback", [])))
+                return (f"cell {index} failed: {output.get('ename')}: {output.get('evalue')}\n"
+                        f"--- cell source ---\n{cell.source}\n--- error ---\n{trace}\n"
+                        f"{stderr_of(cell).strip()}")
+    return ""
 
 
 def check_panic(cell, cell_index, **_):
@@ -57,7 +73,7 @@ def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
     except CellPanicked as e:
         ok, message = False, str(e)
     except CellExecutionError as e:
-        ok, message = False, str(e)
+        ok, message = False, describe_error(nb) or str(e)
     except Exception as e:  # kernel died, timeout, …
         ok, message = False, f"{type(e).__name__}: {e}"
     finally:

@@ -127,7 +127,10 @@ pub fn describe(device: Device) -> String {
     match device {
         Device::Cuda(index) => {
             let name = gpu_name(index).unwrap_or_else(|| "name unknown".to_string());
-            format!("using CUDA device {index} ({name}), cuDNN {}", tch::Cuda::cudnn_is_available())
+            format!(
+                "using CUDA device {index} ({name}), cuDNN {}",
+                tch::Cuda::cudnn_is_available()
+            )
         }
         Device::Cpu => format!(
             "using the CPU with {} threads (no CUDA GPU: {})",
@@ -171,7 +174,11 @@ pub fn gpu_name(index: usize) -> Option<String> {
         if name(buffer.as_mut_ptr(), 255, handle) != 0 {
             return None;
         }
-        Some(std::ffi::CStr::from_ptr(buffer.as_ptr()).to_string_lossy().into_owned())
+        Some(
+            std::ffi::CStr::from_ptr(buffer.as_ptr())
+                .to_string_lossy()
+                .into_owned(),
+        )
     }
 }
 

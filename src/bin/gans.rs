@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use gans::prelude::*;
 
 #[derive(Parser)]
-#[command(name = "gans", version, about = "Generative Adversarial Networks, the course's code on the command line")]
+#[command(
+    name = "gans",
+    version,
+    about = "Generative Adversarial Networks, the course's code on the command line"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,10 @@ fn info(device_name: &str) -> Result<()> {
     println!("tch::Cuda::is_available(): {}", tch::Cuda::is_available());
     println!("CUDA devices: {}", tch::Cuda::device_count());
     let device = parse_device(device_name)?;
-    println!("device: {device:?}: {}", describe(device));
+    // `auto` already printed its choice (see `gans::device()`); say it for an explicit device.
+    if device_name != "auto" {
+        println!("gans: {}", describe(device));
+    }
     // A real operation on the chosen device, so that "available" means "works".
     let x = Tensor::randn([256, 256], (Kind::Float, device));
     let y = x.matmul(&x.transpose(0, 1)).trace().double_value(&[]);
@@ -54,7 +61,11 @@ fn info(device_name: &str) -> Result<()> {
         ("fonts", "fonts"),
     ] {
         let path = data::data_dir().join(file);
-        let state = if path.exists() { "installed" } else { "missing (run `make data`)" };
+        let state = if path.exists() {
+            "installed"
+        } else {
+            "missing (run `make data`)"
+        };
         println!("  {name:<14} {state}");
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! about 1,000 images per digit. `make data` copies them to `data/mnist/<d>.json`.
 //!
 //! Split (fixed): for each digit, the first 90 % of its images are `Train`, the last 10 % `Test`,
-//! so both parts hold every digit in the same proportion: 9,005 train and 1,000 test images.
+//! so both parts hold every digit in the same proportion: 8,995 train and 1,005 test images.
 
 use std::path::Path;
 
@@ -74,7 +74,7 @@ fn read_digit_file(path: &Path) -> Result<Vec<f32>> {
     })?;
     let data = file.data;
     anyhow::ensure!(
-        !data.is_empty() && data.len() % PIXELS == 0,
+        !data.is_empty() && data.len().is_multiple_of(PIXELS),
         "{} holds {} values, which is not a whole number of 28×28 images; the file is \
          truncated or corrupt: run `make data` to reinstall it",
         path.display(),
@@ -92,6 +92,7 @@ fn read_digit_file(path: &Path) -> Result<Vec<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Kind;
 
     /// Writes ten digit files of `per_digit` images each, pixel value = digit / 10.
     fn write_fixture(dir: &Path, per_digit: usize) {
@@ -125,22 +126,48 @@ mod tests {
         // Pixel value digit/10 in [0, 1] becomes digit/5 - 1 in [-1, 1].
         let first_nine = train.images.get(170).max().double_value(&[]);
         assert!((first_nine - (9.0 / 5.0 - 1.0)).abs() < 1e-6);
+        // One row per class: the first 3 images of each digit, in label order.
+        let rows = train.per_class(3).unwrap();
+        assert_eq!(rows.size(), [30, 1, 28, 28]);
+        let firsts: Vec<f64> = (0..10)
+            .map(|d| rows.get(3 * d).mean(Kind::Float).double_value(&[]))
+            .collect();
+        let expected: Vec<f64> = (0..10).map(|d| d as f64 / 5.0 - 1.0).collect();
+        assert!(
+            firsts
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{firsts:?}"
+        );
+        let err = train.per_class(19).unwrap_err().to_string();
+        assert!(err.contains("18 images of class 0"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn missing_and_corrupt_files_are_named() {
         let dir = temp_dir("bad");
-        let err = load_from(&dir, Split::Train, Device::Cpu).unwrap_err().to_string();
+        let err = load_from(&dir, Split::Train, Device::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("0.json") && err.contains("make data"), "{err}");
 
         write_fixture(&dir, 2);
         std::fs::write(dir.join("3.json"), "{\"data\": [0.5, 0.5").unwrap();
-        let err = format!("{:#}", load_from(&dir, Split::Train, Device::Cpu).unwrap_err());
-        assert!(err.contains("3.json") && err.contains("not a valid"), "{err}");
+        let err = format!(
+            "{:#}",
+            load_from(&dir, Split::Train, Device::Cpu).unwrap_err()
+        );
+        assert!(
+            err.contains("3.json") && err.contains("not a valid"),
+            "{err}"
+        );
 
         std::fs::write(dir.join("3.json"), "{\"data\": [0.5, 0.5]}").unwrap();
-        let err = load_from(&dir, Split::Train, Device::Cpu).unwrap_err().to_string();
+        let err = load_from(&dir, Split::Train, Device::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("3.json") && err.contains("truncated"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

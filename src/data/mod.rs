@@ -62,6 +62,26 @@ impl Dataset {
         }
     }
 
+    /// The first `k` images of every class, class after class: `[classes × k, C, H, W]`.
+    /// Shown with `image_grid(&images, k, …)` it gives one row per class.
+    pub fn per_class(&self, k: usize) -> anyhow::Result<Tensor> {
+        let labels = self.labels.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("{} has no labels, so it has no classes to show", self.name)
+        })?;
+        let mut rows = Vec::with_capacity(self.class_names.len());
+        for (class, name) in self.class_names.iter().enumerate() {
+            let index = labels.eq(class as i64).nonzero().view([-1]);
+            anyhow::ensure!(
+                index.size()[0] >= k as i64,
+                "{} has {} images of class {class} ({name}), fewer than the {k} asked for",
+                self.name,
+                index.size()[0]
+            );
+            rows.push(self.images.index_select(0, &index.narrow(0, 0, k as i64)));
+        }
+        Ok(Tensor::cat(&rows, 0))
+    }
+
     /// The first `n` images (fewer if the dataset is smaller), e.g. to look at them.
     pub fn head(&self, n: usize) -> Tensor {
         self.images.narrow(0, 0, n.min(self.len()) as i64)

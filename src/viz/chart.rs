@@ -29,7 +29,10 @@ const PALETTE: [RGBColor; 6] = [
 impl LineChart {
     /// An empty chart with a title.
     pub fn new(title: impl Into<String>) -> Self {
-        LineChart { title: title.into(), ..Default::default() }
+        LineChart {
+            title: title.into(),
+            ..Default::default()
+        }
     }
 
     /// Names the axes.
@@ -40,16 +43,30 @@ impl LineChart {
     }
 
     /// Adds a series of (x, y) points. Non-finite points are skipped when drawing.
-    pub fn series(mut self, name: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
-        self.series.push((name.into(), points.into_iter().collect()));
+    pub fn series(
+        mut self,
+        name: impl Into<String>,
+        points: impl IntoIterator<Item = (f64, f64)>,
+    ) -> Self {
+        self.series
+            .push((name.into(), points.into_iter().collect()));
         self
     }
 
     /// Draws the chart as an SVG document.
     pub fn to_svg(&self) -> Result<String> {
         let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-        let points: Vec<&(f64, f64)> = self.series.iter().flat_map(|(_, s)| s.iter()).filter(finite).collect();
-        anyhow::ensure!(!points.is_empty(), "chart `{}` has no finite point to draw", self.title);
+        let points: Vec<&(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|(_, s)| s.iter())
+            .filter(finite)
+            .collect();
+        anyhow::ensure!(
+            !points.is_empty(),
+            "chart `{}` has no finite point to draw",
+            self.title
+        );
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for &&(x, y) in &points {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
@@ -85,11 +102,14 @@ impl LineChart {
                     .draw_series(LineSeries::new(line, colour.stroke_width(2)))
                     .map_err(err)?
                     .label(name.as_str())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                    });
             }
             if self.series.len() > 1 || !self.series[0].0.is_empty() {
                 chart
                     .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
                     .draw()
@@ -122,7 +142,10 @@ mod tests {
     fn svg_has_every_series() {
         let chart = LineChart::new("losses")
             .axes("step", "loss")
-            .series("loss_d", (0..10).map(|i| (i as f64, 1.0 / (1.0 + i as f64))))
+            .series(
+                "loss_d",
+                (0..10).map(|i| (i as f64, 1.0 / (1.0 + i as f64))),
+            )
             .series("loss_g", (0..10).map(|i| (i as f64, f64::from(i).sqrt())));
         let svg = chart.to_svg().unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
@@ -133,6 +156,12 @@ mod tests {
     #[test]
     fn empty_or_non_finite_chart_is_an_error() {
         let chart = LineChart::new("nothing").series("nan", [(0.0, f64::NAN)]);
-        assert!(chart.to_svg().unwrap_err().to_string().contains("no finite point"));
+        assert!(
+            chart
+                .to_svg()
+                .unwrap_err()
+                .to_string()
+                .contains("no finite point")
+        );
     }
 }

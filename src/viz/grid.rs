@@ -24,8 +24,16 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
         size.len() == 4 && (size[1] == 1 || size[1] == 3),
         "image_grid expects images of shape [N, 1 or 3, H, W], got {size:?}"
     );
-    anyhow::ensure!(per_row > 0 && scale > 0, "per_row and scale must be at least 1");
-    let (n, c, h, w) = (size[0] as usize, size[1] as usize, size[2] as usize, size[3] as usize);
+    anyhow::ensure!(
+        per_row > 0 && scale > 0,
+        "per_row and scale must be at least 1"
+    );
+    let (n, c, h, w) = (
+        size[0] as usize,
+        size[1] as usize,
+        size[2] as usize,
+        size[3] as usize,
+    );
     anyhow::ensure!(n > 0, "image_grid got an empty batch");
     let cols = per_row.min(n);
     let rows = n.div_ceil(cols);
@@ -33,7 +41,12 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
     let (grid_w, grid_h) = (cols * (w + pad) + pad, rows * (h + pad) + pad);
 
     // [-1, 1] → bytes, channels last, on the CPU: one copy for the whole batch.
-    let bytes = ((images.detach().to_device(tch::Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+    let bytes = ((images
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(Kind::Float)
+        + 1.0)
+        * 127.5)
         .clamp(0.0, 255.0)
         .round()
         .to_kind(Kind::Uint8)
@@ -41,13 +54,18 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
         .contiguous();
     let pixels = Vec::<u8>::try_from(bytes.view([-1])).context("copying the images to the CPU")?;
 
-    let mut canvas = image::RgbImage::from_pixel(grid_w as u32, grid_h as u32, image::Rgb([40, 40, 40]));
+    let mut canvas =
+        image::RgbImage::from_pixel(grid_w as u32, grid_h as u32, image::Rgb([40, 40, 40]));
     for (i, picture) in pixels.chunks_exact(h * w * c).enumerate() {
         let (x0, y0) = ((i % cols) * (w + pad) + pad, (i / cols) * (h + pad) + pad);
         for y in 0..h {
             for x in 0..w {
                 let p = &picture[(y * w + x) * c..(y * w + x + 1) * c];
-                let rgb = if c == 1 { [p[0]; 3] } else { [p[0], p[1], p[2]] };
+                let rgb = if c == 1 {
+                    [p[0]; 3]
+                } else {
+                    [p[0], p[1], p[2]]
+                };
                 canvas.put_pixel((x0 + x) as u32, (y0 + y) as u32, image::Rgb(rgb));
             }
         }
@@ -66,7 +84,11 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
     canvas
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .context("encoding the grid as PNG")?;
-    Ok(ImageGrid { png, width: canvas.width(), height: canvas.height() })
+    Ok(ImageGrid {
+        png,
+        width: canvas.width(),
+        height: canvas.height(),
+    })
 }
 
 impl ImageGrid {
@@ -88,8 +110,13 @@ mod tests {
     #[test]
     fn grid_layout_and_pixel_values() {
         // Two 2×2 grey images: all -1 (black) and all +1 (white), one per row.
-        let images = Tensor::cat(&[Tensor::full([1, 1, 2, 2], -1.0, (Kind::Float, tch::Device::Cpu)),
-            Tensor::full([1, 1, 2, 2], 1.0, (Kind::Float, tch::Device::Cpu))], 0);
+        let images = Tensor::cat(
+            &[
+                Tensor::full([1, 1, 2, 2], -1.0, (Kind::Float, tch::Device::Cpu)),
+                Tensor::full([1, 1, 2, 2], 1.0, (Kind::Float, tch::Device::Cpu)),
+            ],
+            0,
+        );
         let grid = image_grid(&images, 1, 1).unwrap();
         assert_eq!((grid.width, grid.height), (2 + 2 * 2, 2 * (2 + 2) + 2));
         let decoded = image::load_from_memory(&grid.png).unwrap().to_rgb8();

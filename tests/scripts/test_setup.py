@@ -2,6 +2,7 @@
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -30,7 +31,8 @@ class MissingPrerequisites(unittest.TestCase):
         bin_dir = self.tmp / "bin"
         bin_dir.mkdir(exist_ok=True)
         for tool in tools:
-            real = shutil.which(tool)
+            # python3 may be a pyenv shim that needs its own tools: link the interpreter itself.
+            real = os.path.realpath(sys.executable) if tool == "python3" else shutil.which(tool)
             self.assertIsNotNone(real, f"{tool} is needed to run this test")
             (bin_dir / tool).symlink_to(real)
         return str(bin_dir)
@@ -60,7 +62,7 @@ class MissingPrerequisites(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root to act as another user")
     def test_no_apt_permission(self):
         # As an unprivileged user, a missing Debian package cannot be installed: say how to.
-        result = run(["debian", "gans-test-no-such-package"], user="nobody")
+        result = run(["debian", "gans-test-no-such-package"], user="65534")  # nobody
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("cannot run apt-get", result.stderr)
         self.assertIn("sudo apt-get install gans-test-no-such-package", result.stderr)
