@@ -9,7 +9,7 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 PY := $(VENV)/bin/python
 
-.PHONY: lab test setup data check-tools cargo-test notebooks setup-tests lint notebooks-real
+.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real
 
 setup:
 	@scripts/bootstrap.sh all
@@ -44,3 +44,7 @@ notebooks-real: setup
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+
+# Load time of every dataset, cold and warm (figures in data/README.md).
+bench-data: setup
+	cargo run --example data_bench

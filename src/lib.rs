@@ -26,7 +26,12 @@ pub use device::{cuda_available, device, seed};
 
 /// Everything a notebook needs in one `use gans::prelude::*;`.
 pub mod prelude {
-    pub use crate::data::{self, Dataset, Split, mnist};
+    pub use crate::data::emoji::{self, EmojiOptions, Vendor};
+    pub use crate::data::image_folder::{self, FolderOptions};
+    pub use crate::data::letters::{self, LetterOptions};
+    pub use crate::data::paired::{self, Direction, PairedDataset};
+    pub use crate::data::toy2d::{self, ModeReport, Toy2d, Toy2dKind};
+    pub use crate::data::{self, Batch, Dataset, Split, fashion_mnist, mnist};
     pub use crate::device::{cuda_available, describe, device, parse_device, seed};
     pub use crate::viz::{ImageGrid, LineChart, image_grid};
     pub use anyhow::{Context, Result};

@@ -5,10 +5,19 @@
 //! them, and the class names. The files come from `make` (scripts/bootstrap.sh) into `data/`;
 //! nothing is downloaded at run time. See `data/README.md` for each source.
 
+pub mod emoji;
+pub mod fashion_mnist;
+pub mod image_folder;
+pub mod letters;
 pub mod mnist;
+pub mod paired;
+pub mod toy2d;
 
 use std::path::PathBuf;
 
+use anyhow::Result;
+use rand::Rng;
+use rand::seq::SliceRandom;
 use tch::{Device, Kind, Tensor};
 
 /// Which part of a source: the split is fixed and documented per source, and never overlaps.
@@ -86,6 +95,93 @@ impl Dataset {
     pub fn head(&self, n: usize) -> Tensor {
         self.images.narrow(0, 0, n.min(self.len()) as i64)
     }
+
+    /// One epoch of shuffled mini-batches, in an order drawn from `rng` (same seed, same
+    /// batches). The shuffled order is sent to the device once per epoch; each batch is then an
+    /// `index_select` on the device, with no copy from the host. The last, incomplete batch is
+    /// dropped (`drop_last`): batch norm and the fixed-size loss targets want full batches.
+    pub fn epoch(&self, batch_size: usize, rng: &mut impl Rng) -> Result<Batches> {
+        anyhow::ensure!(batch_size > 0, "batch size must be at least 1, got 0");
+        anyhow::ensure!(
+            batch_size <= self.len(),
+            "batch size {batch_size} is larger than {} ({} images): choose at most {}",
+            self.name,
+            self.len(),
+            self.len()
+        );
+        let mut order: Vec<i64> = (0..self.len() as i64).collect();
+        order.shuffle(rng);
+        Ok(Batches {
+            images: self.images.shallow_clone(),
+            labels: self.labels.as_ref().map(Tensor::shallow_clone),
+            order: Tensor::from_slice(&order).to_device(self.device()),
+            batch_size: batch_size as i64,
+            next: 0,
+        })
+    }
+
+    /// A grid of the first `n` images, about square, enlarged ×2 when they are small.
+    pub fn grid(&self, n: usize) -> Result<crate::viz::ImageGrid> {
+        let per_row = (n as f64).sqrt().ceil() as usize;
+        let scale = if self.image_shape()[1] <= 32 { 2 } else { 1 };
+        crate::viz::image_grid(&self.head(n), per_row, scale)
+    }
+
+    /// One row per class, `k` images each, in label order (see [`Dataset::per_class`]).
+    pub fn class_grid(&self, k: usize) -> Result<crate::viz::ImageGrid> {
+        let scale = if self.image_shape()[1] <= 32 { 2 } else { 1 };
+        crate::viz::image_grid(&self.per_class(k)?, k, scale)
+    }
+
+    /// A subset by index (e.g. to take a fixed sample to look at or to score).
+    pub fn select(&self, index: &Tensor) -> Dataset {
+        let index = index.to_device(self.device());
+        Dataset {
+            name: self.name.clone(),
+            images: self.images.index_select(0, &index),
+            labels: self.labels.as_ref().map(|l| l.index_select(0, &index)),
+            class_names: self.class_names.clone(),
+        }
+    }
+}
+
+/// A mini-batch: images `[B, C, H, W]` and, for labelled data, labels `[B]`.
+#[derive(Debug)]
+pub struct Batch {
+    pub images: Tensor,
+    pub labels: Option<Tensor>,
+}
+
+/// The batches of one epoch (see [`Dataset::epoch`]).
+#[derive(Debug)]
+pub struct Batches {
+    images: Tensor,
+    labels: Option<Tensor>,
+    order: Tensor,
+    batch_size: i64,
+    next: i64,
+}
+
+impl Iterator for Batches {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        if self.next + self.batch_size > self.order.size()[0] {
+            return None;
+        }
+        let index = self.order.narrow(0, self.next, self.batch_size);
+        self.next += self.batch_size;
+        Some(Batch {
+            images: self.images.index_select(0, &index),
+            labels: self.labels.as_ref().map(|l| l.index_select(0, &index)),
+        })
+    }
+}
+
+impl ExactSizeIterator for Batches {
+    fn len(&self) -> usize {
+        ((self.order.size()[0] - self.next) / self.batch_size) as usize
+    }
 }
 
 /// The folder holding the installed data files: `$GANS_DATA_DIR` if set, else this crate's `data/`.
@@ -108,4 +204,98 @@ pub(crate) fn missing_file(path: &std::path::Path, what: &str) -> anyhow::Error 
          which installs it too), or set GANS_DATA_DIR to a folder that holds it",
         path.display()
     )
+}
+
+/// Reads image files on all cores. `read` turns a path into a value or a reason to skip it;
+/// the results keep the order of `paths`.
+pub(crate) fn read_parallel<T: Send>(
+    paths: &[PathBuf],
+    read: impl Fn(&std::path::Path) -> std::result::Result<T, String> + Sync,
+) -> Vec<std::result::Result<T, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().max(1));
+    let chunk = paths.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(|p| read(p)).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a reader thread panicked"))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn numbered(n: i64) -> Dataset {
+        Dataset {
+            name: "numbers".into(),
+            images: Tensor::arange(n, (Kind::Float, Device::Cpu)).view([n, 1, 1, 1]),
+            labels: Some(Tensor::arange(n, (Kind::Int64, Device::Cpu))),
+            class_names: vec![],
+        }
+    }
+
+    fn firsts(data: &Dataset, seed: u64) -> Vec<i64> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        data.epoch(4, &mut rng)
+            .unwrap()
+            .map(|b| b.labels.unwrap().int64_value(&[0]))
+            .collect()
+    }
+
+    #[test]
+    fn epochs_are_seeded_shuffles_without_repeats() {
+        let data = numbered(10);
+        let mut rng = StdRng::seed_from_u64(1);
+        let batches: Vec<Batch> = data.epoch(4, &mut rng).unwrap().collect();
+        assert_eq!(
+            batches.len(),
+            2,
+            "10 images in batches of 4: the last 2 are dropped"
+        );
+        let mut seen: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| Vec::<i64>::try_from(b.labels.as_ref().unwrap()).unwrap())
+            .collect();
+        // Images and labels stay paired.
+        let pixels: Vec<f32> = batches
+            .iter()
+            .flat_map(|b| Vec::<f32>::try_from(b.images.view([-1])).unwrap())
+            .collect();
+        assert!(seen.iter().zip(&pixels).all(|(&l, &p)| l as f32 == p));
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 8, "no image twice in one epoch");
+        assert_eq!(
+            firsts(&data, 5),
+            firsts(&data, 5),
+            "same seed, same batches"
+        );
+        assert_ne!(
+            firsts(&data, 5),
+            firsts(&data, 6),
+            "another seed, another order"
+        );
+    }
+
+    #[test]
+    fn bad_batch_sizes_are_named() {
+        let data = numbered(10);
+        let mut rng = StdRng::seed_from_u64(1);
+        let err = data.epoch(0, &mut rng).unwrap_err().to_string();
+        assert!(err.contains("at least 1"), "{err}");
+        let err = data.epoch(11, &mut rng).unwrap_err().to_string();
+        assert!(
+            err.contains("batch size 11") && err.contains("at most 10"),
+            "{err}"
+        );
+    }
 }
