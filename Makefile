@@ -23,7 +23,7 @@ lab: setup
 
 test: setup
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory cargo-test setup-tests notebooks || exit 1; \
+	$(MAKE) --no-print-directory cargo-test notebooks setup-tests || exit 1; \
 	echo "[make test] all passed in $$(( $$(date +%s) - start )) s"
 
 cargo-test:

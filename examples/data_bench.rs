@@ -79,5 +79,21 @@ fn main() -> Result<()> {
         || paired::edges_to(&faces, 64),
         PairedDataset::len,
     )?;
+    let fashion_test = fashion_mnist::load(Split::Test, dev)?;
+    time(
+        "edges→fashion test, 64×64 (Canny)",
+        || paired::edges_to(&fashion_test, 64),
+        PairedDataset::len,
+    )?;
+    // The test splits, for the record.
+    let letters_test = letters::load(Split::Test, &LetterOptions::default(), dev)?;
+    let emoji_test = emoji::load(Split::Test, &EmojiOptions::default(), dev)?;
+    let faces_test = emoji::load(Split::Test, &EmojiOptions::faces(), dev)?;
+    println!(
+        "\ntest splits: letters {}, emoji {}, emoji faces {}",
+        letters_test.len(),
+        emoji_test.len(),
+        faces_test.len()
+    );
     Ok(())
 }

@@ -33,7 +33,7 @@ pub mod prelude {
     pub use crate::data::toy2d::{self, ModeReport, Toy2d, Toy2dKind};
     pub use crate::data::{self, Batch, Dataset, Split, fashion_mnist, mnist};
     pub use crate::device::{cuda_available, describe, device, parse_device, seed};
-    pub use crate::viz::{ImageGrid, LineChart, image_grid};
+    pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
     pub use anyhow::{Context, Result};
     pub use tch::{self, Device, Kind, Tensor};
 }

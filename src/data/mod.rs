@@ -4,6 +4,19 @@
 //! [-1, 1] (the range of a `tanh` generator), its labels as int64 `[N]` where the source has
 //! them, and the class names. The files come from `make` (scripts/bootstrap.sh) into `data/`;
 //! nothing is downloaded at run time. See `data/README.md` for each source.
+//!
+//! | loader | contents |
+//! | --- | --- |
+//! | [`mnist`] | 10,000 real digits, 28×28 |
+//! | [`fashion_mnist`] | 70,000 clothing photos, 28×28, 10 classes |
+//! | [`letters`] | A–Z rendered from every installed font, augmented, 28/32/64 px |
+//! | [`emoji`] | ~7,500 colour emoji, 64×64, with categories (faces: the CelebA stand-in) |
+//! | [`image_folder`] | any folder of JPEG/PNG, e.g. CelebA |
+//! | [`paired`] | Pix2Pix pairs: A\|B folders, edges→picture, random jitter |
+//! | [`toy2d`] | ring of 8 and grid of 25 Gaussians, with mode coverage |
+//!
+//! Training takes batches with [`Dataset::epoch`]: a seeded shuffle, sent to the device once per
+//! epoch, then one `index_select` per batch on the device.
 
 pub mod emoji;
 pub mod fashion_mnist;
@@ -120,11 +133,22 @@ impl Dataset {
         })
     }
 
-    /// A grid of the first `n` images, about square, enlarged ×2 when they are small.
+    /// A grid of `n` images spread evenly over the dataset (sources are often sorted by class
+    /// or by file name, so the first `n` would all look alike), enlarged ×2 when they are small.
     pub fn grid(&self, n: usize) -> Result<crate::viz::ImageGrid> {
+        anyhow::ensure!(
+            n > 0 && !self.is_empty(),
+            "grid needs at least one image to show"
+        );
+        let n = n.min(self.len());
+        let step = self.len() as f64 / n as f64;
+        let index: Vec<i64> = (0..n).map(|i| (i as f64 * step) as i64).collect();
+        let images = self
+            .images
+            .index_select(0, &Tensor::from_slice(&index).to_device(self.device()));
         let per_row = (n as f64).sqrt().ceil() as usize;
         let scale = if self.image_shape()[1] <= 32 { 2 } else { 1 };
-        crate::viz::image_grid(&self.head(n), per_row, scale)
+        crate::viz::image_grid(&images, per_row, scale)
     }
 
     /// One row per class, `k` images each, in label order (see [`Dataset::per_class`]).

@@ -142,6 +142,36 @@ impl Toy2d {
     }
 }
 
+impl Toy2d {
+    /// A scatter chart of `samples` (`[n, 2]`) over the true modes (larger dots), with the
+    /// mode report in the title.
+    pub fn chart(&self, samples: &Tensor, title: &str) -> Result<crate::viz::LineChart> {
+        let report = self.report(samples)?;
+        Ok(crate::viz::LineChart::new(format!("{title}: {report}"))
+            .axes("x", "y")
+            .size(560, 520)
+            .points("samples", xy_points(samples)?, 2)
+            .points("true modes", xy_points(&self.centres)?, 5))
+    }
+}
+
+/// The rows of a `[n, 2]` tensor as (x, y) pairs, copied to the CPU.
+pub fn xy_points(points: &Tensor) -> Result<Vec<(f64, f64)>> {
+    let size = points.size();
+    anyhow::ensure!(
+        size.len() == 2 && size[1] == 2,
+        "points must be [n, 2], got {size:?}"
+    );
+    let flat = Vec::<f64>::try_from(
+        points
+            .detach()
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Double)
+            .reshape([-1]),
+    )?;
+    Ok(flat.chunks_exact(2).map(|p| (p[0], p[1])).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +207,22 @@ mod tests {
         assert!(
             toy.report(&Tensor::zeros([5, 3], (Kind::Float, Device::Cpu)))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn chart_shows_samples_and_modes() {
+        let toy = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
+        let samples = toy.centres.get(0).unsqueeze(0).repeat([3, 1]);
+        let svg = toy.chart(&samples, "collapsed").unwrap().to_svg().unwrap();
+        assert!(
+            svg.contains("collapsed: 1/8 modes covered"),
+            "title carries the report"
+        );
+        assert_eq!(
+            svg.matches("<circle").count(),
+            3 + 8,
+            "3 samples and 8 modes"
         );
     }
 

@@ -7,13 +7,23 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
-/// A line chart of one or more named series over a shared x axis; shows itself inline.
+/// A chart of named series over shared axes, drawn as lines or as points; shows itself inline.
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
     title: String,
     x_label: String,
     y_label: String,
-    series: Vec<(String, Vec<(f64, f64)>)>,
+    series: Vec<Series>,
+    /// Width and height in pixels; (0, 0) means the default 720 × 360.
+    size: (u32, u32),
+}
+
+#[derive(Debug, Clone)]
+struct Series {
+    name: String,
+    points: Vec<(f64, f64)>,
+    /// Dots of this radius instead of a line.
+    dots: Option<u32>,
 }
 
 /// Colours for successive series, readable on white.
@@ -42,14 +52,38 @@ impl LineChart {
         self
     }
 
-    /// Adds a series of (x, y) points. Non-finite points are skipped when drawing.
+    /// Sets the drawing's size in pixels (default 720 × 360).
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.size = (width, height);
+        self
+    }
+
+    /// Adds a series of (x, y) points joined by a line. Non-finite points are skipped.
     pub fn series(
         mut self,
         name: impl Into<String>,
         points: impl IntoIterator<Item = (f64, f64)>,
     ) -> Self {
-        self.series
-            .push((name.into(), points.into_iter().collect()));
+        self.series.push(Series {
+            name: name.into(),
+            points: points.into_iter().collect(),
+            dots: None,
+        });
+        self
+    }
+
+    /// Adds a series drawn as dots of the given radius (a scatter plot).
+    pub fn points(
+        mut self,
+        name: impl Into<String>,
+        points: impl IntoIterator<Item = (f64, f64)>,
+        radius: u32,
+    ) -> Self {
+        self.series.push(Series {
+            name: name.into(),
+            points: points.into_iter().collect(),
+            dots: Some(radius),
+        });
         self
     }
 
@@ -59,7 +93,7 @@ impl LineChart {
         let points: Vec<&(f64, f64)> = self
             .series
             .iter()
-            .flat_map(|(_, s)| s.iter())
+            .flat_map(|s| s.points.iter())
             .filter(finite)
             .collect();
         anyhow::ensure!(
@@ -78,7 +112,15 @@ impl LineChart {
 
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (720, 360)).into_drawing_area();
+            let root = SVGBackend::with_string(
+                &mut svg,
+                if self.size.0 == 0 {
+                    (720, 360)
+                } else {
+                    self.size
+                },
+            )
+            .into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing chart `{}`: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
             let mut chart = ChartBuilder::on(&root)
@@ -95,18 +137,23 @@ impl LineChart {
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
-            for (i, (name, data)) in self.series.iter().enumerate() {
+            for (i, series) in self.series.iter().enumerate() {
                 let colour = PALETTE[i % PALETTE.len()];
-                let line = data.iter().filter(finite).copied();
-                chart
-                    .draw_series(LineSeries::new(line, colour.stroke_width(2)))
+                let data = series.points.iter().filter(finite).copied();
+                let drawn = match series.dots {
+                    None => chart.draw_series(LineSeries::new(data, colour.stroke_width(2))),
+                    Some(r) => {
+                        chart.draw_series(data.map(|p| Circle::new(p, r, colour.mix(0.6).filled())))
+                    }
+                };
+                drawn
                     .map_err(err)?
-                    .label(name.as_str())
+                    .label(series.name.as_str())
                     .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
                     });
             }
-            if self.series.len() > 1 || !self.series[0].0.is_empty() {
+            if self.series.len() > 1 || !self.series[0].name.is_empty() {
                 chart
                     .configure_series_labels()
                     .position(SeriesLabelPosition::UpperRight)
@@ -151,6 +198,15 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.contains("loss_d") && svg.contains("loss_g") && svg.contains("losses"));
         assert!(svg.matches("<polyline").count() >= 2);
+    }
+
+    #[test]
+    fn scatter_draws_one_circle_per_point() {
+        let svg = LineChart::new("modes")
+            .points("samples", [(0.0, 0.0), (1.0, 1.0), (2.0, 0.5)], 2)
+            .to_svg()
+            .unwrap();
+        assert_eq!(svg.matches("<circle").count(), 3, "{svg}");
     }
 
     #[test]

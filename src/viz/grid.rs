@@ -91,6 +91,48 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
     })
 }
 
+/// Puts images side by side for comparison: for each of the first `n` samples, one image from
+/// each of `columns` (e.g. input | target, or input | output | target), `groups_per_row` samples
+/// to a row. Grey columns are shown in grey next to colour ones.
+pub fn compare(
+    columns: &[&Tensor],
+    n: usize,
+    groups_per_row: usize,
+    scale: u32,
+) -> Result<ImageGrid> {
+    anyhow::ensure!(
+        !columns.is_empty(),
+        "compare needs at least one column of images"
+    );
+    let n = columns
+        .iter()
+        .map(|c| c.size()[0] as usize)
+        .min()
+        .unwrap_or(0)
+        .min(n);
+    anyhow::ensure!(n > 0, "compare got no image to show");
+    let colour = columns.iter().any(|c| c.size().get(1) == Some(&3));
+    let mut tiles = Vec::with_capacity(n * columns.len());
+    for i in 0..n as i64 {
+        for column in columns {
+            let image = column
+                .get(i)
+                .to_device(tch::Device::Cpu)
+                .to_kind(Kind::Float);
+            tiles.push(if colour && image.size()[0] == 1 {
+                image.repeat([3, 1, 1])
+            } else {
+                image
+            });
+        }
+    }
+    image_grid(
+        &Tensor::stack(&tiles, 0),
+        groups_per_row * columns.len(),
+        scale,
+    )
+}
+
 impl ImageGrid {
     /// Saves the PNG (atomically).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
@@ -123,6 +165,22 @@ mod tests {
         assert_eq!(decoded.get_pixel(2, 2).0, [0, 0, 0]);
         assert_eq!(decoded.get_pixel(2, 6).0, [255, 255, 255]);
         assert_eq!(decoded.get_pixel(0, 0).0, [40, 40, 40]);
+    }
+
+    #[test]
+    fn compare_interleaves_columns() {
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let grey = Tensor::full([3, 1, 2, 2], -1.0, cpu); // black
+        let colour = Tensor::full([3, 3, 2, 2], 1.0, cpu); // white
+        let grid = compare(&[&grey, &colour], 2, 2, 1).unwrap();
+        // 2 samples × 2 columns in one row of 4 tiles.
+        assert_eq!((grid.width, grid.height), (2 + 4 * 4, 2 + 4));
+        let decoded = image::load_from_memory(&grid.png).unwrap().to_rgb8();
+        let tile = |k: u32| decoded.get_pixel(2 + 4 * k, 2).0;
+        assert_eq!(
+            [tile(0), tile(1), tile(2), tile(3)],
+            [[0; 3], [255; 3], [0; 3], [255; 3]]
+        );
     }
 
     #[test]

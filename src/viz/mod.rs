@@ -2,12 +2,16 @@
 //!
 //! Each type here displays itself inline in a notebook (evcxr calls a type's `evcxr_display`
 //! method to show a value left at the end of a cell) and saves itself to a file for the CLI.
+//!
+//! One figure per cell: evcxr gathers everything a cell displays into ONE output keyed by MIME
+//! type, so a second chart (SVG) in the same cell replaces the first, and a chart beside a grid
+//! (SVG + PNG) becomes two renderings of one output of which the browser shows one.
 
 mod chart;
 mod grid;
 
 pub use chart::LineChart;
-pub use grid::{ImageGrid, image_grid};
+pub use grid::{ImageGrid, compare, image_grid};
 
 use base64::Engine;
 

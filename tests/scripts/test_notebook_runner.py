@@ -31,7 +31,7 @@ class NotebookRunner(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
-        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_good.ipynb"):
+        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_good.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
             (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
 
     def run_runner(self, path):
@@ -61,6 +61,27 @@ class NotebookRunner(unittest.TestCase):
         result = self.run_runner(path)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("zz_good.ipynb: ok", result.stdout)
+
+
+    def test_two_notebooks_at_once_build_in_separate_slots(self):
+        # Two kernels alive at the same time, both building the crate: each must get its own
+        # build folder (slot), and both must succeed.
+        cells = (f':dep gans = {{ path = "{ROOT}" }}',
+                 'use gans::prelude::*;',
+                 'println!("slot={}", std::env::var("EVCXR_TMPDIR").unwrap());',
+                 'let x = Tensor::ones([3], (Kind::Float, Device::Cpu)).sum(Kind::Float).double_value(&[]);\nassert_eq!(x, 3.0);')
+        paths = [notebook(self.tmp / name, *cells) for name in ("zz_one.ipynb", "zz_two.ipynb")]
+        runs = [subprocess.Popen([sys.executable, str(RUNNER), str(p)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for p in paths]
+        results = [r.communicate(timeout=900) + (r.returncode,) for r in runs]
+        for out, err, code in results:
+            self.assertEqual(code, 0, out + err)
+        slots = set()
+        for name in ("zz_one.ipynb", "zz_two.ipynb"):
+            executed = nbformat.read(ROOT / "target" / "notebooks" / name, as_version=4)
+            text = "".join(o.get("text", "") for o in executed.cells[2].outputs)
+            slots.add(text.strip())
+        self.assertEqual(len(slots), 2, f"both kernels used the same build folder: {slots}")
 
 
 if __name__ == "__main__":
