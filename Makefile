@@ -19,7 +19,7 @@ data:
 
 lab: setup
 	cargo build --quiet --lib
-	$(JUPYTER) lab --notebook-dir=notebooks --ServerApp.open_browser=$${OPEN_BROWSER:-True}
+	$(JUPYTER) lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=gans-rust --ServerApp.open_browser=$${OPEN_BROWSER:-True} $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup
 	@start=$$(date +%s); \
