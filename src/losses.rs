@@ -1,0 +1,200 @@
+//! The losses of the course's GANs, each next to the equation it computes.
+//!
+//! The discriminator returns **logits** `l` (no sigmoid): `D(x) = σ(l)`. Working in logits lets
+//! libtorch use the stable forms `log σ(l) = −softplus(−l)` and `log(1 − σ(l)) = −softplus(l)`,
+//! which never take the log of a rounded 0.
+//!
+//! ## The original game (Goodfellow et al., 2014)
+//! `min_G max_D  E_x[log D(x)] + E_z[log(1 − D(G(z)))]`
+//! - D maximises it: [`discriminator_loss`] is its negative, the binary cross-entropy with
+//!   target 1 on real and 0 on fake.
+//! - G minimises `E_z[log(1 − D(G(z)))]`: [`generator_loss_minimax`] ("saturating"). Early in
+//!   training D rejects fakes confidently, `D(G(z)) ≈ 0`, where this curve is flat: its gradient
+//!   with respect to the logit is `−σ(l)`, tiny when `l` is very negative.
+//! - The paper's fix, used in practice: G maximises `log D(G(z))`, i.e. minimises
+//!   `−E_z[log D(G(z))]`: [`generator_loss_non_saturating`]. Same fixed point, but the gradient
+//!   is `−(1 − σ(l))`, near −1 exactly when G is doing badly.
+//!
+//! ## Wasserstein GAN (Arjovsky et al., 2017; Gulrajani et al., 2017)
+//! The critic `C` outputs a score, not a probability. It maximises `E[C(x)] − E[C(G(z))]`, an
+//! estimate of the Wasserstein-1 distance when `C` is 1-Lipschitz; [`critic_loss`] is the
+//! negative. G minimises `−E[C(G(z))]` ([`generator_loss_wasserstein`]). Lipschitz is enforced by
+//! weight clipping (WGAN) or by the [`gradient_penalty`] `λ E[(‖∇C(x̂)‖₂ − 1)²]` on random
+//! interpolates `x̂ = α x + (1 − α) G(z)`, `α ~ U(0, 1)` per sample (WGAN-GP).
+//!
+//! ## Pix2Pix (Isola et al., 2017)
+//! The generator adds `λ · E‖y − G(x)‖₁` ([`l1_loss`], λ = 100 in the paper) to its GAN loss.
+
+use tch::{Kind, Reduction, Tensor};
+
+/// `−E[log D(x)] − E[log(1 − D(G(z)))]` from D's logits on a real batch and a fake batch.
+pub fn discriminator_loss(real_logits: &Tensor, fake_logits: &Tensor) -> Tensor {
+    let ones = real_logits.ones_like();
+    let zeros = fake_logits.zeros_like();
+    real_logits.binary_cross_entropy_with_logits::<Tensor>(&ones, None, None, Reduction::Mean)
+        + fake_logits.binary_cross_entropy_with_logits::<Tensor>(
+            &zeros,
+            None,
+            None,
+            Reduction::Mean,
+        )
+}
+
+/// The minimax ("saturating") generator loss `E[log(1 − D(G(z)))]`, to be minimised.
+pub fn generator_loss_minimax(fake_logits: &Tensor) -> Tensor {
+    // log(1 − σ(l)) = −softplus(l)
+    -fake_logits.softplus().mean(Kind::Float)
+}
+
+/// The non-saturating generator loss `−E[log D(G(z))]`, to be minimised.
+pub fn generator_loss_non_saturating(fake_logits: &Tensor) -> Tensor {
+    let ones = fake_logits.ones_like();
+    fake_logits.binary_cross_entropy_with_logits::<Tensor>(&ones, None, None, Reduction::Mean)
+}
+
+/// The critic's loss `E[C(G(z))] − E[C(x)]`: its negative is the Wasserstein estimate.
+pub fn critic_loss(real_scores: &Tensor, fake_scores: &Tensor) -> Tensor {
+    fake_scores.mean(Kind::Float) - real_scores.mean(Kind::Float)
+}
+
+/// The WGAN generator loss `−E[C(G(z))]`.
+pub fn generator_loss_wasserstein(fake_scores: &Tensor) -> Tensor {
+    -fake_scores.mean(Kind::Float)
+}
+
+/// `λ · E[(‖∇_x̂ C(x̂)‖₂ − 1)²]` with `x̂ = α·real + (1 − α)·fake`, one `α ~ U(0, 1)` per sample.
+///
+/// `critic` maps a batch to scores `[B]` or `[B, 1]`. The gradient is taken with
+/// `create_graph`, so the penalty itself can be back-propagated into the critic's weights.
+pub fn gradient_penalty(
+    critic: impl Fn(&Tensor) -> Tensor,
+    real: &Tensor,
+    fake: &Tensor,
+    lambda: f64,
+) -> Tensor {
+    let batch = real.size()[0];
+    // One α per sample, broadcast over the other dimensions.
+    let mut shape = vec![batch];
+    shape.extend(std::iter::repeat_n(1, real.dim() - 1));
+    let alpha = Tensor::rand(&shape, (real.kind(), real.device()));
+    let x_hat: Tensor = &alpha * real.detach() + (alpha.ones_like() - &alpha) * fake.detach();
+    let x_hat = x_hat.set_requires_grad(true);
+    penalty_at(&critic(&x_hat), &x_hat, lambda)
+}
+
+/// The penalty term for scores already computed at `x_hat` (which must require grad).
+pub fn penalty_at(scores: &Tensor, x_hat: &Tensor, lambda: f64) -> Tensor {
+    let gradients = Tensor::run_backward(&[scores.sum(Kind::Float)], &[x_hat], true, true);
+    let norms = gradients[0]
+        .flatten(1, -1)
+        .norm_scalaropt_dim(2.0, [1i64].as_slice(), false);
+    (norms - 1.0).square().mean(Kind::Float) * lambda
+}
+
+/// `λ · E|a − b|`, the Pix2Pix reconstruction term.
+pub fn l1_loss(output: &Tensor, target: &Tensor, lambda: f64) -> Tensor {
+    output.l1_loss(target, Reduction::Mean) * lambda
+}
+
+#[cfg(test)]
+mod tests {
+    //! Reference values from PyTorch 2.11.0 (the venv's torch), computed with:
+    //! ```python
+    //! import torch, torch.nn.functional as F
+    //! real = torch.tensor([2.5, 0.3, -1.0, 4.0])   # D's logits on real images
+    //! fake = torch.tensor([-2.0, -0.5, 0.0, 1.5])  # D's logits on generated images
+    //! F.binary_cross_entropy_with_logits(real, torch.ones(4)) \
+    //!   + F.binary_cross_entropy_with_logits(fake, torch.zeros(4))   # 1.2400555610656738
+    //! torch.log(1 - torch.sigmoid(fake)).mean()                      # -0.7488913536071777
+    //! F.binary_cross_entropy_with_logits(fake, torch.ones(4))         # 0.9988914132118225
+    //! fake.mean() - real.mean()                                       # -1.7000000476837158
+    //! -fake.mean()                                                    # 0.25
+    //! a = torch.tensor([[0.5, -1.0], [2.0, 0.25]]); b = torch.tensor([[0.0, -0.5], [1.0, 1.0]])
+    //! 100 * (a - b).abs().mean()                                      # 68.75
+    //! x = torch.tensor([-4.0], requires_grad=True)
+    //! torch.log(1 - torch.sigmoid(x)).mean().backward(); x.grad      # -0.01798621006309986
+    //! x = torch.tensor([-4.0], requires_grad=True)
+    //! F.binary_cross_entropy_with_logits(x, torch.ones(1)).backward(); x.grad  # -0.9820137619972229
+    //! ```
+    use super::*;
+    use tch::Device;
+
+    fn t(values: &[f32]) -> Tensor {
+        Tensor::from_slice(values)
+    }
+
+    fn close(a: &Tensor, expected: f64) {
+        let got = a.double_value(&[]);
+        assert!(
+            (got - expected).abs() < 1e-6,
+            "got {got}, PyTorch gives {expected}"
+        );
+    }
+
+    const REAL: [f32; 4] = [2.5, 0.3, -1.0, 4.0];
+    const FAKE: [f32; 4] = [-2.0, -0.5, 0.0, 1.5];
+
+    #[test]
+    fn gan_losses_match_pytorch() {
+        close(
+            &discriminator_loss(&t(&REAL), &t(&FAKE)),
+            1.2400555610656738,
+        );
+        close(&generator_loss_minimax(&t(&FAKE)), -0.7488913536071777);
+        close(
+            &generator_loss_non_saturating(&t(&FAKE)),
+            0.9988914132118225,
+        );
+    }
+
+    #[test]
+    fn wasserstein_and_l1_match_pytorch() {
+        close(&critic_loss(&t(&REAL), &t(&FAKE)), -1.7000000476837158);
+        close(&generator_loss_wasserstein(&t(&FAKE)), 0.25);
+        let a = t(&[0.5, -1.0, 2.0, 0.25]).view([2, 2]);
+        let b = t(&[0.0, -0.5, 1.0, 1.0]).view([2, 2]);
+        close(&l1_loss(&a, &b, 100.0), 68.75);
+    }
+
+    #[test]
+    fn saturation_gradients_match_pytorch() {
+        // Where D is sure a fake is fake (logit −4), the minimax loss hardly moves G.
+        let grad = |loss: fn(&Tensor) -> Tensor| {
+            let x = t(&[-4.0]).set_requires_grad(true);
+            loss(&x).backward();
+            x.grad().double_value(&[0])
+        };
+        assert!((grad(generator_loss_minimax) - -0.01798621006309986).abs() < 1e-7);
+        assert!((grad(generator_loss_non_saturating) - -0.9820137619972229).abs() < 1e-7);
+    }
+
+    #[test]
+    fn gradient_penalty_of_a_linear_critic_is_analytic() {
+        // C(x) = w·x has gradient w everywhere, so the penalty is λ (‖w‖ − 1)² whatever α is.
+        let w = t(&[3.0, 4.0, 0.0, 0.0]).view([1, 4]); // ‖w‖ = 5
+        let critic = |x: &Tensor| x.flatten(1, -1).matmul(&w.transpose(0, 1));
+        let real = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu));
+        let fake = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu));
+        close(&gradient_penalty(critic, &real, &fake, 10.0), 10.0 * 16.0);
+        // A unit-norm critic is not penalised.
+        let unit = t(&[0.6, 0.8, 0.0, 0.0]).view([1, 4]);
+        let critic = |x: &Tensor| x.flatten(1, -1).matmul(&unit.transpose(0, 1));
+        close(&gradient_penalty(critic, &real, &fake, 10.0), 0.0);
+    }
+
+    #[test]
+    fn gradient_penalty_reaches_the_critic_weights() {
+        // create_graph: the penalty must have a gradient with respect to the critic's weights.
+        let w = t(&[3.0, 4.0]).view([1, 2]).set_requires_grad(true);
+        let critic = |x: &Tensor| x.matmul(&w.transpose(0, 1));
+        let real = Tensor::ones([4, 2], (Kind::Float, Device::Cpu));
+        let penalty = gradient_penalty(critic, &real, &real.zeros_like(), 1.0);
+        penalty.backward();
+        // d/dw (‖w‖ − 1)² = 2 (‖w‖ − 1) w / ‖w‖ = 2 · 4 · (0.6, 0.8) = (4.8, 6.4)
+        let grad = Vec::<f32>::try_from(w.grad().view([-1])).unwrap();
+        assert!(
+            (grad[0] - 4.8).abs() < 1e-4 && (grad[1] - 6.4).abs() < 1e-4,
+            "{grad:?}"
+        );
+    }
+}
