@@ -1,0 +1,437 @@
+//! DCGAN (Radford, Metz & Chintala, 2016): notebook 02, and the base of 03 (WGAN) and 04 (cGAN).
+//!
+//! The paper's guidelines, each visible below:
+//! 1. no pooling: G upsamples with strided transposed convolutions, D downsamples with strided
+//!    convolutions, so both learn their own resampling;
+//! 2. batch norm in both, except G's output layer and D's input layer (normalising those would
+//!    fix the output's or the data's statistics);
+//! 3. no fully connected hidden layers: `z` is read as a 1×1 image with `latent_dim` channels;
+//! 4. ReLU in G, `tanh` at G's output; LeakyReLU(0.2) in D;
+//! 5. weights from N(0, 0.02) ([`super::init::dcgan_normal`], switchable).
+//!
+//! Sizes: 64×64 (the paper's), 32×32 and 28×28 (MNIST-like), grey or RGB; `width` is the paper's
+//! `ngf`/`ndf` (64). At 64×64, G's feature maps go `8w@4×4 → 4w@8×8 → 2w@16×16 → w@32×32 →
+//! C@64×64`, and D mirrors them. At 28×28 the first step is a 7×7 kernel: `2w@7×7 → w@14×14 →
+//! C@28×28`.
+//!
+//! As a WGAN critic (notebook 03) the same D is used without a sigmoid (it never has one here:
+//! it returns scores), with batch norm for weight clipping and with [`Norm::Layer`] for the
+//! gradient penalty.
+
+use anyhow::Result;
+use tch::nn::{self, ModuleT};
+use tch::{Kind, Tensor};
+
+use super::Norm;
+
+/// Hyperparameters of a DCGAN generator and discriminator.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DcganConfig {
+    /// 28, 32 or 64.
+    pub image_size: i64,
+    /// 1 (grey) or 3 (RGB).
+    pub channels: i64,
+    /// Size of `z` (100 in the paper).
+    pub latent_dim: i64,
+    /// Feature maps of the widest-resolution layer (`ngf` = `ndf` = 64 in the paper).
+    pub width: i64,
+    /// Normalisation in D's hidden layers (batch norm in the paper).
+    pub norm: Norm,
+    /// The paper's N(0, 0.02) initialisation instead of libtorch's default.
+    pub dcgan_init: bool,
+    /// Extra input channels of G's `z` and D's image (the one-hot label of a conditional model).
+    pub n_classes: i64,
+}
+
+impl Default for DcganConfig {
+    fn default() -> Self {
+        DcganConfig {
+            image_size: 64,
+            channels: 3,
+            latent_dim: 100,
+            width: 64,
+            norm: Norm::Batch,
+            dcgan_init: true,
+            n_classes: 0,
+        }
+    }
+}
+
+impl DcganConfig {
+    /// MNIST-like: 28×28 grey.
+    pub fn mnist() -> Self {
+        DcganConfig {
+            image_size: 28,
+            channels: 1,
+            ..Default::default()
+        }
+    }
+
+    /// Checks the values a learner may have typed.
+    pub fn validate(&self) -> Result<()> {
+        anyhow::ensure!(
+            matches!(self.image_size, 28 | 32 | 64),
+            "DCGAN image_size {} is not supported: use 28, 32 or 64",
+            self.image_size
+        );
+        anyhow::ensure!(
+            matches!(self.channels, 1 | 3),
+            "DCGAN channels {} is not supported: use 1 (grey) or 3 (RGB)",
+            self.channels
+        );
+        anyhow::ensure!(
+            self.latent_dim > 0 && self.width > 0,
+            "latent_dim and width must be positive"
+        );
+        Ok(())
+    }
+
+    /// Channel counts of G's layers after the projection of `z`, widest first, ending with the
+    /// image's channels: 64 → [8w, 4w, 2w, w, C]; 32 → [4w, 2w, w, C]; 28 → [2w, w, C].
+    fn generator_channels(&self) -> Vec<i64> {
+        let w = self.width;
+        let mut channels: Vec<i64> = match self.image_size {
+            64 => vec![8 * w, 4 * w, 2 * w, w],
+            32 => vec![4 * w, 2 * w, w],
+            _ => vec![2 * w, w],
+        };
+        channels.push(self.channels);
+        channels
+    }
+}
+
+fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
+    nn::conv2d(
+        p,
+        i,
+        o,
+        k,
+        nn::ConvConfig {
+            stride,
+            padding,
+            bias: false,
+            ..Default::default()
+        },
+    )
+}
+
+fn deconv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::ConvTranspose2D {
+    nn::conv_transpose2d(
+        p,
+        i,
+        o,
+        k,
+        nn::ConvTransposeConfig {
+            stride,
+            padding,
+            bias: false,
+            ..Default::default()
+        },
+    )
+}
+
+/// The DCGAN generator: `z [B, latent_dim]` (+ labels) → images `[B, C, S, S]` in [−1, 1].
+#[derive(Debug)]
+pub struct DcganGenerator {
+    config: DcganConfig,
+    /// `deconv1` … `deconvN`: the first projects z (1×1) to the smallest feature map.
+    deconv: Vec<nn::ConvTranspose2D>,
+    /// `bn1` … `bn(N−1)`: no batch norm on the output layer (guideline 2).
+    bn: Vec<nn::BatchNorm>,
+}
+
+impl DcganGenerator {
+    pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
+        config.validate()?;
+        let channels = config.generator_channels();
+        let mut layers = Vec::new();
+        let mut bn = Vec::new();
+        let mut inputs = config.latent_dim + config.n_classes;
+        for (i, &outputs) in channels.iter().enumerate() {
+            let last = i == channels.len() - 1;
+            // No biases, as in the reference implementation: batch norm cancels them.
+            // First layer: 1×1 → 4×4 (7×7 for 28-pixel images); then each doubles H and W.
+            let layer = if i == 0 {
+                let k = if config.image_size == 28 { 7 } else { 4 };
+                deconv(&p / format!("deconv{}", i + 1), inputs, outputs, k, 1, 0)
+            } else {
+                deconv(&p / format!("deconv{}", i + 1), inputs, outputs, 4, 2, 1)
+            };
+            layers.push(layer);
+            if !last {
+                bn.push(nn::batch_norm2d(
+                    &p / format!("bn{}", i + 1),
+                    outputs,
+                    super::batch_norm_config(),
+                ));
+            }
+            inputs = outputs;
+        }
+        Ok(DcganGenerator {
+            config: config.clone(),
+            deconv: layers,
+            bn,
+        })
+    }
+
+    /// Generates images from `z` and, for a conditional model, `labels` `[B]`.
+    pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        let z = super::mlp::with_one_hot(z, labels, self.config.n_classes);
+        let mut xs = z.view([z.size()[0], -1, 1, 1]); // [B, latent_dim (+ classes), 1, 1]
+        for (i, layer) in self.deconv.iter().enumerate() {
+            xs = layer.forward_t(&xs, train); // at 64: [B, 8w, 4, 4] → [B, 4w, 8, 8] → … → [B, C, 64, 64]
+            if let Some(bn) = self.bn.get(i) {
+                xs = bn.forward_t(&xs, train).relu();
+            }
+        }
+        xs.tanh()
+    }
+}
+
+/// One normalisation layer of the discriminator.
+#[derive(Debug)]
+enum NormLayer {
+    Batch(nn::BatchNorm),
+    Layer(nn::LayerNorm),
+    Group(nn::GroupNorm),
+}
+
+impl NormLayer {
+    fn new(norm: Norm, p: nn::Path, channels: i64, side: i64) -> Option<Self> {
+        match norm {
+            Norm::Batch => Some(NormLayer::Batch(nn::batch_norm2d(
+                p,
+                channels,
+                super::batch_norm_config(),
+            ))),
+            Norm::Layer => Some(NormLayer::Layer(nn::layer_norm(
+                p,
+                vec![channels, side, side],
+                Default::default(),
+            ))),
+            // One group per channel = instance norm with a learnt scale and shift.
+            Norm::Instance => Some(NormLayer::Group(nn::group_norm(
+                p,
+                channels,
+                channels,
+                Default::default(),
+            ))),
+            Norm::None => None,
+        }
+    }
+
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        match self {
+            NormLayer::Batch(bn) => bn.forward_t(xs, train),
+            NormLayer::Layer(ln) => ln.forward_t(xs, train),
+            NormLayer::Group(gn) => gn.forward_t(xs, train),
+        }
+    }
+}
+
+/// The DCGAN discriminator (or WGAN critic): images `[B, C, S, S]` (+ labels) → scores `[B]`.
+#[derive(Debug)]
+pub struct DcganDiscriminator {
+    config: DcganConfig,
+    /// `conv1` … `convN`: each halves H and W; the last reads the 4×4 (7×7) map into one score.
+    conv: Vec<nn::Conv2D>,
+    /// `norm2` … `norm(N−1)`: none on the input layer (guideline 2) nor on the score.
+    norm: Vec<Option<NormLayer>>,
+}
+
+impl DcganDiscriminator {
+    pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
+        config.validate()?;
+        // D mirrors G: its feature maps are G's, in reverse order, without the image itself.
+        let mut channels = config.generator_channels();
+        channels.pop();
+        channels.reverse(); // e.g. 64: [w, 2w, 4w, 8w]
+        let mut conv_layers = Vec::new();
+        let mut norm = Vec::new();
+        let mut inputs = config.channels + config.n_classes;
+        let mut side = config.image_size;
+        for (i, &outputs) in channels.iter().enumerate() {
+            side /= 2;
+            conv_layers.push(conv(
+                &p / format!("conv{}", i + 1),
+                inputs,
+                outputs,
+                4,
+                2,
+                1,
+            ));
+            norm.push(if i == 0 {
+                None
+            } else {
+                NormLayer::new(config.norm, &p / format!("norm{}", i + 1), outputs, side)
+            });
+            inputs = outputs;
+        }
+        let k = if config.image_size == 28 { 7 } else { 4 };
+        conv_layers.push(conv(
+            &p / format!("conv{}", channels.len() + 1),
+            inputs,
+            1,
+            k,
+            1,
+            0,
+        ));
+        Ok(DcganDiscriminator {
+            config: config.clone(),
+            conv: conv_layers,
+            norm,
+        })
+    }
+
+    /// One score per image (a logit for the BCE games, a critic score for WGAN).
+    pub fn forward_t(&self, images: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        let mut xs = match labels {
+            // A conditional D sees the label as extra constant channels of the image.
+            Some(labels) if self.config.n_classes > 0 => {
+                let size = images.size();
+                let planes = labels
+                    .one_hot(self.config.n_classes)
+                    .to_kind(images.kind())
+                    .view([size[0], -1, 1, 1])
+                    .expand([size[0], self.config.n_classes, size[2], size[3]], false);
+                Tensor::cat(&[images, &planes], 1) // [B, C + classes, S, S]
+            }
+            _ => images.shallow_clone(), // [B, C, S, S]
+        };
+        let last = self.conv.len() - 1;
+        for (i, layer) in self.conv.iter().enumerate() {
+            xs = layer.forward_t(&xs, train); // at 64: [B, w, 32, 32] → [B, 2w, 16, 16] → … → [B, 1, 1, 1]
+            if i < last {
+                if let Some(norm) = &self.norm[i] {
+                    xs = norm.forward_t(&xs, train);
+                }
+                xs = xs.maximum(&(&xs * 0.2)); // LeakyReLU(0.2)
+            }
+        }
+        xs.view([-1]) // [B]
+    }
+}
+
+/// A batch of noise `z ~ N(0, I)` of shape `[batch, latent_dim]` on `device`.
+pub fn noise(batch: i64, latent_dim: i64, device: tch::Device) -> Tensor {
+    Tensor::randn([batch, latent_dim], (Kind::Float, device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::init;
+    use tch::Device;
+
+    #[test]
+    fn every_size_channel_count_and_norm() {
+        for image_size in [28, 32, 64] {
+            for channels in [1, 3] {
+                for norm in [Norm::Batch, Norm::Layer, Norm::Instance, Norm::None] {
+                    let config = DcganConfig {
+                        image_size,
+                        channels,
+                        width: 8,
+                        norm,
+                        ..Default::default()
+                    };
+                    let vs = nn::VarStore::new(Device::Cpu);
+                    let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
+                    let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
+                    let fake = g.forward_t(&noise(3, 100, Device::Cpu), None, true);
+                    assert_eq!(
+                        fake.size(),
+                        [3, channels, image_size, image_size],
+                        "{config:?}"
+                    );
+                    assert_eq!(d.forward_t(&fake, None, true).size(), [3], "{config:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conditional_model_takes_labels() {
+        let config = DcganConfig {
+            n_classes: 10,
+            width: 8,
+            ..DcganConfig::mnist()
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
+        let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
+        let labels = Tensor::arange(4, (Kind::Int64, Device::Cpu));
+        let fake = g.forward_t(&noise(4, 100, Device::Cpu), Some(&labels), false);
+        assert_eq!(fake.size(), [4, 1, 28, 28]);
+        assert_eq!(d.forward_t(&fake, Some(&labels), false).size(), [4]);
+    }
+
+    #[test]
+    fn layer_names_and_paper_init() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _g = DcganGenerator::new(&DcganConfig::default(), vs.root() / "generator").unwrap();
+        let _d =
+            DcganDiscriminator::new(&DcganConfig::default(), vs.root() / "discriminator").unwrap();
+        init::dcgan_normal(&vs);
+        let vars = vs.variables();
+        let mut names: Vec<&String> = vars.keys().collect();
+        names.sort();
+        assert!(
+            vars.contains_key("generator.deconv1.weight")
+                && vars.contains_key("discriminator.conv5.weight"),
+            "{names:?}"
+        );
+        assert!(
+            !vars.contains_key("generator.bn5.weight"),
+            "no batch norm on G's output layer"
+        );
+        assert!(
+            !vars.contains_key("discriminator.norm1.weight"),
+            "no norm on D's input layer"
+        );
+        let (mean, std) = init::stats(&vars["generator.deconv2.weight"]);
+        assert!(
+            mean.abs() < 0.001 && (std - 0.02).abs() < 0.001,
+            "conv N(0, 0.02): {mean} {std}"
+        );
+        let (mean, std) = init::stats(&vars["discriminator.norm2.weight"]);
+        assert!(
+            (mean - 1.0).abs() < 0.01 && (std - 0.02).abs() < 0.01,
+            "norm N(1, 0.02): {mean} {std}"
+        );
+        assert_eq!(init::stats(&vars["discriminator.norm2.bias"]), (0.0, 0.0));
+    }
+
+    #[test]
+    fn parameter_counts_match_the_pytorch_tutorial_model() {
+        // PyTorch 2.11, the DCGAN tutorial's Generator and Discriminator (nz=100, ngf=ndf=64,
+        // nc=3, bias=False): sum(p.numel() for p in G.parameters()) == 3576704, D: 2765568.
+        let count = |build: &dyn Fn(nn::Path)| {
+            let vs = nn::VarStore::new(Device::Cpu);
+            build(vs.root());
+            crate::models::mlp::parameter_count(&vs)
+        };
+        let config = DcganConfig::default();
+        assert_eq!(
+            count(&|p| drop(DcganGenerator::new(&config, p).unwrap())),
+            3_576_704
+        );
+        assert_eq!(
+            count(&|p| drop(DcganDiscriminator::new(&config, p).unwrap())),
+            2_765_568
+        );
+    }
+
+    #[test]
+    fn unsupported_sizes_are_named() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = DcganConfig {
+            image_size: 48,
+            ..Default::default()
+        };
+        let err = DcganGenerator::new(&config, vs.root())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("image_size 48"), "{err}");
+    }
+}

@@ -1,0 +1,39 @@
+//! The networks of the course, each a struct of named layers with `forward_t(xs, train)`.
+//!
+//! Layer names (`"fc1"`, `"bn1"`, `"deconv2"`, …) are the keys of a checkpoint, so a saved file
+//! reads like the code. Discriminators and critics return raw scores `[B]` (logits for the
+//! BCE games; see [`crate::losses`]), never probabilities.
+
+pub mod dcgan;
+pub mod init;
+pub mod mlp;
+
+/// How a discriminator normalises its hidden layers.
+///
+/// Batch norm is DCGAN's choice. A WGAN-GP critic must not use it: the gradient penalty is
+/// computed per sample, and batch norm makes each sample's score depend on the whole batch
+/// (Gulrajani et al., 2017, §4); layer norm is the usual replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Norm {
+    Batch,
+    /// Over each sample's (C, H, W).
+    Layer,
+    /// Over each sample's (H, W), per channel, with a learnt scale and shift.
+    Instance,
+    None,
+}
+
+/// Batch norm as PyTorch builds it: scale 1, shift 0, eps 1e-5, momentum 0.1.
+///
+/// tch's own default draws the scale uniformly from [0, 1], which silently shrinks every
+/// normalised activation (by about 0.58 on average); the course's numbers are checked against
+/// PyTorch, so every batch norm here uses this instead.
+pub fn batch_norm_config() -> tch::nn::BatchNormConfig {
+    tch::nn::BatchNormConfig {
+        ws_init: tch::nn::Init::Const(1.0),
+        bs_init: tch::nn::Init::Const(0.0),
+        eps: 1e-5,
+        momentum: 0.1,
+        ..Default::default()
+    }
+}
