@@ -8,6 +8,7 @@
 //! | [`device`] | CUDA or CPU, loading libtorch's CUDA backend, seeding |
 //! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
 //! | [`models`] | MLP and DCGAN generators and discriminators, the paper init |
+//! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
 //!
@@ -24,6 +25,7 @@ pub mod data;
 pub mod device;
 pub mod losses;
 pub mod models;
+pub mod optim;
 pub mod viz;
 
 pub use device::{cuda_available, device, seed};

@@ -14,8 +14,8 @@
 //! Optional conditioning (notebook 04): `n_classes > 0` joins a one-hot label to G's input `z`
 //! and to D's input image (concatenated, as the conditional-GAN repositories do).
 
-use tch::nn::{self, Module, ModuleT};
 use tch::Tensor;
+use tch::nn::{self, Module, ModuleT};
 
 /// Which architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
