@@ -259,7 +259,7 @@ mod tests {
     fn rmsprop_matches_pytorch() {
         assert_close(
             &run(OptimizerKind::rmsprop(0.01), 5).0,
-            &[0.72157103, -1.6854815, 0.18902549],
+            &[0.721_571, -1.6854815, 0.18902549],
         );
     }
 
