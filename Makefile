@@ -18,7 +18,7 @@ data:
 	@scripts/bootstrap.sh data
 
 lab: setup
-	cargo build --quiet --lib
+	$(PY) scripts/run_notebooks.py --warm
 	$(JUPYTER) lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=gans-rust --ServerApp.open_browser=$${OPEN_BROWSER:-True} $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: setup

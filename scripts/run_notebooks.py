@@ -89,15 +89,39 @@ def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
     return ok, elapsed, message
 
 
+def warm_up() -> int:
+    """Builds `gans` in the first notebook build slot, so that the learner's first `:dep` cell
+    takes seconds instead of minutes. Does nothing when a slot has been built already."""
+    if any((ROOT / "target" / "evcxr").glob("slot-*/target")):
+        return 0
+    print("[notebooks] building the crate for notebooks once (a few minutes, only the first time) ...", flush=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Rust (gans)", "language": "rust"}
+    nb.cells = [nbformat.v4.new_code_cell(f':dep gans = {{ path = "{ROOT}" }}'),
+                nbformat.v4.new_code_cell("use gans::prelude::*;")]
+    path = ROOT / "target" / "notebooks" / "warm-up.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    ok, elapsed, message = run_one(path, path, timeout=1800)
+    print(f"[notebooks] warm-up: {'ok' if ok else 'FAILED'} in {elapsed:.1f} s", flush=True)
+    if not ok:
+        print(message, file=sys.stderr)
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--smoke", action="store_true", help="small runs (GANS_SMOKE=1), outputs to target/notebooks/")
     parser.add_argument("--inplace", action="store_true", help="write executed notebooks over the sources")
+    parser.add_argument("--warm", action="store_true",
+                        help="only build the crate in a notebook build slot (what `make lab` does first), unless one is built")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may take (default 1800)")
     args = parser.parse_args()
     if args.smoke and args.inplace:
         parser.error("--smoke runs must not overwrite the committed notebooks: drop --inplace")
+    if args.warm:
+        return warm_up()
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         print("no notebooks found", file=sys.stderr)
