@@ -7,7 +7,7 @@
 //! | --- | --- |
 //! | [`device`] | CUDA or CPU, loading libtorch's CUDA backend, seeding |
 //! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
-//! | [`models`] | MLP and DCGAN generators and discriminators, the paper init |
+//! | [`models`] | MLP, DCGAN, U-Net and PatchGAN networks, the DCGAN paper's init |
 //! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |

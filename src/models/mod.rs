@@ -1,12 +1,22 @@
 //! The networks of the course, each a struct of named layers with `forward_t(xs, train)`.
 //!
 //! Layer names (`"fc1"`, `"bn1"`, `"deconv2"`, …) are the keys of a checkpoint, so a saved file
-//! reads like the code. Discriminators and critics return raw scores `[B]` (logits for the
-//! BCE games; see [`crate::losses`]), never probabilities.
+//! reads like the code. Discriminators and critics return raw scores (logits for the BCE games;
+//! see [`crate::losses`]), never probabilities.
+//!
+//! | module | networks |
+//! | --- | --- |
+//! | [`mlp`] | fully connected G and D, paper (maxout) and learner flavours, optional labels |
+//! | [`dcgan`] | DCGAN G and D/critic at 28, 32, 64 px, grey or RGB, norm switch, optional labels |
+//! | [`unet`] | the Pix2Pix U-Net generator, 64 or 256 px |
+//! | [`patchgan`] | the Pix2Pix 70×70 PatchGAN discriminator |
+//! | [`init`] | the DCGAN paper's N(0, 0.02) initialisation |
 
 pub mod dcgan;
 pub mod init;
 pub mod mlp;
+pub mod patchgan;
+pub mod unet;
 
 /// How a discriminator normalises its hidden layers.
 ///

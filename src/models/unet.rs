@@ -1,0 +1,216 @@
+//! The Pix2Pix generator: a U-Net (Isola et al., 2017, §3.2.1 and Appendix 6.1.1).
+//!
+//! An encoder halves the image down to 1×1 (`C64-C128-C256-C512-C512-…`, 4×4 convolutions of
+//! stride 2, LeakyReLU 0.2, batch norm except on the first layer and the bottleneck), and a
+//! decoder doubles it back (`CD512-CD512-CD512-C512-…-C64`, transposed convolutions, ReLU, batch
+//! norm). **Skip connections** join each encoder layer's output to the decoder layer of the
+//! same size (channel concatenation), so low-level detail such as the position of every edge
+//! need not squeeze through the bottleneck. The three decoder layers after the bottleneck use
+//! dropout 0.5: the paper's only source of noise, since its generator learnt to ignore a `z`
+//! input (the paper kept the dropout on at test time as well).
+//!
+//! Sizes: 256 (the paper's, 8 levels) and 64 (6 levels), any channel counts.
+
+use anyhow::Result;
+use tch::Tensor;
+use tch::nn::{self, ModuleT};
+
+/// Hyperparameters of the U-Net generator.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnetConfig {
+    /// 64 or 256.
+    pub image_size: i64,
+    pub in_channels: i64,
+    pub out_channels: i64,
+    /// Feature maps of the first layer (`ngf` = 64); deeper layers double it, up to 8×.
+    pub width: i64,
+    /// Dropout probability in the three decoder layers after the bottleneck (0.5).
+    pub dropout: f64,
+}
+
+impl Default for UnetConfig {
+    fn default() -> Self {
+        UnetConfig {
+            image_size: 256,
+            in_channels: 3,
+            out_channels: 3,
+            width: 64,
+            dropout: 0.5,
+        }
+    }
+}
+
+impl UnetConfig {
+    fn levels(&self) -> Result<usize> {
+        match self.image_size {
+            64 => Ok(6),
+            256 => Ok(8),
+            other => anyhow::bail!("U-Net image_size {other} is not supported: use 64 or 256"),
+        }
+    }
+}
+
+fn conv_config() -> nn::ConvConfig {
+    nn::ConvConfig {
+        stride: 2,
+        padding: 1,
+        bias: false,
+        ..Default::default()
+    }
+}
+
+/// The U-Net: input image `[B, Cin, S, S]` → output image `[B, Cout, S, S]` in [−1, 1].
+#[derive(Debug)]
+pub struct UnetGenerator {
+    config: UnetConfig,
+    /// `down1` … `downN`, each halving H and W; `down_bnK` on all but the first and the last.
+    down: Vec<(nn::Conv2D, Option<nn::BatchNorm>)>,
+    /// `up1` (innermost) … `upN` (output), each doubling H and W; `up_bnK` on all but the output.
+    up: Vec<(nn::ConvTranspose2D, Option<nn::BatchNorm>)>,
+}
+
+impl UnetGenerator {
+    pub fn new(config: &UnetConfig, p: nn::Path) -> Result<Self> {
+        let n = config.levels()?;
+        let w = config.width;
+        // Encoder widths: 64, 128, 256, 512, 512, …
+        let channels: Vec<i64> = (0..n).map(|i| (w << i.min(3)).min(8 * w)).collect();
+        let mut down = Vec::with_capacity(n);
+        let mut inputs = config.in_channels;
+        for (i, &c) in channels.iter().enumerate() {
+            let conv = nn::conv2d(&p / format!("down{}", i + 1), inputs, c, 4, conv_config());
+            let bn = (i > 0 && i < n - 1).then(|| {
+                nn::batch_norm2d(
+                    &p / format!("down_bn{}", i + 1),
+                    c,
+                    super::batch_norm_config(),
+                )
+            });
+            down.push((conv, bn));
+            inputs = c;
+        }
+        let mut up = Vec::with_capacity(n);
+        for (k, i) in (0..n).rev().enumerate() {
+            // The innermost decoder layer reads the bottleneck; every other one reads its
+            // predecessor's output joined with the skip connection (twice the channels).
+            let inputs = if i == n - 1 {
+                channels[i]
+            } else {
+                2 * channels[i]
+            };
+            let outputs = if i == 0 {
+                config.out_channels
+            } else {
+                channels[i - 1]
+            };
+            let config = nn::ConvTransposeConfig {
+                stride: 2,
+                padding: 1,
+                bias: i == 0,
+                ..Default::default()
+            };
+            let deconv =
+                nn::conv_transpose2d(&p / format!("up{}", k + 1), inputs, outputs, 4, config);
+            let bn = (i > 0).then(|| {
+                nn::batch_norm2d(
+                    &p / format!("up_bn{}", k + 1),
+                    outputs,
+                    super::batch_norm_config(),
+                )
+            });
+            up.push((deconv, bn));
+        }
+        Ok(UnetGenerator {
+            config: config.clone(),
+            down,
+            up,
+        })
+    }
+
+    /// Translates `input` into the output domain. `train` drives batch norm and dropout; the
+    /// paper kept dropout on at test time too, which `forward_t(x, true)` reproduces.
+    pub fn forward_t(&self, input: &Tensor, train: bool) -> Tensor {
+        let n = self.down.len();
+        // Encoder: keep every level's output for the skip connections.
+        let mut skips = Vec::with_capacity(n);
+        let mut xs = input.shallow_clone(); // [B, Cin, S, S]
+        for (i, (conv, bn)) in self.down.iter().enumerate() {
+            if i > 0 {
+                xs = xs.maximum(&(&xs * 0.2)); // LeakyReLU(0.2)
+            }
+            xs = conv.forward_t(&xs, train); // [B, 64, S/2, S/2] → … → [B, 512, 1, 1]
+            if let Some(bn) = bn {
+                xs = bn.forward_t(&xs, train);
+            }
+            skips.push(xs.shallow_clone());
+        }
+        // Decoder: the k-th layer up joins the encoder output of the same size.
+        for (k, (deconv, bn)) in self.up.iter().enumerate() {
+            if k > 0 {
+                xs = Tensor::cat(&[&xs, &skips[n - 1 - k]], 1); // skip connection: [B, 2c, h, w]
+            }
+            xs = deconv.forward_t(&xs.relu(), train); // [B, 512, 2, 2] → … → [B, Cout, S, S]
+            if let Some(bn) = bn {
+                xs = bn.forward_t(&xs, train);
+            }
+            if (1..=3).contains(&k) {
+                xs = xs.dropout(self.config.dropout, train);
+            }
+        }
+        xs.tanh()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn shapes_at_64_and_256() {
+        for (image_size, width) in [(64, 8), (256, 4)] {
+            let config = UnetConfig {
+                image_size,
+                in_channels: 1,
+                out_channels: 3,
+                width,
+                ..Default::default()
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let g = UnetGenerator::new(&config, vs.root()).unwrap();
+            let x = Tensor::randn([2, 1, image_size, image_size], (Kind::Float, Device::Cpu));
+            assert_eq!(g.forward_t(&x, true).size(), [2, 3, image_size, image_size]);
+        }
+        let err = UnetGenerator::new(
+            &UnetConfig {
+                image_size: 128,
+                ..Default::default()
+            },
+            nn::VarStore::new(Device::Cpu).root(),
+        );
+        assert!(err.unwrap_err().to_string().contains("image_size 128"));
+    }
+
+    #[test]
+    fn parameter_counts_match_pytorch() {
+        // The same architecture written in PyTorch 2.11 (Conv2d/ConvTranspose2d 4×4 stride 2,
+        // bias only on the output layer, BatchNorm2d as above) counts 54,413,955 parameters at
+        // 256×256 RGB→RGB (the pix2pix code reports "54.414 M") and 29,244,035 at 64×64.
+        for (image_size, expected) in [(256, 54_413_955), (64, 29_244_035)] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            UnetGenerator::new(
+                &UnetConfig {
+                    image_size,
+                    ..Default::default()
+                },
+                vs.root(),
+            )
+            .unwrap();
+            assert_eq!(
+                crate::models::mlp::parameter_count(&vs),
+                expected,
+                "{image_size}"
+            );
+        }
+    }
+}
