@@ -9,6 +9,7 @@
 //! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
 //! | [`models`] | MLP, DCGAN, U-Net and PatchGAN networks, the DCGAN paper's init |
 //! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
+//! | [`train`] | the adversarial step: `update_d`, `update_g` |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
 //!
@@ -26,6 +27,7 @@ pub mod device;
 pub mod losses;
 pub mod models;
 pub mod optim;
+pub mod train;
 pub mod viz;
 
 pub use device::{cuda_available, device, seed};

@@ -142,6 +142,16 @@ impl Optimizer {
         });
     }
 
+    /// WGAN's weight clipping: clamps every parameter into [−c, c] (c = 0.01 in the paper), a
+    /// crude way to keep the critic Lipschitz.
+    pub fn clip(&mut self, c: f64) {
+        tch::no_grad(|| {
+            for (_, p) in &mut self.params {
+                let _ = p.clamp_(-c, c);
+            }
+        });
+    }
+
     /// Changes the learning rate (e.g. from a notebook cell between training runs).
     pub fn set_lr(&mut self, new_lr: f64) {
         match &mut self.kind {

@@ -16,6 +16,7 @@ pub mod dcgan;
 pub mod init;
 pub mod mlp;
 pub mod patchgan;
+pub mod toy;
 pub mod unet;
 
 /// How a discriminator normalises its hidden layers.

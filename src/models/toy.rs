@@ -1,0 +1,93 @@
+//! Small fully connected G and D for the 2-D mixtures of [`crate::data::toy2d`] (notebook 01).
+//!
+//! The sizes follow the mode-collapse experiments of Metz et al. (2016): a few hidden ReLU layers
+//! of 128 units; G's output is linear (the data is not bounded to [−1, 1]).
+
+use tch::Tensor;
+use tch::nn::{self, Module};
+
+/// Hyperparameters of the toy networks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ToyConfig {
+    pub latent_dim: i64,
+    pub hidden: i64,
+    /// Hidden layers in each network.
+    pub layers: usize,
+}
+
+impl Default for ToyConfig {
+    fn default() -> Self {
+        ToyConfig {
+            latent_dim: 16,
+            hidden: 128,
+            layers: 3,
+        }
+    }
+}
+
+/// `layers` hidden ReLU layers `fc1…`, then a linear `out` layer.
+#[derive(Debug)]
+struct Mlp {
+    hidden: Vec<nn::Linear>,
+    out: nn::Linear,
+}
+
+impl Mlp {
+    fn new(p: nn::Path, inputs: i64, width: i64, layers: usize, outputs: i64) -> Self {
+        let hidden = (0..layers)
+            .map(|i| {
+                nn::linear(
+                    &p / format!("fc{}", i + 1),
+                    if i == 0 { inputs } else { width },
+                    width,
+                    Default::default(),
+                )
+            })
+            .collect();
+        let last = if layers == 0 { inputs } else { width };
+        Mlp {
+            hidden,
+            out: nn::linear(&p / "out", last, outputs, Default::default()),
+        }
+    }
+
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        let mut xs = xs.shallow_clone();
+        for layer in &self.hidden {
+            xs = layer.forward(&xs).relu(); // [B, hidden]
+        }
+        self.out.forward(&xs)
+    }
+}
+
+/// The toy generator: `z [B, latent_dim]` → points `[B, 2]`.
+#[derive(Debug)]
+pub struct ToyGenerator(Mlp);
+
+impl ToyGenerator {
+    pub fn new(config: &ToyConfig, p: nn::Path) -> Self {
+        ToyGenerator(Mlp::new(
+            p,
+            config.latent_dim,
+            config.hidden,
+            config.layers,
+            2,
+        ))
+    }
+    pub fn forward(&self, z: &Tensor) -> Tensor {
+        self.0.forward(z) // [B, 2]
+    }
+}
+
+/// The toy discriminator: points `[B, 2]` → logits `[B]`.
+#[derive(Debug)]
+pub struct ToyDiscriminator(Mlp);
+
+impl ToyDiscriminator {
+    pub fn new(config: &ToyConfig, p: nn::Path) -> Self {
+        ToyDiscriminator(Mlp::new(p, 2, config.hidden, config.layers, 1))
+    }
+    pub fn forward(&self, points: &Tensor) -> Tensor {
+        self.0.forward(points).view([-1]) // [B]
+    }
+}

@@ -1,0 +1,298 @@
+//! One round of the game: [`update_d`] trains the discriminator (or critic) on a real batch and
+//! a fake batch, [`update_g`] trains the generator through the discriminator. A training loop
+//! calls `update_d` `n_critic` times, then `update_g` once.
+//!
+//! Both return their numbers as tensors that stay on the device: reading a scalar back
+//! (`double_value`) waits for the GPU to finish, so the caller does it every k steps, not every
+//! step.
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+
+use crate::losses;
+use crate::models::{dcgan, mlp, toy};
+use crate::optim::Optimizer;
+
+/// Anything that turns noise (and, for a conditional model, labels) into samples.
+pub trait Generator {
+    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
+}
+
+/// Anything that scores samples: logits for the BCE games, critic scores for WGAN.
+pub trait Discriminator {
+    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
+}
+
+impl Generator for mlp::MlpGenerator {
+    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(z, labels, train)
+    }
+}
+impl Discriminator for mlp::MlpDiscriminator {
+    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(samples, labels, train)
+    }
+}
+impl Generator for dcgan::DcganGenerator {
+    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(z, labels, train)
+    }
+}
+impl Discriminator for dcgan::DcganDiscriminator {
+    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(samples, labels, train)
+    }
+}
+impl Generator for toy::ToyGenerator {
+    fn generate(&self, z: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
+        self.forward(z)
+    }
+}
+impl Discriminator for toy::ToyDiscriminator {
+    fn score(&self, samples: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
+        self.forward(samples)
+    }
+}
+
+/// Which game is played: the loss is a value you choose, not a different training loop.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum GanLoss {
+    /// Goodfellow's minimax: G minimises `log(1 − D(G(z)))` (saturates early on).
+    Minimax,
+    /// G minimises `−log D(G(z))`: the loss everyone uses.
+    NonSaturating,
+    /// WGAN: critic scores; keep the critic Lipschitz with weight clipping ([`Optimizer::clip`]).
+    Wasserstein,
+    /// WGAN-GP: critic scores plus the gradient penalty with weight `lambda` (10).
+    WassersteinGp { lambda: f64 },
+}
+
+impl GanLoss {
+    /// True for the Wasserstein losses, whose D is a critic.
+    pub fn is_wasserstein(self) -> bool {
+        matches!(self, GanLoss::Wasserstein | GanLoss::WassersteinGp { .. })
+    }
+}
+
+/// What one discriminator update measured (tensors on the device, read them back every k steps).
+#[derive(Debug)]
+pub struct DStep {
+    pub loss_d: Tensor,
+    /// Mean D(x) on the real batch (a probability; the mean score for a critic).
+    pub d_real: Tensor,
+    /// Mean D(G(z)) on the fake batch, before this update.
+    pub d_fake: Tensor,
+    /// For a critic: `E[C(x)] − E[C(G(z))]`, the Wasserstein estimate. Undefined otherwise.
+    pub wasserstein: Option<Tensor>,
+}
+
+/// What one generator update measured.
+#[derive(Debug)]
+pub struct GStep {
+    pub loss_g: Tensor,
+    /// Mean D(G(z)) on the batch G was trained on, before G's update.
+    pub d_fake: Tensor,
+}
+
+fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
+    let scores = scores.detach();
+    if loss.is_wasserstein() {
+        scores.mean(Kind::Float)
+    } else {
+        scores.sigmoid().mean(Kind::Float)
+    }
+}
+
+/// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
+/// not train G.
+pub fn update_d(
+    discriminator: &impl Discriminator,
+    opt_d: &mut Optimizer,
+    real: &Tensor,
+    fake: &Tensor,
+    labels: Option<&Tensor>,
+    loss: GanLoss,
+) -> DStep {
+    opt_d.zero_grad();
+    let fake = fake.detach();
+    let real_scores = discriminator.score(real, labels, true);
+    let fake_scores = discriminator.score(&fake, labels, true);
+    let loss_d = match loss {
+        GanLoss::Minimax | GanLoss::NonSaturating => {
+            losses::discriminator_loss(&real_scores, &fake_scores)
+        }
+        GanLoss::Wasserstein => losses::critic_loss(&real_scores, &fake_scores),
+        GanLoss::WassersteinGp { lambda } => {
+            let penalty = losses::gradient_penalty(
+                |x| discriminator.score(x, labels, true),
+                real,
+                &fake,
+                lambda,
+            );
+            losses::critic_loss(&real_scores, &fake_scores) + penalty
+        }
+    };
+    loss_d.backward();
+    opt_d.step();
+    let wasserstein = loss
+        .is_wasserstein()
+        .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
+    DStep {
+        loss_d: loss_d.detach(),
+        d_real: mean_output(&real_scores, loss),
+        d_fake: mean_output(&fake_scores, loss),
+        wasserstein,
+    }
+}
+
+/// One step of the generator: generate from `z`, score through D, step G's optimiser only.
+/// (The backward pass also leaves gradients on D's weights; `update_d` clears them first.)
+pub fn update_g(
+    generator: &impl Generator,
+    discriminator: &impl Discriminator,
+    opt_g: &mut Optimizer,
+    z: &Tensor,
+    labels: Option<&Tensor>,
+    loss: GanLoss,
+) -> GStep {
+    opt_g.zero_grad();
+    let fake = generator.generate(z, labels, true);
+    let scores = discriminator.score(&fake, labels, true);
+    let loss_g = match loss {
+        GanLoss::Minimax => losses::generator_loss_minimax(&scores),
+        GanLoss::NonSaturating => losses::generator_loss_non_saturating(&scores),
+        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } => {
+            losses::generator_loss_wasserstein(&scores)
+        }
+    };
+    loss_g.backward();
+    opt_g.step();
+    GStep {
+        loss_g: loss_g.detach(),
+        d_fake: mean_output(&scores, loss),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::toy2d::{Toy2d, Toy2dKind};
+    use crate::models::toy::ToyConfig;
+    use crate::optim::OptimizerKind;
+    use tch::{Device, nn};
+
+    struct Toy {
+        vs: nn::VarStore,
+        generator: toy::ToyGenerator,
+        discriminator: toy::ToyDiscriminator,
+        opt_g: Optimizer,
+        opt_d: Optimizer,
+    }
+
+    fn toy(seed: u64, kind: OptimizerKind) -> Toy {
+        crate::seed(seed);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = ToyConfig {
+            hidden: 32,
+            ..Default::default()
+        };
+        let generator = toy::ToyGenerator::new(&config, vs.root() / "generator");
+        let discriminator = toy::ToyDiscriminator::new(&config, vs.root() / "discriminator");
+        let opt_g = Optimizer::new(kind, &vs, "generator");
+        let opt_d = Optimizer::new(kind, &vs, "discriminator");
+        Toy {
+            vs,
+            generator,
+            discriminator,
+            opt_g,
+            opt_d,
+        }
+    }
+
+    /// `steps` rounds of the game on the ring; returns (loss_d, loss_g) of every round.
+    fn play(t: &mut Toy, loss: GanLoss, steps: usize, clip: Option<f64>) -> Vec<(f64, f64)> {
+        let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
+        (0..steps)
+            .map(|_| {
+                let real = ring.sample(64);
+                let z = Tensor::randn([64, 16], (Kind::Float, Device::Cpu));
+                let fake = t.generator.forward(&z);
+                let d = update_d(&t.discriminator, &mut t.opt_d, &real, &fake, None, loss);
+                if let Some(c) = clip {
+                    t.opt_d.clip(c);
+                }
+                let g = update_g(&t.generator, &t.discriminator, &mut t.opt_g, &z, None, loss);
+                (d.loss_d.double_value(&[]), g.loss_g.double_value(&[]))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clipping_keeps_every_critic_weight_within_c() {
+        let mut t = toy(3, OptimizerKind::rmsprop(5e-2)); // a large lr pushes weights past c
+        play(&mut t, GanLoss::Wasserstein, 10, Some(0.01));
+        for (name, var) in t.vs.variables() {
+            let largest = var.abs().max().double_value(&[]);
+            if name.starts_with("discriminator") {
+                assert!(largest <= 0.01 + 1e-9, "{name}: |w| = {largest}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_discriminator_step_leaves_the_generator_alone() {
+        let mut t = toy(5, OptimizerKind::adam(1e-3, (0.5, 0.999)));
+        let before: Vec<Tensor> = t.opt_g.state().into_iter().map(|(_, v)| v.copy()).collect();
+        let g_params: Vec<(String, Tensor)> =
+            t.vs.variables()
+                .into_iter()
+                .filter(|(n, _)| n.starts_with("generator"))
+                .map(|(n, v)| (n, v.copy()))
+                .collect();
+        let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
+        let fake = t
+            .generator
+            .forward(&Tensor::randn([64, 16], (Kind::Float, Device::Cpu)));
+        let first = update_d(
+            &t.discriminator,
+            &mut t.opt_d,
+            &ring.sample(64),
+            &fake,
+            None,
+            GanLoss::NonSaturating,
+        );
+        for (name, old) in g_params {
+            assert!(
+                t.vs.variables()[&name].equal(&old),
+                "{name} changed in D's step"
+            );
+        }
+        assert!(
+            t.opt_g
+                .state()
+                .into_iter()
+                .zip(before)
+                .all(|((_, a), b)| a.equal(&b))
+        );
+        // And D does learn: on the same batches, its loss goes down.
+        let real = ring.sample(64);
+        let mut last = first.loss_d.double_value(&[]);
+        for _ in 0..20 {
+            last = update_d(
+                &t.discriminator,
+                &mut t.opt_d,
+                &real,
+                &fake,
+                None,
+                GanLoss::NonSaturating,
+            )
+            .loss_d
+            .double_value(&[]);
+        }
+        assert!(
+            last < first.loss_d.double_value(&[]) * 0.9,
+            "loss_d {} → {last}",
+            first.loss_d.double_value(&[])
+        );
+    }
+}
