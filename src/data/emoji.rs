@@ -269,16 +269,9 @@ mod tests {
         }
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("gans-emoji-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn filters_splits_and_labels() {
-        let dir = temp_dir("ok");
+        let dir = crate::data::test_dir("emoji-ok");
         fixture(&dir);
         let all = EmojiOptions::default().size(8);
         // google: 12 + 1 variation; twitter: 11 + 1 → 25 pictures; every tenth is test.
@@ -299,7 +292,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_named() {
-        let dir = temp_dir("bad");
+        let dir = crate::data::test_dir("emoji-bad");
         let err = load_from(&dir, Split::Train, &EmojiOptions::default(), Device::Cpu)
             .unwrap_err()
             .to_string();

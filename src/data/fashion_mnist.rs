@@ -183,16 +183,9 @@ mod tests {
         .unwrap();
     }
 
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("gans-fashion-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn reads_a_valid_file() {
-        let dir = temp_dir("ok");
+        let dir = crate::data::test_dir("fashion-ok");
         fixture(&dir, 3, &[0, 9, 4]);
         let data = load_from(&dir, Split::Train, Device::Cpu).unwrap();
         assert_eq!(data.images.size(), [3, 1, 28, 28]);
@@ -230,7 +223,7 @@ mod tests {
                 .contains("truncated")
         );
 
-        let dir = temp_dir("bad");
+        let dir = crate::data::test_dir("fashion-bad");
         let err = load_from(&dir, Split::Test, Device::Cpu)
             .unwrap_err()
             .to_string();

@@ -223,16 +223,9 @@ pub(crate) fn bytes_to_images(bytes: &[u8], n: usize, channels: i64, size: u32) 
 mod tests {
     use super::*;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("gans-folder-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn mixed_folder_loads_and_reports_what_it_skipped() {
-        let dir = temp_dir("mixed");
+        let dir = crate::data::test_dir("folder-mixed");
         // Grey 8-bit, 40×20 (cropped to its centre 20×20), all black.
         image::GrayImage::from_pixel(40, 20, image::Luma([0]))
             .save(dir.join("a_grey.png"))
@@ -294,7 +287,7 @@ mod tests {
 
     #[test]
     fn empty_missing_and_bad_arguments_are_errors() {
-        let dir = temp_dir("empty");
+        let dir = crate::data::test_dir("folder-empty");
         let err = load(&dir, &FolderOptions::default(), Device::Cpu)
             .unwrap_err()
             .to_string();

@@ -289,7 +289,7 @@ mod tests {
             eprintln!("skipped: data/fonts/DejaVuSans.ttf is not installed (make data)");
             return;
         };
-        let root = std::env::temp_dir().join(format!("gans-letters-{}", std::process::id()));
+        let root = crate::data::test_dir("letters");
         let (fonts, cache) = (root.join("fonts"), root.join("cache"));
         std::fs::create_dir_all(&fonts).unwrap();
         std::fs::copy(&face, fonts.join("DejaVuSans.ttf")).unwrap();

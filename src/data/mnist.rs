@@ -104,16 +104,9 @@ mod tests {
         }
     }
 
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("gans-mnist-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn split_is_per_digit_and_disjoint() {
-        let dir = temp_dir("split");
+        let dir = crate::data::test_dir("mnist-split");
         write_fixture(&dir, 20);
         let train = load_from(&dir, Split::Train, Device::Cpu).unwrap();
         let test = load_from(&dir, Split::Test, Device::Cpu).unwrap();
@@ -147,7 +140,7 @@ mod tests {
 
     #[test]
     fn missing_and_corrupt_files_are_named() {
-        let dir = temp_dir("bad");
+        let dir = crate::data::test_dir("mnist-bad");
         let err = load_from(&dir, Split::Train, Device::Cpu)
             .unwrap_err()
             .to_string();

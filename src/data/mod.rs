@@ -252,6 +252,15 @@ pub(crate) fn read_parallel<T: Send>(
     })
 }
 
+/// A fresh, empty folder for one test's fixture files, unique to this process.
+#[cfg(test)]
+pub(crate) fn test_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gans-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a test folder under the temp dir");
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -222,8 +222,7 @@ mod tests {
 
     #[test]
     fn ab_folder_respects_direction() {
-        let dir = std::env::temp_dir().join(format!("gans-ab-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::data::test_dir("ab");
         // Left half red, right half blue.
         let mut picture = image::RgbImage::from_pixel(128, 64, image::Rgb([255, 0, 0]));
         for x in 64..128 {
