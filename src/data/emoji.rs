@@ -188,7 +188,7 @@ pub fn load_from(
     let chosen: Vec<(PathBuf, i64)> = wanted
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| (i % 10 == 9) == (split == Split::Test))
+        .filter(|(i, _)| split.holds(*i, 10))
         .map(|(_, w)| w)
         .collect();
     anyhow::ensure!(
@@ -219,14 +219,7 @@ pub fn load_from(
         options.categories.join("+")
     };
     Ok(Dataset {
-        name: format!(
-            "emoji/{subset}/{}",
-            if split == Split::Train {
-                "train"
-            } else {
-                "test"
-            }
-        ),
+        name: format!("emoji/{subset}/{}", split.name()),
         images: bytes_to_images(&pixels, labels.len(), 3, options.size).to_device(device),
         labels: Some(Tensor::from_slice(&labels).to_device(device)),
         class_names: CATEGORIES.iter().map(|c| c.to_string()).collect(),

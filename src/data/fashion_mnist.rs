@@ -77,14 +77,7 @@ pub fn load_from(folder: &Path, split: Split, device: Device) -> Result<Dataset>
         - 1.0;
     let labels = Tensor::from_slice(&labels).to_kind(Kind::Int64);
     Ok(Dataset {
-        name: format!(
-            "fashion-mnist/{}",
-            if split == Split::Train {
-                "train"
-            } else {
-                "test"
-            }
-        ),
+        name: format!("fashion-mnist/{}", split.name()),
         images: images.to_device(device),
         labels: Some(labels.to_device(device)),
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),

@@ -111,7 +111,7 @@ pub fn load_from(
     let faces: Vec<PathBuf> = faces
         .into_iter()
         .enumerate()
-        .filter(|(i, _)| (i % 5 == 4) == (split == Split::Test))
+        .filter(|(i, _)| split.holds(*i, 5))
         .map(|(_, p)| p)
         .collect();
     anyhow::ensure!(
@@ -119,11 +119,7 @@ pub fn load_from(
         "the {split:?} split of {} has no font face: every fifth face is kept for testing, so at least 5 are needed",
         fonts.display()
     );
-    let split_name = if split == Split::Train {
-        "train"
-    } else {
-        "test"
-    };
+    let split_name = split.name();
     let key = cache_key(&faces, options)?;
     let cached = cache.join(format!(
         "letters-{split_name}-{}px-{}x-seed{}-{key:016x}.safetensors",

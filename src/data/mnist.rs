@@ -47,12 +47,8 @@ pub fn load_from(folder: &Path, split: Split, device: Device) -> Result<Dataset>
     }
     let n = labels.len() as i64;
     let images = Tensor::from_slice(&pixels).view([n, 1, SIDE, SIDE]);
-    let split_name = match split {
-        Split::Train => "train",
-        Split::Test => "test",
-    };
     Ok(Dataset {
-        name: format!("mnist/{split_name}"),
+        name: format!("mnist/{}", split.name()),
         images: unit_to_symmetric(images).to_device(device),
         labels: Some(Tensor::from_slice(&labels).to_device(device)),
         class_names: (0..10).map(|d| d.to_string()).collect(),

@@ -40,6 +40,22 @@ pub enum Split {
     Test,
 }
 
+impl Split {
+    /// `"train"` or `"test"`, as dataset names show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+
+    /// Whether item `index` belongs to this split when every `every`-th item (index % every ==
+    /// every − 1) is kept for testing.
+    pub(crate) fn holds(self, index: usize, every: usize) -> bool {
+        (index % every == every - 1) == (self == Split::Test)
+    }
+}
+
 /// A whole dataset, resident on one device.
 #[derive(Debug)]
 pub struct Dataset {

@@ -176,7 +176,7 @@ impl DcganGenerator {
 
     /// Generates images from `z` and, for a conditional model, `labels` `[B]`.
     pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        let z = super::mlp::with_one_hot(z, labels, self.config.n_classes);
+        let z = super::with_one_hot(z, labels, self.config.n_classes);
         let mut xs = z.view([z.size()[0], -1, 1, 1]); // [B, latent_dim (+ classes), 1, 1]
         for (i, layer) in self.deconv.iter().enumerate() {
             xs = layer.forward_t(&xs, train); // at 64: [B, 8w, 4, 4] → [B, 4w, 8, 8] → … → [B, C, 64, 64]
@@ -305,7 +305,7 @@ impl DcganDiscriminator {
                 if let Some(norm) = &self.norm[i] {
                     xs = norm.forward_t(&xs, train);
                 }
-                xs = xs.maximum(&(&xs * 0.2)); // LeakyReLU(0.2)
+                xs = super::leaky_relu(&xs, 0.2);
             }
         }
         xs.view([-1]) // [B]
@@ -409,7 +409,7 @@ mod tests {
         let count = |build: &dyn Fn(nn::Path)| {
             let vs = nn::VarStore::new(Device::Cpu);
             build(vs.root());
-            crate::models::mlp::parameter_count(&vs)
+            crate::models::parameter_count(&vs)
         };
         let config = DcganConfig::default();
         assert_eq!(

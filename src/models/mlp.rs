@@ -53,17 +53,6 @@ impl MlpConfig {
     }
 }
 
-/// Joins the one-hot label to the features: `[B, F]` → `[B, F + n_classes]`.
-pub fn with_one_hot(xs: &Tensor, labels: Option<&Tensor>, n_classes: i64) -> Tensor {
-    match labels {
-        Some(labels) if n_classes > 0 => {
-            let one_hot = labels.one_hot(n_classes).to_kind(xs.kind());
-            Tensor::cat(&[xs, &one_hot], 1)
-        }
-        _ => xs.shallow_clone(),
-    }
-}
-
 /// A fully connected layer followed by maxout over `pieces` linear pieces.
 #[derive(Debug)]
 struct Maxout {
@@ -139,7 +128,7 @@ impl MlpGenerator {
 
     /// Generates images from noise `z` and, for a conditional model, `labels` `[B]`.
     pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        let mut xs = with_one_hot(z, labels, self.config.n_classes); // [B, latent_dim (+ classes)]
+        let mut xs = super::with_one_hot(z, labels, self.config.n_classes); // [B, latent_dim (+ classes)]
         let last = self.layers.len() - 1;
         for (i, (linear, bn)) in self.layers.iter().enumerate() {
             xs = linear.forward(&xs); // [B, width of layer i]
@@ -149,7 +138,7 @@ impl MlpGenerator {
             if i < last {
                 xs = match self.config.flavour {
                     MlpFlavour::Paper => xs.relu(),
-                    MlpFlavour::Learner => xs.leaky_relu_ext(0.2),
+                    MlpFlavour::Learner => super::leaky_relu(&xs, 0.2),
                 };
             }
         }
@@ -199,7 +188,7 @@ impl MlpDiscriminator {
     /// D's logit for each image: `D(x) = σ(logit)`.
     pub fn forward_t(&self, images: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         let flat = images.flatten(1, -1); // [B, C·H·W]
-        let mut xs = with_one_hot(&flat, labels, self.config.n_classes); // [B, C·H·W (+ classes)]
+        let mut xs = super::with_one_hot(&flat, labels, self.config.n_classes); // [B, C·H·W (+ classes)]
         // The paper's D keeps 80 % of the input pixels and 50 % of each hidden unit (dropout).
         for (i, layer) in self.maxout.iter().enumerate() {
             xs = layer.forward(&xs.dropout(if i == 0 { 0.2 } else { 0.5 }, train)); // [B, 240]
@@ -208,29 +197,10 @@ impl MlpDiscriminator {
             xs = xs.dropout(0.5, train);
         }
         for layer in &self.linear {
-            xs = layer.forward(&xs).leaky_relu_ext(0.2); // [B, 512] then [B, 256]
+            xs = super::leaky_relu(&layer.forward(&xs), 0.2); // [B, 512] then [B, 256]
         }
         self.out.forward(&xs).view([-1]) // [B]
     }
-}
-
-/// LeakyReLU with a chosen slope (tch's `leaky_relu` fixes it at 0.01).
-trait LeakyExt {
-    fn leaky_relu_ext(&self, slope: f64) -> Tensor;
-}
-
-impl LeakyExt for Tensor {
-    fn leaky_relu_ext(&self, slope: f64) -> Tensor {
-        self.maximum(&(self * slope))
-    }
-}
-
-/// The number of trainable parameters of a var store, to print next to a model.
-pub fn parameter_count(vs: &nn::VarStore) -> i64 {
-    vs.trainable_variables()
-        .iter()
-        .map(|t| t.numel() as i64)
-        .sum()
 }
 
 #[cfg(test)]

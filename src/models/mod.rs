@@ -48,3 +48,28 @@ pub fn batch_norm_config() -> tch::nn::BatchNormConfig {
         ..Default::default()
     }
 }
+
+/// Joins the one-hot label to the features: `[B, F]` → `[B, F + n_classes]`.
+pub fn with_one_hot(xs: &tch::Tensor, labels: Option<&tch::Tensor>, n_classes: i64) -> tch::Tensor {
+    match labels {
+        Some(labels) if n_classes > 0 => {
+            let one_hot = labels.one_hot(n_classes).to_kind(xs.kind());
+            tch::Tensor::cat(&[xs, &one_hot], 1)
+        }
+        _ => xs.shallow_clone(),
+    }
+}
+
+/// LeakyReLU with a chosen slope: `max(x, slope·x)` (tch's `leaky_relu` fixes the slope at
+/// 0.01; GANs use 0.2).
+pub fn leaky_relu(xs: &tch::Tensor, slope: f64) -> tch::Tensor {
+    xs.maximum(&(xs * slope))
+}
+
+/// The number of trainable parameters of a var store, to print next to a model.
+pub fn parameter_count(vs: &tch::nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
+}

@@ -85,7 +85,7 @@ impl PatchGan {
                 xs = bn.forward_t(&xs, train);
             }
             if i < last {
-                xs = xs.maximum(&(&xs * 0.2)); // LeakyReLU(0.2)
+                xs = super::leaky_relu(&xs, 0.2);
             }
         }
         xs
@@ -103,7 +103,7 @@ mod tests {
         // code reports "2.769 M"); output maps [1, 1, 30, 30] at 256 and [1, 1, 6, 6] at 64.
         let vs = nn::VarStore::new(Device::Cpu);
         let d = PatchGan::new(&PatchGanConfig::default(), vs.root());
-        assert_eq!(crate::models::mlp::parameter_count(&vs), 2_768_705);
+        assert_eq!(crate::models::parameter_count(&vs), 2_768_705);
         for (size, patches) in [(256, 30), (64, 6)] {
             let x = Tensor::zeros([1, 3, size, size], (Kind::Float, Device::Cpu));
             assert_eq!(d.forward_t(&x, &x, false).size(), [1, 1, patches, patches]);

@@ -136,7 +136,7 @@ impl UnetGenerator {
         let mut xs = input.shallow_clone(); // [B, Cin, S, S]
         for (i, (conv, bn)) in self.down.iter().enumerate() {
             if i > 0 {
-                xs = xs.maximum(&(&xs * 0.2)); // LeakyReLU(0.2)
+                xs = super::leaky_relu(&xs, 0.2);
             }
             xs = conv.forward_t(&xs, train); // [B, 64, S/2, S/2] → … → [B, 512, 1, 1]
             if let Some(bn) = bn {
@@ -207,7 +207,7 @@ mod tests {
             )
             .unwrap();
             assert_eq!(
-                crate::models::mlp::parameter_count(&vs),
+                crate::models::parameter_count(&vs),
                 expected,
                 "{image_size}"
             );

@@ -112,25 +112,26 @@ pub fn compare(
         .min(n);
     anyhow::ensure!(n > 0, "compare got no image to show");
     let colour = columns.iter().any(|c| c.size().get(1) == Some(&3));
-    let mut tiles = Vec::with_capacity(n * columns.len());
-    for i in 0..n as i64 {
-        for column in columns {
-            let image = column
-                .get(i)
+    // One copy per column to the CPU; grey columns repeated to RGB beside colour ones.
+    let prepared: Vec<Tensor> = columns
+        .iter()
+        .map(|column| {
+            let images = column
+                .narrow(0, 0, n as i64)
                 .to_device(tch::Device::Cpu)
                 .to_kind(Kind::Float);
-            tiles.push(if colour && image.size()[0] == 1 {
-                image.repeat([3, 1, 1])
+            if colour && images.size()[1] == 1 {
+                images.repeat([1, 3, 1, 1])
             } else {
-                image
-            });
-        }
-    }
-    image_grid(
-        &Tensor::stack(&tiles, 0),
-        groups_per_row * columns.len(),
-        scale,
-    )
+                images
+            }
+        })
+        .collect();
+    // [n, columns, C, H, W] → [n × columns, C, H, W]: sample after sample, columns side by side.
+    let stacked = Tensor::stack(&prepared, 1);
+    let size = stacked.size();
+    let tiles = stacked.reshape([size[0] * size[1], size[2], size[3], size[4]]);
+    image_grid(&tiles, groups_per_row * columns.len(), scale)
 }
 
 impl ImageGrid {
