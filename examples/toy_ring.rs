@@ -1,74 +1,46 @@
-//! The 8-Gaussian ring with the toy GAN: prints the mode report as training goes.
-//! `cargo run --example toy_ring -- [steps] [lr] [batch] [seed] [latent_dim] [layers]`
+//! The 8-Gaussian ring with the toy GAN, through the same Trainer the notebooks use: prints the
+//! mode report as training goes.
+//!
+//! `cargo run --example toy_ring -- [steps] [pack] [seed] [lr] [batch] [loss]`
+//! where loss is `ns` (non-saturating, the default), `minimax`, `wgan-gp`.
 use std::time::Instant;
 
 use anyhow::Result;
-use gans::models::toy::{ToyConfig, ToyDiscriminator, ToyGenerator};
-use gans::optim::{Optimizer, OptimizerKind};
+use gans::models::toy::ToyConfig;
 use gans::prelude::*;
-use gans::train::{GanLoss, update_d, update_g};
-use tch::nn;
+use gans::train::{GanLoss, TrainConfig, Trainer};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize, default: f64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
-    let (steps, lr, batch, seed) = (
-        arg(1, 3000.0) as usize,
-        arg(2, 1e-3),
-        arg(3, 256.0) as i64,
-        arg(4, 0.0) as u64,
-    );
-    gans::seed(seed);
-    let dev = Device::Cpu;
-    let ring = Toy2d::new(Toy2dKind::Ring, dev);
-    let config = ToyConfig {
-        latent_dim: arg(5, 16.0) as i64,
-        layers: arg(6, 3.0) as usize,
-        ..Default::default()
+    let steps = arg(1, 8000.0) as usize;
+    let loss = match args.get(6).map(String::as_str) {
+        None | Some("ns") => GanLoss::NonSaturating,
+        Some("minimax") => GanLoss::Minimax,
+        Some("wgan-gp") => GanLoss::WassersteinGp { lambda: 0.1 },
+        Some(other) => anyhow::bail!("unknown loss {other:?}: use ns, minimax or wgan-gp"),
     };
-    let vs = nn::VarStore::new(dev);
-    let generator = ToyGenerator::new(&config, vs.root() / "generator");
-    let discriminator = ToyDiscriminator::new(&config, vs.root() / "discriminator");
-    let mut opt_g = Optimizer::new(OptimizerKind::adam(lr, (0.5, 0.999)), &vs, "generator");
-    let mut opt_d = Optimizer::new(OptimizerKind::adam(lr, (0.5, 0.999)), &vs, "discriminator");
+    let config = TrainConfig::toy(ToyConfig {
+        pack: arg(2, 2.0) as usize,
+        ..Default::default()
+    })
+    .seed(arg(3, 0.0) as u64)
+    .lr(arg(4, 1e-3), arg(4, 1e-3))
+    .batch_size(arg(5, 256.0) as usize)
+    .loss(loss)
+    .print_every(0);
+    let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
+    let mut trainer = Trainer::new(config, ring)?;
     let start = Instant::now();
-    for step in 1..=steps {
-        let real = ring.sample(batch as usize);
-        let z = Tensor::randn([batch, config.latent_dim], (Kind::Float, dev));
-        let fake = generator.forward(&z);
-        let d = update_d(
-            &discriminator,
-            &mut opt_d,
-            &real,
-            &fake,
-            None,
-            GanLoss::NonSaturating,
+    let chunk = 1000.min(steps.max(1));
+    while trainer.steps_done() < steps {
+        trainer.train(chunk.min(steps - trainer.steps_done()))?;
+        println!(
+            "{} | {} | {:.1} s",
+            trainer.progress_line(trainer.steps_done() as f64 / start.elapsed().as_secs_f64()),
+            trainer.mode_report(2500)?,
+            start.elapsed().as_secs_f64()
         );
-        let g = update_g(
-            &generator,
-            &discriminator,
-            &mut opt_g,
-            &z,
-            None,
-            GanLoss::NonSaturating,
-        );
-        if step % 500 == 0 {
-            let samples = tch::no_grad(|| {
-                generator.forward(&Tensor::randn(
-                    [2500, config.latent_dim],
-                    (Kind::Float, dev),
-                ))
-            });
-            println!(
-                "step {step}: loss_d {:.3} loss_g {:.3} D(x) {:.2} D(G(z)) {:.2} | {} | {:.1} s",
-                d.loss_d.double_value(&[]),
-                g.loss_g.double_value(&[]),
-                d.d_real.double_value(&[]),
-                d.d_fake.double_value(&[]),
-                ring.report(&samples)?,
-                start.elapsed().as_secs_f64()
-            );
-        }
     }
     Ok(())
 }

@@ -98,6 +98,29 @@ impl Optimizer {
         }
     }
 
+    /// An optimiser over the same parameters with fresh state, e.g. to load a saved state into
+    /// without touching this one until the load has succeeded.
+    pub fn clone_empty(&self) -> Self {
+        let params: Vec<(String, Tensor)> = self
+            .params
+            .iter()
+            .map(|(n, p)| (n.clone(), p.shallow_clone()))
+            .collect();
+        let zeros =
+            |params: &[(String, Tensor)]| params.iter().map(|(_, p)| p.zeros_like()).collect();
+        Optimizer {
+            kind: self.kind,
+            step: 0,
+            m: if self.m.is_empty() {
+                vec![]
+            } else {
+                zeros(&params)
+            },
+            v: zeros(&params),
+            params,
+        }
+    }
+
     /// Clears the gradients of the parameters.
     pub fn zero_grad(&mut self) {
         for (_, p) in &mut self.params {
@@ -140,6 +163,23 @@ impl Optimizer {
                 }
             }
         });
+    }
+
+    /// The L2 norm of all the gradients together, `‖∇θ‖₂`, as a tensor on the device (read it back
+    /// every k steps). Call it between `backward` and `step`. A norm that collapses to 0 means
+    /// the network receives no signal (a saturated loss); one that explodes means divergence.
+    pub fn grad_norm(&self) -> Tensor {
+        let norms: Vec<Tensor> = self
+            .params
+            .iter()
+            .map(|(_, p)| p.grad())
+            .filter(Tensor::defined)
+            .map(|g| g.square().sum(Kind::Float))
+            .collect();
+        match norms.first() {
+            None => Tensor::zeros([], (Kind::Float, tch::Device::Cpu)),
+            Some(_) => Tensor::stack(&norms, 0).sum(Kind::Float).sqrt(),
+        }
     }
 
     /// WGAN's weight clipping: clamps every parameter into [−c, c] (c = 0.01 in the paper), a

@@ -1,66 +1,203 @@
-//! Same seed, same run, on the CPU.
+//! Same seed, same run; and a resumed run is the run that never stopped, bit for bit, on the CPU.
 //!
 //! libtorch's random generator is one per process, and cargo runs the tests of one binary in
-//! parallel threads, so any test in the same binary drawing random numbers would interleave
-//! with this one. This file is its own test binary and holds a single test for that reason.
+//! parallel threads, so two tests drawing random numbers at once would interleave. This file is
+//! its own test binary, and its tests take a lock so that they run one at a time.
 
+use std::sync::Mutex;
+
+use gans::data::Dataset;
+use gans::data::paired::PairedDataset;
 use gans::data::toy2d::{Toy2d, Toy2dKind};
-use gans::models::toy::{ToyConfig, ToyDiscriminator, ToyGenerator};
-use gans::optim::{Optimizer, OptimizerKind};
-use gans::train::{GanLoss, update_d, update_g};
-use tch::{Device, Kind, Tensor, nn};
+use gans::models::Norm;
+use gans::models::dcgan::DcganConfig;
+use gans::models::patchgan::PatchGanConfig;
+use gans::models::toy::ToyConfig;
+use gans::models::unet::UnetConfig;
+use gans::train::{GanLoss, ModelConfig, TrainConfig, TrainData, Trainer};
+use tch::{Device, Kind, Tensor};
 
-/// `steps` rounds of the game on the ring from `seed`; the (loss_d, loss_g) of every round.
-fn play(seed: u64, loss: GanLoss, steps: usize) -> Vec<(f64, f64)> {
-    gans::seed(seed);
-    let vs = nn::VarStore::new(Device::Cpu);
-    let config = ToyConfig {
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn ring() -> TrainData {
+    Toy2d::new(Toy2dKind::Ring, Device::Cpu).into()
+}
+
+fn toy(loss: GanLoss, seed: u64) -> TrainConfig {
+    TrainConfig::toy(ToyConfig {
         hidden: 32,
         ..Default::default()
+    })
+    .loss(loss)
+    .batch_size(64)
+    .seed(seed)
+    .log_every(3)
+    .snapshot_every(4)
+    .print_every(0)
+}
+
+/// 90 labelled 28×28 "images" made without randomness (so every copy is the same), in 3 classes.
+fn patterns() -> TrainData {
+    let cpu = (Kind::Float, Device::Cpu);
+    let images = (Tensor::arange(90 * 28 * 28, cpu) * 0.37)
+        .sin()
+        .view([90, 1, 28, 28]);
+    let labels = Tensor::arange(90, (Kind::Int64, Device::Cpu)).remainder(3);
+    Dataset {
+        name: "patterns".into(),
+        images,
+        labels: Some(labels),
+        class_names: vec!["a".into(), "b".into(), "c".into()],
+    }
+    .into()
+}
+
+/// 24 pairs of 64×64 RGB images, made without randomness.
+fn pairs() -> TrainData {
+    let cpu = (Kind::Float, Device::Cpu);
+    let inputs = (Tensor::arange(24 * 3 * 64 * 64, cpu) * 0.011)
+        .cos()
+        .view([24, 3, 64, 64]);
+    PairedDataset {
+        name: "pairs".into(),
+        targets: inputs.flip([3]) * 0.5,
+        inputs,
+    }
+    .into()
+}
+
+fn small_dcgan(loss: GanLoss) -> TrainConfig {
+    let model = ModelConfig::Dcgan(DcganConfig {
+        width: 8,
+        n_classes: 3,
+        norm: if loss.is_wasserstein() {
+            Norm::Layer
+        } else {
+            Norm::Batch
+        },
+        ..DcganConfig::mnist()
+    });
+    TrainConfig::gan(model)
+        .loss(loss)
+        .n_critic(if loss.is_wasserstein() { 2 } else { 1 })
+        .batch_size(16) // 5 batches per epoch: the runs below cross epochs mid-way
+        .seed(3)
+        .log_every(3)
+        .snapshot_every(4)
+        .print_every(0)
+}
+
+fn small_pix2pix() -> TrainConfig {
+    let generator = UnetConfig {
+        image_size: 64,
+        width: 4,
+        ..Default::default()
     };
-    let generator = ToyGenerator::new(&config, vs.root() / "generator");
-    let discriminator = ToyDiscriminator::new(&config, vs.root() / "discriminator");
-    let kind = OptimizerKind::adam(1e-3, (0.5, 0.999));
-    let (mut opt_g, mut opt_d) = (
-        Optimizer::new(kind, &vs, "generator"),
-        Optimizer::new(kind, &vs, "discriminator"),
+    let discriminator = PatchGanConfig {
+        width: 4,
+        ..Default::default()
+    };
+    TrainConfig {
+        batch_size: 4,
+        n_fixed: 4,
+        log_every: 3,
+        snapshot_every: 4,
+        print_every: 0,
+        ..TrainConfig::pix2pix(generator, discriminator)
+    }
+}
+
+/// Asserts two trainers hold the same run: weights, history and snapshots, bit for bit.
+fn assert_same_run(a: &Trainer, b: &Trainer, what: &str) {
+    assert_eq!(a.steps_done(), b.steps_done(), "{what}: steps");
+    for ((name, x), (_, y)) in a.variables().iter().zip(b.variables()) {
+        assert!(x.equal(&y), "{what}: `{name}` differs");
+    }
+    assert_eq!(a.history(), b.history(), "{what}: history");
+    assert_eq!(
+        a.snapshots().len(),
+        b.snapshots().len(),
+        "{what}: snapshots"
     );
-    let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
-    (0..steps)
-        .map(|_| {
-            let real = ring.sample(64);
-            let z = Tensor::randn([64, config.latent_dim], (Kind::Float, Device::Cpu));
-            let fake = generator.forward(&z);
-            let d = update_d(&discriminator, &mut opt_d, &real, &fake, None, loss);
-            let g = update_g(&generator, &discriminator, &mut opt_g, &z, None, loss);
-            (d.loss_d.double_value(&[]), g.loss_g.double_value(&[]))
-        })
-        .collect()
+    for (s, t) in a.snapshots().iter().zip(b.snapshots()) {
+        assert!(
+            s.samples.equal(&t.samples),
+            "{what}: snapshot at {}",
+            s.step
+        );
+    }
 }
 
 #[test]
 fn same_seed_same_run_on_cpu() {
-    // The noise itself.
-    let noise = |seed| {
-        gans::seed(seed);
-        Tensor::randn([4], (Kind::Float, Device::Cpu))
-    };
-    assert!(noise(7).equal(&noise(7)));
-    // A whole game.
+    let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for loss in [
         GanLoss::NonSaturating,
         GanLoss::WassersteinGp { lambda: 10.0 },
     ] {
-        let a = play(11, loss, 30);
-        assert_eq!(
-            a,
-            play(11, loss, 30),
-            "{loss:?}: the same seed gave different losses"
-        );
+        let run = |seed| {
+            let mut trainer = Trainer::new(toy(loss, seed), ring()).unwrap();
+            trainer.train(30).unwrap();
+            trainer
+        };
+        let (a, b) = (run(11), run(11));
+        assert_same_run(&a, &b, &format!("{loss:?}, same seed"));
         assert_ne!(
-            a,
-            play(12, loss, 30),
+            a.history(),
+            run(12).history(),
             "{loss:?}: another seed gave the very same run"
         );
     }
+    // Networks with batch norm and the paper's init (which once drew its numbers in hash-map
+    // order, so the same seed gave different weights).
+    let dcgan = || {
+        let mut trainer = Trainer::new(small_dcgan(GanLoss::NonSaturating), patterns()).unwrap();
+        trainer.train(5).unwrap();
+        trainer
+    };
+    assert_same_run(&dcgan(), &dcgan(), "DCGAN, same seed");
+}
+
+#[test]
+fn resume_is_exact() {
+    let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("gans-resume-{}", std::process::id()));
+    let cases: Vec<(&str, TrainConfig, fn() -> TrainData)> = vec![
+        ("toy, non-saturating", toy(GanLoss::NonSaturating, 5), ring),
+        (
+            "toy, WGAN-GP, n_critic 5",
+            TrainConfig {
+                n_critic: 5,
+                ..toy(GanLoss::WassersteinGp { lambda: 10.0 }, 5)
+            },
+            ring,
+        ),
+        (
+            "conditional DCGAN, batch norm",
+            small_dcgan(GanLoss::NonSaturating),
+            patterns,
+        ),
+        (
+            "conditional DCGAN critic, WGAN-GP",
+            small_dcgan(GanLoss::WassersteinGp { lambda: 10.0 }),
+            patterns,
+        ),
+        ("Pix2Pix 64, dropout", small_pix2pix(), pairs),
+    ];
+    for (what, config, data) in cases {
+        // N = 20 steps straight…
+        let mut straight = Trainer::new(config.clone(), data()).unwrap();
+        straight.train(20).unwrap();
+        // …against 10, save, load into a fresh trainer, 10 more. 10 is not a multiple of
+        // log_every = 3, so the save also carries a half-filled history window.
+        let mut first = Trainer::new(config.clone(), data()).unwrap();
+        first.train(10).unwrap();
+        first.save(&dir).unwrap();
+        drop(first);
+        let mut resumed = Trainer::load(&dir, data()).unwrap();
+        resumed.train(10).unwrap();
+        assert_same_run(&straight, &resumed, what);
+        assert!(straight.history().len() >= 6, "{what}: history recorded");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

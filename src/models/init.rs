@@ -8,9 +8,15 @@ use tch::{Tensor, nn};
 
 /// Re-initialises every variable of `vs` by its name: `bn*`/`norm*` layers get N(1, 0.02)
 /// scales and zero shifts; every other `weight` gets N(0, 0.02); every `bias` 0.
+///
+/// Variables are visited in name order: `VarStore::variables` is a hash map, whose order
+/// changes from run to run, and drawing the same numbers into other variables would make the
+/// same seed give different networks.
 pub fn dcgan_normal(vs: &nn::VarStore) {
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
     tch::no_grad(|| {
-        for (name, mut var) in vs.variables() {
+        for (name, mut var) in variables {
             let layer = name.rsplit('.').nth(1).unwrap_or("");
             let is_norm = layer.starts_with("bn") || layer.starts_with("norm");
             let value = if name.ends_with(".bias") || name.ends_with(".running_mean") {

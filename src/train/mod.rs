@@ -1,6 +1,17 @@
-//! Training: the adversarial step. (The trainer that lives across notebook cells, its history
-//! and its checkpoints come next.)
+//! Training: the adversarial step ([`update_d`], [`update_g`]), the hyperparameters
+//! ([`TrainConfig`]), the [`Trainer`] that lives across notebook cells with its [`History`] and
+//! snapshots, checkpoints for exact resume, and the figures a learner watches.
 
+mod checkpoint;
+mod config;
+mod history;
 pub mod step;
+mod trainer;
+mod views;
 
-pub use step::{Discriminator, GanLoss, Generator, update_d, update_g};
+pub use checkpoint::CheckpointMeta;
+pub use config::{ModelConfig, TrainConfig, lr_of};
+pub use history::{History, smooth};
+pub use step::{DStep, Discriminator, GStep, GanLoss, Generator, update_d, update_g};
+pub use trainer::{DataInfo, Snapshot, TrainData, Trainer};
+pub use views::{Interpolation, interpolate};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use crate::losses;
-use crate::models::{dcgan, mlp, toy};
+use crate::models::{dcgan, mlp, patchgan, toy, unet};
 use crate::optim::Optimizer;
 
 /// Anything that turns noise (and, for a conditional model, labels) into samples.
@@ -41,6 +41,19 @@ impl Generator for dcgan::DcganGenerator {
 impl Discriminator for dcgan::DcganDiscriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(samples, labels, train)
+    }
+}
+/// Pix2Pix: the "noise" is the input image (the paper's only noise is the dropout).
+impl Generator for unet::UnetGenerator {
+    fn generate(&self, input: &Tensor, _labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(input, train)
+    }
+}
+/// Pix2Pix: the condition is the input image, judged together with the candidate.
+impl Discriminator for patchgan::PatchGan {
+    fn score(&self, candidate: &Tensor, input: Option<&Tensor>, train: bool) -> Tensor {
+        let input = input.expect("the PatchGAN judges (input, candidate) pairs: pass the input");
+        self.forward_t(input, candidate, train)
     }
 }
 impl Generator for toy::ToyGenerator {
@@ -84,14 +97,21 @@ pub struct DStep {
     pub d_fake: Tensor,
     /// For a critic: `E[C(x)] − E[C(G(z))]`, the Wasserstein estimate. Undefined otherwise.
     pub wasserstein: Option<Tensor>,
+    /// `‖∇θ_D loss_d‖₂` before the update.
+    pub grad_norm: Tensor,
 }
 
 /// What one generator update measured.
 #[derive(Debug)]
 pub struct GStep {
+    /// The whole generator loss (adversarial term plus the L1 term for Pix2Pix).
     pub loss_g: Tensor,
-    /// Mean D(G(z)) on the batch G was trained on, before G's update.
+    /// Mean D(G(z)) on the batch G was trained on: after D's update, before G's.
     pub d_fake: Tensor,
+    /// `‖∇θ_G loss_g‖₂` before the update.
+    pub grad_norm: Tensor,
+    /// Pix2Pix: the L1 distance to the target (without λ).
+    pub l1: Option<Tensor>,
 }
 
 fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
@@ -106,7 +126,7 @@ fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
 /// not train G.
 pub fn update_d(
-    discriminator: &impl Discriminator,
+    discriminator: &(impl Discriminator + ?Sized),
     opt_d: &mut Optimizer,
     real: &Tensor,
     fake: &Tensor,
@@ -133,6 +153,7 @@ pub fn update_d(
         }
     };
     loss_d.backward();
+    let grad_norm = opt_d.grad_norm();
     opt_d.step();
     let wasserstein = loss
         .is_wasserstein()
@@ -142,34 +163,50 @@ pub fn update_d(
         d_real: mean_output(&real_scores, loss),
         d_fake: mean_output(&fake_scores, loss),
         wasserstein,
+        grad_norm,
     }
 }
 
-/// One step of the generator: generate from `z`, score through D, step G's optimiser only.
-/// (The backward pass also leaves gradients on D's weights; `update_d` clears them first.)
+/// One step of the generator on `fake`, a batch it generated WITH its graph (not detached):
+/// score it through D, back-propagate to G's weights, step G's optimiser only. (The backward
+/// pass also leaves gradients on D's weights; `update_d` clears them first.)
+///
+/// `l1` is Pix2Pix's reconstruction term: `(target, λ)` adds `λ · ‖target − fake‖₁`.
+///
+/// Taking `fake` rather than `z` lets a loop reuse the batch D was just trained on, as the
+/// PyTorch DCGAN tutorial does: one generator forward pass per step instead of two.
 pub fn update_g(
-    generator: &impl Generator,
-    discriminator: &impl Discriminator,
+    discriminator: &(impl Discriminator + ?Sized),
     opt_g: &mut Optimizer,
-    z: &Tensor,
+    fake: &Tensor,
     labels: Option<&Tensor>,
     loss: GanLoss,
+    l1: Option<(&Tensor, f64)>,
 ) -> GStep {
     opt_g.zero_grad();
-    let fake = generator.generate(z, labels, true);
-    let scores = discriminator.score(&fake, labels, true);
-    let loss_g = match loss {
+    let scores = discriminator.score(fake, labels, true);
+    let adversarial = match loss {
         GanLoss::Minimax => losses::generator_loss_minimax(&scores),
         GanLoss::NonSaturating => losses::generator_loss_non_saturating(&scores),
         GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } => {
             losses::generator_loss_wasserstein(&scores)
         }
     };
+    let (loss_g, l1) = match l1 {
+        Some((target, lambda)) => {
+            let distance = losses::l1_loss(fake, target, 1.0);
+            (adversarial + &distance * lambda, Some(distance.detach()))
+        }
+        None => (adversarial, None),
+    };
     loss_g.backward();
+    let grad_norm = opt_g.grad_norm();
     opt_g.step();
     GStep {
         loss_g: loss_g.detach(),
         d_fake: mean_output(&scores, loss),
+        grad_norm,
+        l1,
     }
 }
 
@@ -221,7 +258,8 @@ mod tests {
                 if let Some(c) = clip {
                     t.opt_d.clip(c);
                 }
-                let g = update_g(&t.generator, &t.discriminator, &mut t.opt_g, &z, None, loss);
+                let fake = t.generator.forward(&z);
+                let g = update_g(&t.discriminator, &mut t.opt_g, &fake, None, loss, None);
                 (d.loss_d.double_value(&[]), g.loss_g.double_value(&[]))
             })
             .collect()

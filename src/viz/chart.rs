@@ -52,6 +52,12 @@ impl LineChart {
         self
     }
 
+    /// Appends ` (context)` to the title, e.g. the model and step it shows.
+    pub fn title_suffix(mut self, context: &str) -> Self {
+        self.title = format!("{} ({context})", self.title);
+        self
+    }
+
     /// Sets the drawing's size in pixels (default 720 × 360).
     pub fn size(mut self, width: u32, height: u32) -> Self {
         self.size = (width, height);

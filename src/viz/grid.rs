@@ -19,6 +19,20 @@ pub struct ImageGrid {
 /// Tiles `images` (`[N, C, H, W]`, values in [-1, 1], C = 1 or 3) into rows of `per_row`, with a
 /// 2-pixel border, enlarged `scale` times (nearest neighbour) so small digits stay visible.
 pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGrid> {
+    let canvas = tile(images, per_row, scale)?;
+    let mut png = Vec::new();
+    canvas
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .context("encoding the grid as PNG")?;
+    Ok(ImageGrid {
+        png,
+        width: canvas.width(),
+        height: canvas.height(),
+    })
+}
+
+/// The tiled picture of [`image_grid`], not yet encoded.
+pub(crate) fn tile(images: &Tensor, per_row: usize, scale: u32) -> Result<image::RgbImage> {
     let size = images.size();
     anyhow::ensure!(
         size.len() == 4 && (size[1] == 1 || size[1] == 3),
@@ -70,7 +84,7 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
             }
         }
     }
-    let canvas = if scale > 1 {
+    Ok(if scale > 1 {
         image::imageops::resize(
             &canvas,
             canvas.width() * scale,
@@ -79,15 +93,6 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
         )
     } else {
         canvas
-    };
-    let mut png = Vec::new();
-    canvas
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .context("encoding the grid as PNG")?;
-    Ok(ImageGrid {
-        png,
-        width: canvas.width(),
-        height: canvas.height(),
     })
 }
 

@@ -7,9 +7,11 @@
 //! type, so a second chart (SVG) in the same cell replaces the first, and a chart beside a grid
 //! (SVG + PNG) becomes two renderings of one output of which the browser shows one.
 
+mod animation;
 mod chart;
 mod grid;
 
+pub use animation::{Animation, animation};
 pub use chart::LineChart;
 pub use grid::{ImageGrid, compare, image_grid};
 

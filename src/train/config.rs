@@ -1,0 +1,328 @@
+//! Every hyperparameter of a run in one value: which networks, which game, which optimisers,
+//! how long a batch is, how often to look. A notebook sets them in one cell; the CLI reads them
+//! from flags; a checkpoint saves them in its JSON.
+//!
+//! The presets carry each paper's numbers:
+//!
+//! | preset | loss | optimisers | n_critic | source |
+//! | --- | --- | --- | --- | --- |
+//! | [`TrainConfig::gan`] | non-saturating BCE | Adam 2e-4, β = (0.5, 0.999) | 1 | DCGAN (Radford et al., 2016) |
+//! | [`TrainConfig::wgan`] | Wasserstein, clip c = 0.01 | RMSprop 5e-5 | 5 | WGAN (Arjovsky et al., 2017), Algorithm 1 |
+//! | [`TrainConfig::wgan_gp`] | Wasserstein + GP, λ = 10 | Adam 1e-4, β = (0, 0.9) | 5 | WGAN-GP (Gulrajani et al., 2017), Algorithm 1 |
+//! | [`TrainConfig::pix2pix`] | BCE on patches + L1, λ = 100 | Adam 2e-4, β = (0.5, 0.999) | 1 | Pix2Pix (Isola et al., 2017) |
+
+use anyhow::{Result, ensure};
+use serde::{Deserialize, Serialize};
+
+use super::step::GanLoss;
+use crate::models::dcgan::DcganConfig;
+use crate::models::mlp::MlpConfig;
+use crate::models::patchgan::PatchGanConfig;
+use crate::models::toy::ToyConfig;
+use crate::models::unet::UnetConfig;
+use crate::optim::OptimizerKind;
+
+/// Which generator and discriminator to build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ModelConfig {
+    /// The small fully connected networks for the 2-D rings.
+    Toy(ToyConfig),
+    /// The fully connected GAN of the original paper (or its learner variant).
+    Mlp(MlpConfig),
+    /// DCGAN's convolutional networks (also the WGAN critic, with `norm` set accordingly).
+    Dcgan(DcganConfig),
+    /// U-Net generator and PatchGAN discriminator.
+    Pix2Pix {
+        generator: UnetConfig,
+        discriminator: PatchGanConfig,
+    },
+}
+
+impl ModelConfig {
+    /// Size of `z`; `None` for Pix2Pix, whose generator takes an image.
+    pub fn latent_dim(&self) -> Option<i64> {
+        match self {
+            ModelConfig::Toy(c) => Some(c.latent_dim),
+            ModelConfig::Mlp(c) => Some(c.latent_dim),
+            ModelConfig::Dcgan(c) => Some(c.latent_dim),
+            ModelConfig::Pix2Pix { .. } => None,
+        }
+    }
+
+    /// Classes the model is conditioned on (0: unconditional).
+    pub fn n_classes(&self) -> i64 {
+        match self {
+            ModelConfig::Mlp(c) => c.n_classes,
+            ModelConfig::Dcgan(c) => c.n_classes,
+            ModelConfig::Toy(_) | ModelConfig::Pix2Pix { .. } => 0,
+        }
+    }
+
+    /// A short name for titles and file names.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ModelConfig::Toy(_) => "toy",
+            ModelConfig::Mlp(_) => "mlp",
+            ModelConfig::Dcgan(_) => "dcgan",
+            ModelConfig::Pix2Pix { .. } => "pix2pix",
+        }
+    }
+}
+
+/// The hyperparameters of a training run. Build one from a preset and change what you need:
+/// `TrainConfig::gan(model).batch_size(128).seed(7)`, or with struct update syntax.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelConfig,
+    pub loss: GanLoss,
+    /// The generator's optimiser (its `lr` is `lr_g`).
+    pub opt_g: OptimizerKind,
+    /// The discriminator's (or critic's) optimiser (its `lr` is `lr_d`).
+    pub opt_d: OptimizerKind,
+    pub batch_size: usize,
+    /// Discriminator updates per generator update (5 for WGAN, 1 otherwise).
+    pub n_critic: usize,
+    /// WGAN's weight clipping: every critic weight is clamped into [−c, c] after its update.
+    pub clip: Option<f64>,
+    /// Pix2Pix's weight λ of the L1 term (100 in the paper); unused by the other models.
+    pub l1_lambda: f64,
+    /// Seeds everything: initial weights, noise, shuffling, the fixed snapshot noise.
+    pub seed: u64,
+    /// Read the step's numbers back from the device every `log_every` generator steps; each
+    /// history point is the mean over those steps.
+    pub log_every: usize,
+    /// Generate from the fixed noise every `snapshot_every` steps (0: never).
+    pub snapshot_every: usize,
+    /// Print one line of progress every `print_every` steps (0: quiet).
+    pub print_every: usize,
+    /// How many fixed noise vectors (or fixed input images) the snapshots show.
+    pub n_fixed: usize,
+}
+
+impl TrainConfig {
+    /// The GAN as the DCGAN paper trains it: non-saturating loss, Adam lr 2e-4, β = (0.5, 0.999),
+    /// batch 128. (The paper on β₁: "the suggested value of 0.9 resulted in training oscillation
+    /// and instability while reducing it to 0.5 helped stabilize training.")
+    pub fn gan(model: ModelConfig) -> Self {
+        let adam = OptimizerKind::adam(2e-4, (0.5, 0.999));
+        TrainConfig {
+            model,
+            loss: GanLoss::NonSaturating,
+            opt_g: adam,
+            opt_d: adam,
+            batch_size: 128,
+            n_critic: 1,
+            clip: None,
+            l1_lambda: 100.0,
+            seed: 0,
+            log_every: 10,
+            snapshot_every: 100,
+            print_every: 100,
+            n_fixed: 64,
+        }
+    }
+
+    /// WGAN with weight clipping: RMSprop lr 5e-5, c = 0.01, n_critic = 5, batch 64 (the
+    /// paper's Algorithm 1). The critic must not use batch norm's sigmoid: D's output is a score.
+    pub fn wgan(model: ModelConfig) -> Self {
+        let rmsprop = OptimizerKind::rmsprop(5e-5);
+        TrainConfig {
+            loss: GanLoss::Wasserstein,
+            opt_g: rmsprop,
+            opt_d: rmsprop,
+            batch_size: 64,
+            n_critic: 5,
+            clip: Some(0.01),
+            ..Self::gan(model)
+        }
+    }
+
+    /// WGAN-GP: gradient penalty λ = 10, Adam lr 1e-4, β = (0, 0.9), n_critic = 5, batch 64.
+    /// The critic must not use batch norm (the penalty is per sample): use layer or instance norm.
+    pub fn wgan_gp(model: ModelConfig) -> Self {
+        let adam = OptimizerKind::adam(1e-4, (0.0, 0.9));
+        TrainConfig {
+            loss: GanLoss::WassersteinGp { lambda: 10.0 },
+            opt_g: adam,
+            opt_d: adam,
+            batch_size: 64,
+            n_critic: 5,
+            clip: None,
+            ..Self::gan(model)
+        }
+    }
+
+    /// Pix2Pix: BCE on the PatchGAN's patches plus λ·L1 with λ = 100, Adam 2e-4, β = (0.5, 0.999).
+    /// The paper uses batch 1 to 10; 16 keeps a CPU busy enough.
+    pub fn pix2pix(generator: UnetConfig, discriminator: PatchGanConfig) -> Self {
+        TrainConfig {
+            batch_size: 16,
+            n_fixed: 8,
+            ..Self::gan(ModelConfig::Pix2Pix {
+                generator,
+                discriminator,
+            })
+        }
+    }
+
+    /// The 2-D ring: the toy networks with the non-saturating loss, Adam 1e-3, batch 256.
+    pub fn toy(model: ToyConfig) -> Self {
+        TrainConfig {
+            opt_g: OptimizerKind::adam(1e-3, (0.5, 0.999)),
+            opt_d: OptimizerKind::adam(1e-3, (0.5, 0.999)),
+            batch_size: 256,
+            snapshot_every: 500,
+            print_every: 1000,
+            n_fixed: 1000,
+            ..Self::gan(ModelConfig::Toy(model))
+        }
+    }
+
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn loss(mut self, loss: GanLoss) -> Self {
+        self.loss = loss;
+        self
+    }
+    pub fn n_critic(mut self, n_critic: usize) -> Self {
+        self.n_critic = n_critic;
+        self
+    }
+    /// Sets `lr_g` and `lr_d`, keeping each optimiser's other settings.
+    pub fn lr(mut self, lr_g: f64, lr_d: f64) -> Self {
+        self.opt_g = with_lr(self.opt_g, lr_g);
+        self.opt_d = with_lr(self.opt_d, lr_d);
+        self
+    }
+    pub fn log_every(mut self, steps: usize) -> Self {
+        self.log_every = steps;
+        self
+    }
+    pub fn snapshot_every(mut self, steps: usize) -> Self {
+        self.snapshot_every = steps;
+        self
+    }
+    pub fn print_every(mut self, steps: usize) -> Self {
+        self.print_every = steps;
+        self
+    }
+
+    /// Checks the values a learner may have typed, with what to do instead.
+    pub fn validate(&self) -> Result<()> {
+        ensure!(self.batch_size > 0, "batch_size must be at least 1");
+        ensure!(
+            self.n_critic > 0,
+            "n_critic must be at least 1 (it counts D steps per G step)"
+        );
+        ensure!(
+            self.log_every > 0,
+            "log_every must be at least 1 (the history records a point every log_every steps)"
+        );
+        ensure!(self.n_fixed > 0, "n_fixed must be at least 1");
+        for (name, kind) in [("lr_g", self.opt_g), ("lr_d", self.opt_d)] {
+            let lr = lr_of(kind);
+            ensure!(
+                lr.is_finite() && lr > 0.0,
+                "{name} = {lr} is not a learning rate: use a small positive number such as 2e-4"
+            );
+        }
+        if let Some(c) = self.clip {
+            ensure!(
+                c > 0.0,
+                "clip = {c}: the clipping bound must be positive (0.01)"
+            );
+        }
+        if let ModelConfig::Toy(toy) = &self.model {
+            let pack = toy.pack.max(1);
+            ensure!(
+                self.batch_size % pack == 0,
+                "batch_size {} is not a multiple of the discriminator's pack {pack}",
+                self.batch_size
+            );
+        }
+        if let ModelConfig::Dcgan(model) = &self.model {
+            model.validate()?;
+            ensure!(
+                !(matches!(self.loss, GanLoss::WassersteinGp { .. })
+                    && model.norm == crate::models::Norm::Batch),
+                "the gradient penalty is per sample, and batch norm mixes the samples of a batch: \
+                 set the critic's norm to Norm::Layer (or Instance, or None) for WGAN-GP"
+            );
+        }
+        if matches!(self.model, ModelConfig::Pix2Pix { .. }) {
+            ensure!(
+                !self.loss.is_wasserstein(),
+                "Pix2Pix trains with the BCE losses (NonSaturating or Minimax), not {:?}",
+                self.loss
+            );
+        }
+        Ok(())
+    }
+}
+
+fn with_lr(kind: OptimizerKind, new_lr: f64) -> OptimizerKind {
+    match kind {
+        OptimizerKind::Adam {
+            beta1, beta2, eps, ..
+        } => OptimizerKind::Adam {
+            lr: new_lr,
+            beta1,
+            beta2,
+            eps,
+        },
+        OptimizerKind::RmsProp { alpha, eps, .. } => OptimizerKind::RmsProp {
+            lr: new_lr,
+            alpha,
+            eps,
+        },
+    }
+}
+
+/// The learning rate of an optimiser setting.
+pub fn lr_of(kind: OptimizerKind) -> f64 {
+    match kind {
+        OptimizerKind::Adam { lr, .. } | OptimizerKind::RmsProp { lr, .. } => lr,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::Norm;
+
+    #[test]
+    fn presets_carry_the_papers_numbers() {
+        let model = ModelConfig::Dcgan(DcganConfig::mnist());
+        let wgan = TrainConfig::wgan(model.clone());
+        assert_eq!((wgan.n_critic, wgan.clip), (5, Some(0.01)));
+        assert_eq!(wgan.opt_d, OptimizerKind::rmsprop(5e-5));
+        let gp = TrainConfig::wgan_gp(model.clone()).lr(3e-4, 5e-4);
+        assert_eq!(gp.opt_g, OptimizerKind::adam(3e-4, (0.0, 0.9)));
+        assert_eq!(lr_of(gp.opt_d), 5e-4);
+        let err = gp.validate().unwrap_err().to_string();
+        assert!(err.contains("Norm::Layer"), "{err}");
+        let critic = ModelConfig::Dcgan(DcganConfig {
+            norm: Norm::Layer,
+            ..DcganConfig::mnist()
+        });
+        TrainConfig::wgan_gp(critic).validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let model = ModelConfig::Toy(ToyConfig::default());
+        let err = TrainConfig::toy(ToyConfig::default())
+            .lr(-1.0, 1e-3)
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("lr_g = -1"), "{err}");
+        let err = TrainConfig::gan(model).n_critic(0).validate().unwrap_err();
+        assert!(err.to_string().contains("n_critic"), "{err}");
+    }
+}

@@ -1,0 +1,800 @@
+//! The trainer: one value that holds a whole run and lives across notebook cells.
+//!
+//! ```text
+//! let mut trainer = Trainer::new(TrainConfig::gan(model), mnist)?;
+//! trainer.train(500)?;      // 500 generator steps
+//! trainer.train(500)?;      // 500 more: it continues, it does not start over
+//! trainer.losses(0.0)?      // the loss curves so far (next cell: trainer.snapshots_gif()?)
+//! trainer.reset()?;         // start again from step 0 with the same seed
+//! ```
+//!
+//! The loop itself is short and visible in [`Trainer::step`]: `n_critic` calls of
+//! [`update_d`], then one of [`update_g`]. Everything else here is bookkeeping a learner wants:
+//! a history of the game's numbers, snapshots of a fixed noise batch, checkpoints.
+//!
+//! ## Exact resume
+//! A run's randomness is a function of `(seed, step)`: every generator step starts by seeding
+//! libtorch's generator with a hash of the two, and every epoch's shuffled order is drawn from
+//! a hash of `(seed, epoch)`. So the generator state never needs saving: a checkpoint holds
+//! the weights, both optimisers' moments, the step counters, the fixed noise, the history and
+//! the partly filled history window, and training on from it repeats, bit for bit on a CPU,
+//! what the run that never stopped did.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor, nn};
+
+use super::config::{ModelConfig, TrainConfig};
+use super::history::History;
+use super::step::{Discriminator, GanLoss, Generator, update_d, update_g};
+use crate::data::Dataset;
+use crate::data::paired::PairedDataset;
+use crate::data::toy2d::Toy2d;
+use crate::models::{dcgan, init, mlp, patchgan, toy, unet};
+use crate::optim::Optimizer;
+
+/// What the trainer learns from.
+#[derive(Debug)]
+pub enum TrainData {
+    /// Images (and labels, for a conditional model).
+    Images(Dataset),
+    /// A 2-D mixture, sampled afresh every step.
+    Toy(Toy2d),
+    /// Input and target images (Pix2Pix).
+    Pairs(PairedDataset),
+}
+
+impl From<Dataset> for TrainData {
+    fn from(data: Dataset) -> Self {
+        TrainData::Images(data)
+    }
+}
+impl From<Toy2d> for TrainData {
+    fn from(data: Toy2d) -> Self {
+        TrainData::Toy(data)
+    }
+}
+impl From<PairedDataset> for TrainData {
+    fn from(data: PairedDataset) -> Self {
+        TrainData::Pairs(data)
+    }
+}
+
+/// What a checkpoint records about the data, to refuse resuming on other data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    pub name: String,
+    pub len: usize,
+    /// `[C, H, W]` of one example (`[2]` for points).
+    pub shape: Vec<i64>,
+}
+
+impl TrainData {
+    fn device(&self) -> Device {
+        match self {
+            TrainData::Images(d) => d.device(),
+            TrainData::Toy(t) => t.centres.device(),
+            TrainData::Pairs(p) => p.inputs.device(),
+        }
+    }
+
+    /// Examples to draw batches from (0 for the toy mixture, which has no end).
+    fn len(&self) -> usize {
+        match self {
+            TrainData::Images(d) => d.len(),
+            TrainData::Toy(_) => 0,
+            TrainData::Pairs(p) => p.len(),
+        }
+    }
+
+    /// Name, size and example shape (recorded in checkpoints).
+    pub fn info(&self) -> DataInfo {
+        match self {
+            TrainData::Images(d) => DataInfo {
+                name: d.name.clone(),
+                len: d.len(),
+                shape: d.image_shape().to_vec(),
+            },
+            TrainData::Toy(t) => DataInfo {
+                name: format!("toy2d/{:?}", t.kind).to_lowercase(),
+                len: 0,
+                shape: vec![2],
+            },
+            TrainData::Pairs(p) => DataInfo {
+                name: p.name.clone(),
+                len: p.len(),
+                shape: p.targets.size()[1..].to_vec(),
+            },
+        }
+    }
+}
+
+/// The generator's output at one step for the fixed noise, on the CPU: images as bytes
+/// `[n, C, H, W]`, or points `[n, 2]` as floats for the toy model.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub step: usize,
+    pub samples: Tensor,
+}
+
+/// A real batch and what conditions it: labels for a cGAN, the input image for Pix2Pix.
+struct Real {
+    real: Tensor,
+    condition: Option<Tensor>,
+}
+
+/// Running sums of the step's numbers on the device, emptied into the history every
+/// `log_every` steps (one read-back per window instead of one per step).
+#[derive(Debug)]
+pub(crate) struct Window {
+    /// Sums over D updates: loss_d, D(x), D(G(z)) before D's update, ‖∇D‖, Wasserstein estimate.
+    pub(crate) d: Tensor,
+    /// Sums over G updates: loss_g, D(G(z)) after D's update, ‖∇G‖, L1.
+    pub(crate) g: Tensor,
+    pub(crate) d_count: usize,
+    pub(crate) g_count: usize,
+}
+
+impl Window {
+    fn new(device: Device) -> Self {
+        Window {
+            d: Tensor::zeros([5], (Kind::Float, device)),
+            g: Tensor::zeros([4], (Kind::Float, device)),
+            d_count: 0,
+            g_count: 0,
+        }
+    }
+}
+
+/// A GAN being trained: networks, optimisers, data, history and snapshots.
+pub struct Trainer {
+    /// The hyperparameters (change them with [`Trainer::reset`] to apply, or set the learning
+    /// rates on the fly with [`Trainer::set_lr`]).
+    pub config: TrainConfig,
+    pub(crate) data: TrainData,
+    pub(crate) device: Device,
+    /// All weights: `generator.*` and `discriminator.*`.
+    pub(crate) vs: nn::VarStore,
+    pub(crate) generator: Box<dyn Generator>,
+    pub(crate) discriminator: Box<dyn Discriminator>,
+    pub(crate) opt_g: Optimizer,
+    pub(crate) opt_d: Optimizer,
+    /// Generator steps done.
+    pub(crate) step: usize,
+    /// Discriminator updates done (= real batches drawn).
+    pub(crate) d_steps: usize,
+    /// The snapshot input: noise `[n_fixed, latent_dim]`, or input images for Pix2Pix.
+    pub(crate) fixed: Tensor,
+    /// Labels of the fixed noise (`i mod n_classes`) for a conditional model; targets for Pix2Pix.
+    pub(crate) fixed_extra: Option<Tensor>,
+    pub(crate) history: History,
+    pub(crate) snapshots: Vec<Snapshot>,
+    pub(crate) window: Window,
+    /// The shuffled order of the current epoch: (epoch, order on the device).
+    order: Option<(usize, Tensor)>,
+    /// Seconds spent in `train` (all calls, across resumes).
+    pub(crate) seconds: f64,
+}
+
+impl std::fmt::Debug for Trainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Trainer {{ model: {}, data: {}, step: {}, device: {:?} }}",
+            self.config.model.name(),
+            self.data.info().name,
+            self.step,
+            self.device
+        )
+    }
+}
+
+/// SplitMix64: a well-mixed 64-bit hash, to derive per-step and per-epoch seeds from the
+/// run's seed (neighbouring steps get unrelated seeds).
+pub(crate) fn mix(seed: u64, stream: u64, index: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(stream.wrapping_mul(0xD1B5_4A32_D192_ED03))
+        .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Streams of randomness, so that the weights, the fixed noise, the steps and the shuffling
+/// never share a seed.
+const INIT: u64 = 1;
+const STEP: u64 = 2;
+const SHUFFLE: u64 = 3;
+const FIXED: u64 = 4;
+
+fn torch_seed(seed: u64) {
+    // libtorch takes a signed seed; keep 63 bits.
+    tch::manual_seed((seed >> 1) as i64);
+}
+
+impl Trainer {
+    /// A new run at step 0: networks built and initialised from `config.seed`, on the device
+    /// the data lives on.
+    pub fn new(config: TrainConfig, data: impl Into<TrainData>) -> Result<Self> {
+        let data = data.into();
+        config.validate()?;
+        check_data(&config, &data)?;
+        let device = data.device();
+        let parts = build(&config, &data, device)?;
+        Ok(Trainer {
+            window: Window::new(device),
+            config,
+            data,
+            device,
+            vs: parts.vs,
+            generator: parts.generator,
+            discriminator: parts.discriminator,
+            opt_g: parts.opt_g,
+            opt_d: parts.opt_d,
+            step: 0,
+            d_steps: 0,
+            fixed: parts.fixed,
+            fixed_extra: parts.fixed_extra,
+            history: History::default(),
+            snapshots: Vec::new(),
+            order: None,
+            seconds: 0.0,
+        })
+    }
+
+    /// Starts over from step 0 with `self.config` (edit it first to change hyperparameters):
+    /// new weights from the seed, empty history and snapshots.
+    pub fn reset(&mut self) -> Result<()> {
+        self.config.validate()?;
+        check_data(&self.config, &self.data)?;
+        let parts = build(&self.config, &self.data, self.device)?;
+        self.vs = parts.vs;
+        self.generator = parts.generator;
+        self.discriminator = parts.discriminator;
+        self.opt_g = parts.opt_g;
+        self.opt_d = parts.opt_d;
+        self.fixed = parts.fixed;
+        self.fixed_extra = parts.fixed_extra;
+        self.step = 0;
+        self.d_steps = 0;
+        self.history = History::default();
+        self.snapshots.clear();
+        self.window = Window::new(self.device);
+        self.order = None;
+        self.seconds = 0.0;
+        Ok(())
+    }
+
+    /// Generator steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// The recorded numbers of the game.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The fixed-noise snapshots so far.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
+    }
+
+    /// The training data.
+    pub fn data(&self) -> &TrainData {
+        &self.data
+    }
+
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// Every weight of both networks by name (`generator.fc1.weight`, …), sorted by name;
+    /// batch norm's running statistics included. The tensors share memory with the model.
+    pub fn variables(&self) -> Vec<(String, Tensor)> {
+        let mut variables: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        variables.sort_by(|a, b| a.0.cmp(&b.0));
+        variables
+    }
+
+    /// Seconds spent training so far.
+    pub fn seconds(&self) -> f64 {
+        self.seconds
+    }
+
+    /// Changes `lr_g` and `lr_d` from now on (the optimisers keep their moments).
+    pub fn set_lr(&mut self, lr_g: f64, lr_d: f64) {
+        self.config = self.config.clone().lr(lr_g, lr_d);
+        self.opt_g.set_lr(lr_g);
+        self.opt_d.set_lr(lr_d);
+    }
+
+    /// Trains for `steps` more generator steps (each after `n_critic` discriminator steps),
+    /// printing a line of progress every `print_every` steps. Stops with an error naming the
+    /// step if a loss becomes NaN or infinite.
+    pub fn train(&mut self, steps: usize) -> Result<()> {
+        let start = Instant::now();
+        let first = self.step;
+        if self.step == 0 && self.snapshots.is_empty() && self.config.snapshot_every > 0 {
+            self.snapshot()?;
+        }
+        for _ in 0..steps {
+            self.step()?;
+            if self.step % self.config.log_every == 0 {
+                self.record()?;
+                let every = self.config.print_every;
+                if every > 0 && self.step % every == 0 {
+                    let rate = (self.step - first) as f64 / start.elapsed().as_secs_f64();
+                    println!("{}", self.progress_line(rate));
+                }
+            }
+            if self.config.snapshot_every > 0 && self.step % self.config.snapshot_every == 0 {
+                self.snapshot()?;
+            }
+        }
+        self.seconds += start.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// One line: step, the latest history point, speed.
+    pub fn progress_line(&self, steps_per_second: f64) -> String {
+        let h = &self.history;
+        let last = |v: &Vec<f64>| v.last().copied().unwrap_or(f64::NAN);
+        let mut line = format!(
+            "step {:>6} | loss_d {:7.4} loss_g {:7.4}",
+            self.step,
+            last(&h.loss_d),
+            last(&h.loss_g)
+        );
+        if self.config.loss.is_wasserstein() {
+            line += &format!(" | W estimate {:7.4}", last(&h.wasserstein));
+        } else {
+            line += &format!(
+                " | D(x) {:.3} D(G(z)) {:.3}",
+                last(&h.d_real),
+                last(&h.d_fake)
+            );
+        }
+        if !h.l1.is_empty() {
+            line += &format!(" | L1 {:.4}", last(&h.l1));
+        }
+        format!("{line} | {steps_per_second:.1} steps/s")
+    }
+
+    /// One round of the game: `n_critic` discriminator updates, then one generator update.
+    ///
+    /// With `n_critic = 1` the fake batch D was trained on is reused for G's update (one
+    /// generator forward pass per step, as the PyTorch DCGAN tutorial does); with more critic
+    /// steps G gets fresh noise, as in the WGAN papers' Algorithm 1.
+    pub fn step(&mut self) -> Result<()> {
+        torch_seed(mix(self.config.seed, STEP, self.step as u64));
+        let loss = self.config.loss;
+        let n_critic = self.config.n_critic;
+        let mut kept: Option<(Real, Tensor)> = None;
+        for i in 0..n_critic {
+            let batch = self.next_batch()?;
+            let reuse = n_critic == 1 && i == 0;
+            let fake = if reuse {
+                self.generate(&batch, true)?
+            } else {
+                tch::no_grad(|| self.generate(&batch, true))?
+            };
+            let d = update_d(
+                &*self.discriminator,
+                &mut self.opt_d,
+                &batch.real,
+                &fake,
+                batch.condition.as_ref(),
+                loss,
+            );
+            if let Some(c) = self.config.clip {
+                self.opt_d.clip(c);
+            }
+            let w = d.wasserstein.unwrap_or_else(|| d.loss_d.zeros_like());
+            let values = Tensor::stack(&[d.loss_d, d.d_real, d.d_fake, d.grad_norm, w], 0);
+            self.window.d += values.to_device(self.device);
+            self.window.d_count += 1;
+            if reuse {
+                kept = Some((batch, fake));
+            } else if i + 1 == n_critic {
+                // Fresh noise (not the batch D just saw) for G, conditioned like the last batch.
+                let fake = self.generate(&batch, true)?;
+                kept = Some((batch, fake));
+            }
+        }
+        let (batch, fake) = kept.context("n_critic must be at least 1")?;
+        let l1 = match self.config.model {
+            ModelConfig::Pix2Pix { .. } => Some((&batch.real, self.config.l1_lambda)),
+            _ => None,
+        };
+        let g = update_g(
+            &*self.discriminator,
+            &mut self.opt_g,
+            &fake,
+            batch.condition.as_ref(),
+            loss,
+            l1,
+        );
+        let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
+        let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
+        self.window.g += values.to_device(self.device);
+        self.window.g_count += 1;
+        self.step += 1;
+        Ok(())
+    }
+
+    /// The generator's output for a batch: from fresh noise (with the batch's labels for a
+    /// cGAN), or from the batch's input images for Pix2Pix.
+    fn generate(&self, batch: &Real, train: bool) -> Result<Tensor> {
+        Ok(match self.config.model.latent_dim() {
+            Some(latent_dim) => {
+                let n = batch.real.size()[0];
+                let z = Tensor::randn([n, latent_dim], (Kind::Float, self.device));
+                self.generator.generate(&z, batch.condition.as_ref(), train)
+            }
+            None => {
+                let input = batch
+                    .condition
+                    .as_ref()
+                    .context("Pix2Pix needs input images")?;
+                self.generator.generate(input, None, train)
+            }
+        })
+    }
+
+    /// The next real batch: drawn from the toy mixture, or the next slice of this epoch's
+    /// shuffled order (the order of epoch e comes from `(seed, e)`; the incomplete last
+    /// batch is dropped).
+    fn next_batch(&mut self) -> Result<Real> {
+        let b = self.config.batch_size;
+        if let TrainData::Toy(toy) = &self.data {
+            return Ok(Real {
+                real: toy.sample(b),
+                condition: None,
+            });
+        }
+        let n = self.data.len();
+        let per_epoch = n / b;
+        ensure!(
+            per_epoch > 0,
+            "batch_size {b} is larger than the data ({n} examples)"
+        );
+        let (epoch, position) = (self.d_steps / per_epoch, self.d_steps % per_epoch);
+        if self.order.as_ref().map(|(e, _)| *e) != Some(epoch) {
+            let mut rng = StdRng::seed_from_u64(mix(self.config.seed, SHUFFLE, epoch as u64));
+            let mut order: Vec<i64> = (0..n as i64).collect();
+            order.shuffle(&mut rng);
+            self.order = Some((epoch, Tensor::from_slice(&order).to_device(self.device)));
+        }
+        let order = &self.order.as_ref().context("no epoch order")?.1;
+        let index = order.narrow(0, (position * b) as i64, b as i64);
+        self.d_steps += 1;
+        let conditional = self.config.model.n_classes() > 0;
+        Ok(match &self.data {
+            TrainData::Images(d) => Real {
+                real: d.images.index_select(0, &index),
+                condition: match (&d.labels, conditional) {
+                    (Some(labels), true) => Some(labels.index_select(0, &index)),
+                    _ => None,
+                },
+            },
+            TrainData::Pairs(p) => {
+                let (input, target) = p.select(&index);
+                Real {
+                    real: target,
+                    condition: Some(input),
+                }
+            }
+            TrainData::Toy(_) => unreachable!("handled above"),
+        })
+    }
+
+    /// Reads the window's sums back (one device sync), appends their means to the history,
+    /// and stops on a NaN or infinite value.
+    fn record(&mut self) -> Result<()> {
+        let d = Vec::<f64>::try_from(self.window.d.to_kind(Kind::Double))?;
+        let g = Vec::<f64>::try_from(self.window.g.to_kind(Kind::Double))?;
+        let (dn, gn) = (
+            self.window.d_count.max(1) as f64,
+            self.window.g_count.max(1) as f64,
+        );
+        let wasserstein = self.config.loss.is_wasserstein();
+        let pix2pix = matches!(self.config.model, ModelConfig::Pix2Pix { .. });
+        self.history.push(
+            self.step,
+            [d[0] / dn, g[0] / gn, d[1] / dn, d[2] / dn, g[1] / gn],
+            (d[3] / dn, g[2] / gn),
+            wasserstein.then_some(d[4] / dn),
+            pix2pix.then_some(g[3] / gn),
+        );
+        self.window = Window::new(self.device);
+        if let Some((name, value)) = self.history.last_non_finite() {
+            bail!(
+                "training diverged at step {}: {name} became {value}. Likely causes: a learning \
+                 rate too high (lr_g = {}, lr_d = {}), a critic without clipping or penalty, or a \
+                 loss that took log(0). Lower the learning rates and call reset(), or load the \
+                 last checkpoint.",
+                self.step,
+                super::config::lr_of(self.config.opt_g),
+                super::config::lr_of(self.config.opt_d)
+            );
+        }
+        Ok(())
+    }
+
+    /// Generates from the fixed input and keeps it, on the CPU, as a snapshot.
+    fn snapshot(&mut self) -> Result<()> {
+        let samples = self.fixed_samples()?;
+        let samples = if matches!(self.config.model, ModelConfig::Toy(_)) {
+            samples.to_device(Device::Cpu)
+        } else {
+            to_bytes(&samples)
+        };
+        self.snapshots.push(Snapshot {
+            step: self.step,
+            samples,
+        });
+        Ok(())
+    }
+
+    /// The generator's output for the fixed noise (or fixed input images), on the device.
+    pub fn fixed_samples(&self) -> Result<Tensor> {
+        Ok(tch::no_grad(|| match self.config.model.latent_dim() {
+            Some(_) => self
+                .generator
+                .generate(&self.fixed, self.fixed_labels(), true),
+            None => self.generator.generate(&self.fixed, None, true),
+        }))
+    }
+
+    /// Labels of the fixed noise, for a conditional model.
+    pub(crate) fn fixed_labels(&self) -> Option<&Tensor> {
+        match self.config.model {
+            ModelConfig::Pix2Pix { .. } => None,
+            _ => self.fixed_extra.as_ref(),
+        }
+    }
+
+    /// `n` new samples from the generator (images in [−1, 1], or points), on the device. A
+    /// conditional model gets labels `0, 1, …, n_classes − 1, 0, 1, …`. Pix2Pix has no noise to
+    /// sample: use [`Trainer::translate`].
+    ///
+    /// Batch norm runs in training mode, with the statistics of the batch generated, as the
+    /// DCGAN and Pix2Pix papers do at test time.
+    pub fn sample(&self, n: usize) -> Result<Tensor> {
+        let latent_dim = self.config.model.latent_dim().context(
+            "a Pix2Pix generator translates images: call translate(&inputs) instead of sample(n)",
+        )?;
+        ensure!(n > 0, "sample(n) needs n ≥ 1");
+        let z = Tensor::randn([n as i64, latent_dim], (Kind::Float, self.device));
+        let labels = self.labels_cycling(n);
+        Ok(tch::no_grad(|| {
+            self.generator.generate(&z, labels.as_ref(), true)
+        }))
+    }
+
+    /// Generates from given noise `z` (`[n, latent_dim]`) and, for a cGAN, labels `[n]`.
+    pub fn generate_from(&self, z: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
+        let latent_dim = self
+            .config
+            .model
+            .latent_dim()
+            .context("a Pix2Pix generator takes images: call translate(&inputs)")?;
+        let size = z.size();
+        ensure!(
+            size.len() == 2 && size[1] == latent_dim,
+            "z must be [n, {latent_dim}], got {size:?}"
+        );
+        ensure!(
+            labels.is_some() == (self.config.model.n_classes() > 0),
+            "labels are needed exactly when the model is conditional (n_classes = {})",
+            self.config.model.n_classes()
+        );
+        let z = z.to_device(self.device);
+        let labels = labels.map(|l| l.to_device(self.device));
+        Ok(tch::no_grad(|| {
+            self.generator.generate(&z, labels.as_ref(), true)
+        }))
+    }
+
+    /// Pix2Pix: the generator's output for input images `[n, C, H, W]`.
+    pub fn translate(&self, inputs: &Tensor) -> Result<Tensor> {
+        ensure!(
+            matches!(self.config.model, ModelConfig::Pix2Pix { .. }),
+            "translate is for Pix2Pix; a {} model samples from noise: call sample(n)",
+            self.config.model.name()
+        );
+        let inputs = inputs.to_device(self.device);
+        Ok(tch::no_grad(|| {
+            self.generator.generate(&inputs, None, true)
+        }))
+    }
+
+    pub(crate) fn labels_cycling(&self, n: usize) -> Option<Tensor> {
+        let classes = self.config.model.n_classes();
+        (classes > 0)
+            .then(|| Tensor::arange(n as i64, (Kind::Int64, self.device)).remainder(classes))
+    }
+}
+
+/// Images in [−1, 1] → bytes on the CPU (a quarter of the memory of floats).
+fn to_bytes(images: &Tensor) -> Tensor {
+    ((images.detach().to_device(Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
+        .clamp(0.0, 255.0)
+        .round()
+        .to_kind(Kind::Uint8)
+}
+
+/// Bytes back to images in [−1, 1].
+pub(crate) fn from_bytes(bytes: &Tensor) -> Tensor {
+    bytes.to_kind(Kind::Float) / 127.5 - 1.0
+}
+
+/// Checks that the data fits the model, with what to change.
+fn check_data(config: &TrainConfig, data: &TrainData) -> Result<()> {
+    let info = data.info();
+    match (&config.model, data) {
+        (ModelConfig::Toy(_), TrainData::Toy(_)) => Ok(()),
+        (ModelConfig::Toy(_), _) => bail!(
+            "the toy model learns 2-D points: give it Toy2d::new(Toy2dKind::Ring, device), not {}",
+            info.name
+        ),
+        (ModelConfig::Pix2Pix { generator, .. }, TrainData::Pairs(p)) => {
+            let size = p.inputs.size();
+            ensure!(
+                size[1] == generator.in_channels
+                    && size[2] == generator.image_size
+                    && p.targets.size()[1] == generator.out_channels,
+                "{}: inputs {:?} and targets {:?} do not fit the U-Net ({} → {} channels at \
+                 {}×{}): set the UnetConfig to the data",
+                info.name,
+                &size[1..],
+                &p.targets.size()[1..],
+                generator.in_channels,
+                generator.out_channels,
+                generator.image_size,
+                generator.image_size
+            );
+            Ok(())
+        }
+        (ModelConfig::Pix2Pix { .. }, _) => bail!(
+            "Pix2Pix learns from pairs of images: give it a PairedDataset (paired::edges_to or \
+             paired::load_ab_folder), not {}",
+            info.name
+        ),
+        (model, TrainData::Images(d)) => {
+            let expected: [i64; 3] = match model {
+                ModelConfig::Mlp(c) => c.image_shape,
+                ModelConfig::Dcgan(c) => [c.channels, c.image_size, c.image_size],
+                _ => unreachable!("toy and pix2pix handled above"),
+            };
+            ensure!(
+                d.image_shape() == expected,
+                "{} has images of shape {:?} but the model makes {:?}: set the model's image \
+                 size and channels to the data's",
+                d.name,
+                d.image_shape(),
+                expected
+            );
+            let classes = model.n_classes();
+            if classes > 0 {
+                ensure!(
+                    d.labels.is_some(),
+                    "the model is conditional (n_classes = {classes}) but {} has no labels",
+                    d.name
+                );
+                ensure!(
+                    d.class_names.len() as i64 == classes,
+                    "the model has n_classes = {classes} but {} has {} classes",
+                    d.name,
+                    d.class_names.len()
+                );
+            }
+            Ok(())
+        }
+        (model, _) => bail!(
+            "the {} model learns from images: give it a Dataset, not {}",
+            model.name(),
+            info.name
+        ),
+    }
+}
+
+/// Freshly initialised networks, optimisers and fixed input for a config.
+struct Parts {
+    vs: nn::VarStore,
+    generator: Box<dyn Generator>,
+    discriminator: Box<dyn Discriminator>,
+    opt_g: Optimizer,
+    opt_d: Optimizer,
+    fixed: Tensor,
+    fixed_extra: Option<Tensor>,
+}
+
+fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts> {
+    torch_seed(mix(config.seed, INIT, 0));
+    let vs = nn::VarStore::new(device);
+    let (g, d) = (vs.root() / "generator", vs.root() / "discriminator");
+    let (generator, discriminator): (Box<dyn Generator>, Box<dyn Discriminator>) =
+        match &config.model {
+            ModelConfig::Toy(c) => (
+                Box::new(toy::ToyGenerator::new(c, g)),
+                Box::new(toy::ToyDiscriminator::new(c, d)),
+            ),
+            ModelConfig::Mlp(c) => (
+                Box::new(mlp::MlpGenerator::new(c, g)),
+                Box::new(mlp::MlpDiscriminator::new(c, d)),
+            ),
+            ModelConfig::Dcgan(c) => {
+                let pair: (Box<dyn Generator>, Box<dyn Discriminator>) = (
+                    Box::new(dcgan::DcganGenerator::new(c, g)?),
+                    Box::new(dcgan::DcganDiscriminator::new(c, d)?),
+                );
+                if c.dcgan_init {
+                    init::dcgan_normal(&vs);
+                }
+                pair
+            }
+            ModelConfig::Pix2Pix {
+                generator,
+                discriminator,
+            } => {
+                let pair: (Box<dyn Generator>, Box<dyn Discriminator>) = (
+                    Box::new(unet::UnetGenerator::new(generator, g)?),
+                    Box::new(patchgan::PatchGan::new(discriminator, d)),
+                );
+                // The paper initialises both networks from N(0, 0.02), like DCGAN.
+                init::dcgan_normal(&vs);
+                pair
+            }
+        };
+    let opt_g = Optimizer::new(config.opt_g, &vs, "generator");
+    let opt_d = Optimizer::new(config.opt_d, &vs, "discriminator");
+
+    torch_seed(mix(config.seed, FIXED, 0));
+    let n = config.n_fixed;
+    let (fixed, fixed_extra) = match (config.model.latent_dim(), data) {
+        (Some(latent_dim), _) => {
+            let z = Tensor::randn([n as i64, latent_dim], (Kind::Float, device));
+            let classes = config.model.n_classes();
+            let labels = (classes > 0)
+                .then(|| Tensor::arange(n as i64, (Kind::Int64, device)).remainder(classes));
+            (z, labels)
+        }
+        (None, TrainData::Pairs(p)) => {
+            // Pairs spread evenly over the data, always the same ones.
+            let n = n.min(p.len());
+            let step = p.len() as f64 / n as f64;
+            let index: Vec<i64> = (0..n).map(|i| (i as f64 * step) as i64).collect();
+            let (input, target) = p.select(&Tensor::from_slice(&index));
+            (input, Some(target))
+        }
+        (None, _) => bail!("Pix2Pix needs a PairedDataset"),
+    };
+    Ok(Parts {
+        vs,
+        generator,
+        discriminator,
+        opt_g,
+        opt_d,
+        fixed,
+        fixed_extra,
+    })
+}
+
+impl GanLoss {
+    /// A short description for titles.
+    pub fn describe(self) -> String {
+        match self {
+            GanLoss::Minimax => "minimax (saturating)".into(),
+            GanLoss::NonSaturating => "non-saturating".into(),
+            GanLoss::Wasserstein => "Wasserstein, clipped".into(),
+            GanLoss::WassersteinGp { lambda } => format!("Wasserstein, GP λ = {lambda}"),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! What a learner looks at while a run trains: each method returns one figure (one figure per
+//! notebook cell, see [`crate::viz`]) that also saves itself to a file for the CLI.
+
+use anyhow::{Context, Result, ensure};
+use tch::{Kind, Tensor};
+
+use super::config::ModelConfig;
+use super::trainer::{TrainData, Trainer, from_bytes};
+use crate::data::toy2d::ModeReport;
+use crate::viz::{Animation, ImageGrid, LineChart, animation, compare, image_grid};
+
+/// How to walk from one noise vector to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interpolation {
+    /// The straight line `(1 − t)·z₀ + t·z₁`. Its midpoints have a smaller norm than a typical
+    /// z (‖z‖ ≈ √latent_dim for a Gaussian), so they can look washed out.
+    Lerp,
+    /// Along the great circle (White, 2016, *Sampling Generative Networks*):
+    /// `sin((1 − t)Ω)/sin Ω · z₀ + sin(tΩ)/sin Ω · z₁` with `cos Ω = ẑ₀·ẑ₁`; the norm stays typical.
+    Slerp,
+}
+
+/// `steps` points from `z0` to `z1` (both `[latent_dim]`), as `[steps, latent_dim]`.
+///
+/// ```
+/// use gans::prelude::*;
+/// use gans::train::{interpolate, Interpolation};
+/// let (z0, z1) = (Tensor::from_slice(&[1.0f32, 0.0]), Tensor::from_slice(&[0.0f32, 1.0]));
+/// let mid = interpolate(&z0, &z1, 3, Interpolation::Slerp).get(1);
+/// let half = std::f64::consts::FRAC_1_SQRT_2; // 45° along the unit circle
+/// assert!((mid.double_value(&[0]) - half).abs() < 1e-6 && (mid.double_value(&[1]) - half).abs() < 1e-6);
+/// let mid = interpolate(&z0, &z1, 3, Interpolation::Lerp).get(1);
+/// assert!((mid.double_value(&[0]) - 0.5).abs() < 1e-6);
+/// ```
+pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -> Tensor {
+    let device = z0.device();
+    let t = Tensor::linspace(0.0, 1.0, steps.max(2) as i64, (Kind::Float, device)).unsqueeze(1); // [steps, 1]
+    let (a, b) = (z0.unsqueeze(0), z1.unsqueeze(0)); // [1, latent_dim]
+    let lerp = || &a * (t.ones_like() - &t) + &b * &t;
+    match how {
+        Interpolation::Lerp => lerp(),
+        Interpolation::Slerp => {
+            let cos = (z0 / z0.norm()).dot(&(z1 / z1.norm())).clamp(-1.0, 1.0);
+            let omega = cos.acos().double_value(&[]);
+            if omega.sin().abs() < 1e-6 {
+                return lerp(); // (anti)parallel: the circle is not defined, the line is
+            }
+            let wa = ((t.ones_like() - &t) * omega).sin() / omega.sin();
+            let wb = (&t * omega).sin() / omega.sin();
+            &a * wa + &b * wb
+        }
+    }
+}
+
+impl Trainer {
+    /// The loss curves (see [`super::History`] for how to read them).
+    pub fn losses(&self, smoothing: f64) -> Result<LineChart> {
+        self.ensure_history()?;
+        Ok(self
+            .history
+            .loss_chart(smoothing)
+            .title_suffix(&self.title()))
+    }
+
+    /// D(x) and D(G(z)), or the critic's Wasserstein estimate.
+    pub fn d_chart(&self, smoothing: f64) -> Result<LineChart> {
+        self.ensure_history()?;
+        Ok(self.history.d_chart(smoothing).title_suffix(&self.title()))
+    }
+
+    /// Both players' gradient norms.
+    pub fn grad_chart(&self) -> Result<LineChart> {
+        self.ensure_history()?;
+        Ok(self.history.grad_chart().title_suffix(&self.title()))
+    }
+
+    fn ensure_history(&self) -> Result<()> {
+        ensure!(
+            !self.history.is_empty(),
+            "no history yet: train for at least log_every = {} steps first",
+            self.config.log_every
+        );
+        Ok(())
+    }
+
+    fn title(&self) -> String {
+        format!(
+            "{} on {}, {}, step {}",
+            self.config.model.name(),
+            self.data.info().name,
+            self.config.loss.describe(),
+            self.steps_done()
+        )
+    }
+
+    fn per_row(&self, n: usize) -> usize {
+        match self.config.model.n_classes() {
+            0 => (n as f64).sqrt().ceil() as usize,
+            classes => classes as usize,
+        }
+    }
+
+    fn scale(images: &Tensor) -> u32 {
+        if images.size()[2] <= 32 { 2 } else { 1 }
+    }
+
+    /// A grid of `n` new samples (a conditional model: one column per class).
+    pub fn sample_grid(&self, n: usize) -> Result<ImageGrid> {
+        let samples = self.images_only(self.sample(n)?)?;
+        image_grid(&samples, self.per_row(n), Self::scale(&samples))
+    }
+
+    /// The generator's output for the fixed noise now.
+    pub fn fixed_grid(&self) -> Result<ImageGrid> {
+        let samples = self.images_only(self.fixed_samples()?)?;
+        image_grid(
+            &samples,
+            self.per_row(self.config.n_fixed),
+            Self::scale(&samples),
+        )
+    }
+
+    fn images_only(&self, samples: Tensor) -> Result<Tensor> {
+        ensure!(
+            samples.dim() == 4,
+            "the toy model makes points, not images: use toy_chart(n)"
+        );
+        Ok(samples)
+    }
+
+    /// Every fixed-noise snapshot as one frame of a GIF (`delay_ms` per frame).
+    pub fn snapshots_gif(&self, delay_ms: u32) -> Result<Animation> {
+        ensure!(
+            !self.snapshots.is_empty(),
+            "no snapshots yet: train with snapshot_every > 0 first"
+        );
+        ensure!(
+            !matches!(self.config.model, ModelConfig::Toy(_)),
+            "the toy model's snapshots are points: show one with snapshot_chart(i)"
+        );
+        let frames: Vec<Tensor> = self
+            .snapshots
+            .iter()
+            .map(|s| from_bytes(&s.samples))
+            .collect();
+        let n = frames[0].size()[0] as usize;
+        animation(&frames, self.per_row(n), Self::scale(&frames[0]), delay_ms)
+    }
+
+    /// Toy model: snapshot `i` as a scatter over the true modes (negative `i` counts from the end).
+    pub fn snapshot_chart(&self, i: isize) -> Result<LineChart> {
+        let toy = self.toy()?;
+        let n = self.snapshots.len() as isize;
+        let index = if i < 0 { n + i } else { i };
+        ensure!(
+            (0..n).contains(&index),
+            "snapshot {i} does not exist: there are {n} snapshots"
+        );
+        let snapshot = &self.snapshots[index as usize];
+        toy.chart(&snapshot.samples, &format!("step {}", snapshot.step))
+    }
+
+    /// Toy model: `n` new samples as a scatter over the true modes, with the mode report.
+    pub fn toy_chart(&self, n: usize) -> Result<LineChart> {
+        let toy = self.toy()?;
+        toy.chart(&self.sample(n)?, &format!("step {}", self.steps_done()))
+    }
+
+    /// Toy model: modes covered and high-quality share of `n` new samples.
+    pub fn mode_report(&self, n: usize) -> Result<ModeReport> {
+        self.toy()?.report(&self.sample(n)?)
+    }
+
+    fn toy(&self) -> Result<&crate::data::toy2d::Toy2d> {
+        match &self.data {
+            TrainData::Toy(toy) => Ok(toy),
+            _ => anyhow::bail!("this view is for the toy 2-D model"),
+        }
+    }
+
+    /// `rows` walks between random pairs of noise vectors, `steps` images each; a conditional
+    /// model keeps each row's label fixed (class `row mod n_classes`).
+    pub fn interpolation(
+        &self,
+        rows: usize,
+        steps: usize,
+        how: Interpolation,
+    ) -> Result<ImageGrid> {
+        let latent_dim = self
+            .config
+            .model
+            .latent_dim()
+            .context("Pix2Pix has no noise to interpolate")?;
+        let ends = Tensor::randn([rows as i64, 2, latent_dim], (Kind::Float, self.device()));
+        let walks: Vec<Tensor> = (0..rows as i64)
+            .map(|r| interpolate(&ends.get(r).get(0), &ends.get(r).get(1), steps, how))
+            .collect();
+        let z = Tensor::cat(&walks, 0); // [rows · steps, latent_dim]
+        let labels = (self.config.model.n_classes() > 0).then(|| {
+            Tensor::arange(rows as i64, (Kind::Int64, self.device()))
+                .remainder(self.config.model.n_classes())
+                .repeat_interleave_self_int(steps as i64, 0, None)
+        });
+        let images = self.images_only(self.generate_from(&z, labels.as_ref())?)?;
+        image_grid(&images, steps, Self::scale(&images))
+    }
+
+    /// A conditional model: one row per class, `k` columns; column j uses the same z in every
+    /// row, so reading down a column shows one "style" drawn as each class.
+    pub fn class_grid(&self, k: usize) -> Result<ImageGrid> {
+        let classes = self.config.model.n_classes();
+        ensure!(
+            classes > 0,
+            "class_grid needs a conditional model (n_classes > 0)"
+        );
+        let latent_dim = self.config.model.latent_dim().context("no latent space")?;
+        let z = Tensor::randn([k as i64, latent_dim], (Kind::Float, self.device()))
+            .repeat([classes, 1]); // [classes · k, latent_dim], row-major by class
+        let labels = Tensor::arange(classes, (Kind::Int64, self.device()))
+            .repeat_interleave_self_int(k as i64, 0, None);
+        let images = self.generate_from(&z, Some(&labels))?;
+        image_grid(&images, k, Self::scale(&images))
+    }
+
+    /// Pix2Pix: input | output | target for the fixed pairs, `groups_per_row` triplets a row.
+    pub fn triplets(&self, groups_per_row: usize) -> Result<ImageGrid> {
+        let targets = match (&self.config.model, self.fixed_extra.as_ref()) {
+            (ModelConfig::Pix2Pix { .. }, Some(t)) => t,
+            _ => anyhow::bail!("triplets are for Pix2Pix"),
+        };
+        let outputs = self.fixed_samples()?;
+        let n = targets.size()[0] as usize;
+        compare(
+            &[&self.fixed, &outputs, targets],
+            n,
+            groups_per_row,
+            Self::scale(targets),
+        )
+    }
+}
