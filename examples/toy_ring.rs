@@ -1,8 +1,9 @@
 //! The 8-Gaussian ring with the toy GAN, through the same Trainer the notebooks use: prints the
 //! mode report as training goes.
 //!
-//! `cargo run --example toy_ring -- [steps] [pack] [seed] [lr] [batch] [loss]`
-//! where loss is `ns` (non-saturating, the default), `minimax`, `wgan-gp`.
+//! `cargo run --example toy_ring -- [steps] [pack] [seed] [lr] [batch] [loss] [settle]`
+//! where loss is `ns` (non-saturating, the default), `minimax`, `wgan-gp`, and the last
+//! `settle` steps run at a tenth of the learning rate.
 use std::time::Instant;
 
 use anyhow::Result;
@@ -33,7 +34,11 @@ fn main() -> Result<()> {
     let mut trainer = Trainer::new(config, ring)?;
     let start = Instant::now();
     let chunk = 1000.min(steps.max(1));
+    let settle = steps - (arg(7, 0.0) as usize).min(steps);
     while trainer.steps_done() < steps {
+        if trainer.steps_done() == settle {
+            trainer.set_lr(arg(4, 1e-3) / 10.0, arg(4, 1e-3) / 10.0);
+        }
         trainer.train(chunk.min(steps - trainer.steps_done()))?;
         println!(
             "{} | {} | {:.1} s",

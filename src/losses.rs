@@ -96,6 +96,53 @@ pub fn l1_loss(output: &Tensor, target: &Tensor, lambda: f64) -> Tensor {
     output.l1_loss(target, Reduction::Mean) * lambda
 }
 
+/// The saturation figure, computed by autograd through the real loss functions: for D(G(z))
+/// from 0.001 to 0.999, the magnitude of each generator loss's gradient with respect to D's
+/// logit, which is all G's weights ever receive from the loss. Returns
+/// `(d_of_g_z, minimax, non_saturating)`, `points` values each.
+///
+/// Analytically the minimax gradient is D(G(z)) itself, vanishing exactly where a new
+/// generator starts (D rejects its samples), and the non-saturating one is 1 − D(G(z)).
+pub fn saturation_curves(points: usize) -> anyhow::Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    anyhow::ensure!(points >= 2, "saturation_curves needs at least 2 points");
+    let p = Tensor::linspace(
+        0.001,
+        0.999,
+        points as i64,
+        (Kind::Double, tch::Device::Cpu),
+    );
+    let gradient = |loss: fn(&Tensor) -> Tensor| -> anyhow::Result<Vec<f64>> {
+        let logits = (&p / (-&p + 1.0)).log().set_requires_grad(true); // l = σ⁻¹(D(G(z)))
+        let value = loss(&logits) * points as f64; // the losses average over the batch
+        let grad = Tensor::run_backward(&[value], &[&logits], false, false);
+        Ok(Vec::<f64>::try_from(grad[0].abs())?)
+    };
+    Ok((
+        Vec::<f64>::try_from(&p)?,
+        gradient(generator_loss_minimax)?,
+        gradient(generator_loss_non_saturating)?,
+    ))
+}
+
+/// [`saturation_curves`] as a chart.
+pub fn saturation_chart() -> anyhow::Result<crate::viz::LineChart> {
+    let (x, minimax, non_saturating) = saturation_curves(200)?;
+    Ok(
+        crate::viz::LineChart::new(
+            "How much gradient reaches G, by how well D rejects its samples",
+        )
+        .axes(
+            "D(G(z))  (0: D is sure the sample is fake)",
+            "|∂ loss_g / ∂ logit|",
+        )
+        .series("minimax: log(1 − D(G(z)))", x.iter().copied().zip(minimax))
+        .series(
+            "non-saturating: −log D(G(z))",
+            x.iter().copied().zip(non_saturating),
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     //! Reference values from PyTorch 2.11.0 (the venv's torch), computed with:
@@ -154,6 +201,22 @@ mod tests {
         let a = t(&[0.5, -1.0, 2.0, 0.25]).view([2, 2]);
         let b = t(&[0.0, -0.5, 1.0, 1.0]).view([2, 2]);
         close(&l1_loss(&a, &b, 100.0), 68.75);
+    }
+
+    #[test]
+    fn saturation_curves_are_the_analytic_gradients() {
+        let (x, minimax, non_saturating) = saturation_curves(50).unwrap();
+        for i in 0..50 {
+            assert!((minimax[i] - x[i]).abs() < 1e-9, "minimax at {}", x[i]);
+            assert!((non_saturating[i] - (1.0 - x[i])).abs() < 1e-9);
+        }
+        assert!(
+            saturation_chart()
+                .unwrap()
+                .to_svg()
+                .unwrap()
+                .contains("non-saturating")
+        );
     }
 
     #[test]

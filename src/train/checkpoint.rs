@@ -301,3 +301,109 @@ fn diff(saved: &Value, current: &Value, path: &str) -> Vec<String> {
         (a, b) => vec![format!("{path}: checkpoint {a}, this trainer {b}")],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::test_dir;
+    use crate::data::toy2d::{Toy2d, Toy2dKind};
+    use crate::models::toy::ToyConfig;
+    use tch::Device;
+
+    fn ring() -> Toy2d {
+        Toy2d::new(Toy2dKind::Ring, Device::Cpu)
+    }
+
+    fn trainer(hidden: i64) -> Trainer {
+        let config = TrainConfig::toy(ToyConfig {
+            hidden,
+            ..Default::default()
+        })
+        .batch_size(32)
+        .log_every(2)
+        .print_every(0);
+        Trainer::new(config, ring()).unwrap()
+    }
+
+    #[test]
+    fn another_model_is_refused_by_name_and_nothing_changes() {
+        let dir = test_dir("checkpoint-other-model");
+        let mut small = trainer(16);
+        small.train(3).unwrap();
+        small.save(&dir).unwrap();
+        let mut other = trainer(32);
+        let before = other.variables()[0].1.copy();
+        let err = format!("{:#}", other.load_checkpoint(&dir).unwrap_err());
+        assert!(
+            err.contains("config.model.Toy.hidden: checkpoint 16, this trainer 32"),
+            "{err}"
+        );
+        assert!(other.variables()[0].1.equal(&before));
+        assert_eq!(other.steps_done(), 0);
+        // Trainer::load builds the checkpoint's own model instead.
+        let loaded = Trainer::load(&dir, ring()).unwrap();
+        assert_eq!(
+            (loaded.steps_done(), loaded.config.clone()),
+            (3, small.config.clone())
+        );
+        // Other data is refused.
+        let grid = Toy2d::new(Toy2dKind::Grid, Device::Cpu);
+        let err = format!("{:#}", Trainer::load(&dir, grid).unwrap_err());
+        assert!(
+            err.contains("toy2d/ring") && err.contains("toy2d/grid"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_checkpoints_are_explained() {
+        let dir = test_dir("checkpoint-broken");
+        let err = format!(
+            "{:#}",
+            Trainer::load(dir.join("nothing"), ring()).unwrap_err()
+        );
+        assert!(
+            err.contains("checkpoint folder written by Trainer::save"),
+            "{err}"
+        );
+
+        let mut t = trainer(16);
+        t.train(2).unwrap();
+        t.save(&dir).unwrap();
+        // A tensor file from a later save beside the old JSON: an interrupted save.
+        let json = std::fs::read_to_string(dir.join(META)).unwrap();
+        t.train(2).unwrap();
+        t.save(&dir).unwrap();
+        std::fs::write(dir.join(META), &json).unwrap();
+        let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
+        assert!(err.contains("interrupted"), "{err}");
+
+        std::fs::write(dir.join(META), "{\"format\": \"something else\"}").unwrap();
+        let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
+        assert!(err.contains("gans-checkpoint/1"), "{err}");
+        std::fs::write(dir.join(META), "not json").unwrap();
+        let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
+        assert!(err.contains("not valid JSON"), "{err}");
+        // No temporary files are left behind by the saves.
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_nan_stops_training_with_the_step() {
+        let mut t = trainer(16);
+        t.train(2).unwrap();
+        let (_, mut weight) = t.variables().swap_remove(0);
+        tch::no_grad(|| {
+            let _ = weight.fill_(f64::NAN);
+        });
+        let err = t.train(4).unwrap_err().to_string();
+        assert!(
+            err.starts_with("training diverged at step 4") && err.contains("lr_g = 0.001"),
+            "{err}"
+        );
+    }
+}

@@ -238,3 +238,138 @@ impl Trainer {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Dataset;
+    use crate::data::paired::PairedDataset;
+    use crate::models::dcgan::DcganConfig;
+    use crate::models::patchgan::PatchGanConfig;
+    use crate::models::unet::UnetConfig;
+    use crate::train::TrainConfig;
+    use tch::Device;
+
+    fn digits(n_classes: i64) -> Trainer {
+        let cpu = (Kind::Float, Device::Cpu);
+        let data = Dataset {
+            name: "noise".into(),
+            images: Tensor::rand([40, 1, 28, 28], cpu) * 2.0 - 1.0,
+            labels: Some(Tensor::arange(40, (Kind::Int64, Device::Cpu)).remainder(4)),
+            class_names: (0..4).map(|c| c.to_string()).collect(),
+        };
+        let model = ModelConfig::Dcgan(DcganConfig {
+            width: 4,
+            n_classes,
+            ..DcganConfig::mnist()
+        });
+        let config = TrainConfig {
+            n_fixed: 8,
+            ..TrainConfig::gan(model)
+                .batch_size(8)
+                .log_every(2)
+                .snapshot_every(2)
+                .print_every(0)
+        };
+        Trainer::new(config, data).unwrap()
+    }
+
+    fn png_size(grid: &ImageGrid) -> (u32, u32) {
+        let decoded = image::load_from_memory(&grid.png).unwrap();
+        (decoded.width(), decoded.height())
+    }
+
+    #[test]
+    fn figures_of_a_run() {
+        let mut t = digits(0);
+        assert!(t.losses(0.0).is_err(), "no history before training");
+        t.train(4).unwrap();
+        assert_eq!(t.history().step, [2, 4]);
+        assert_eq!(t.snapshots().len(), 3, "step 0, 2 and 4");
+        let svg = t.losses(0.6).unwrap().to_svg().unwrap();
+        assert!(
+            svg.contains("loss_d") && svg.contains("step 4"),
+            "titled with the step"
+        );
+        assert!(
+            t.d_chart(0.0)
+                .unwrap()
+                .to_svg()
+                .unwrap()
+                .contains("D(G(z))")
+        );
+        t.grad_chart().unwrap().to_svg().unwrap();
+        let gif = t.snapshots_gif(100).unwrap();
+        assert_eq!(gif.frames, 3);
+        // 8 samples of 28×28, 3 to a row, ×2: 3 tiles of 30 + 2 = 92 wide.
+        assert_eq!(png_size(&t.sample_grid(8).unwrap()), (184, 184));
+        // 2 walks of 5 steps: a 5 × 2 grid.
+        let walk = t.interpolation(2, 5, Interpolation::Slerp).unwrap();
+        assert_eq!(png_size(&walk), (2 * (5 * 30 + 2), 2 * (2 * 30 + 2)));
+        let err = t.class_grid(3).unwrap_err().to_string();
+        assert!(err.contains("conditional"), "{err}");
+    }
+
+    #[test]
+    fn class_grid_has_a_row_per_class() {
+        let t = digits(4);
+        let grid = t.class_grid(3).unwrap();
+        assert_eq!(png_size(&grid), (2 * (3 * 30 + 2), 2 * (4 * 30 + 2)));
+        // Labels of the fixed noise cycle through the classes; the sample grid is one column
+        // per class.
+        assert_eq!(
+            png_size(&t.sample_grid(8).unwrap()),
+            (2 * (4 * 30 + 2), 2 * (2 * 30 + 2))
+        );
+    }
+
+    #[test]
+    fn triplets_show_input_output_target() {
+        let cpu = (Kind::Float, Device::Cpu);
+        let pairs = PairedDataset {
+            name: "pairs".into(),
+            inputs: Tensor::zeros([6, 3, 64, 64], cpu),
+            targets: Tensor::ones([6, 3, 64, 64], cpu),
+        };
+        let config = TrainConfig::pix2pix(
+            UnetConfig {
+                image_size: 64,
+                width: 4,
+                ..Default::default()
+            },
+            PatchGanConfig {
+                width: 4,
+                ..Default::default()
+            },
+        );
+        let t = Trainer::new(
+            TrainConfig {
+                n_fixed: 4,
+                ..config
+            },
+            pairs,
+        )
+        .unwrap();
+        let grid = t.triplets(2).unwrap();
+        // 4 triplets, 2 to a row: 6 tiles of 66 + 2 across, 2 rows.
+        assert_eq!(png_size(&grid), (6 * 66 + 2, 2 * 66 + 2));
+        assert!(t.sample(4).is_err() && t.translate(&t.fixed).is_ok());
+    }
+
+    #[test]
+    fn wrong_data_for_the_model_is_explained() {
+        let cpu = (Kind::Float, Device::Cpu);
+        let colour = Dataset {
+            name: "colour".into(),
+            images: Tensor::zeros([10, 3, 64, 64], cpu),
+            labels: None,
+            class_names: vec![],
+        };
+        let config = TrainConfig::gan(ModelConfig::Dcgan(DcganConfig::mnist()));
+        let err = Trainer::new(config, colour).unwrap_err().to_string();
+        assert!(
+            err.contains("[3, 64, 64]") && err.contains("[1, 28, 28]"),
+            "{err}"
+        );
+    }
+}
