@@ -9,7 +9,7 @@
 //! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
 //! | [`models`] | MLP, DCGAN, U-Net and PatchGAN networks, the DCGAN paper's init |
 //! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
-//! | [`train`] | the adversarial step: `update_d`, `update_g` |
+//! | [`train`] | the adversarial step (`update_d`, `update_g`), `TrainConfig`, the `Trainer` that lives across cells, history, checkpoints, figures |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
 //!
@@ -41,6 +41,13 @@ pub mod prelude {
     pub use crate::data::toy2d::{self, ModeReport, Toy2d, Toy2dKind};
     pub use crate::data::{self, Batch, Dataset, Split, fashion_mnist, mnist};
     pub use crate::device::{cuda_available, describe, device, parse_device, seed};
+    pub use crate::models::Norm;
+    pub use crate::models::dcgan::DcganConfig;
+    pub use crate::models::mlp::{MlpConfig, MlpFlavour};
+    pub use crate::models::patchgan::PatchGanConfig;
+    pub use crate::models::toy::ToyConfig;
+    pub use crate::models::unet::UnetConfig;
+    pub use crate::train::{GanLoss, History, Interpolation, ModelConfig, TrainConfig, Trainer};
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
     pub use anyhow::{Context, Result};
     pub use tch::{self, Device, Kind, Tensor};

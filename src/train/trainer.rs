@@ -302,6 +302,18 @@ impl Trainer {
         variables
     }
 
+    /// Trainable parameters of (generator, discriminator).
+    pub fn parameter_counts(&self) -> (i64, i64) {
+        let count = |prefix: &str| -> i64 {
+            self.variables()
+                .iter()
+                .filter(|(n, t)| n.starts_with(prefix) && t.requires_grad())
+                .map(|(_, t)| t.numel() as i64)
+                .sum()
+        };
+        (count("generator."), count("discriminator."))
+    }
+
     /// Seconds spent training so far.
     pub fn seconds(&self) -> f64 {
         self.seconds

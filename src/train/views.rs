@@ -128,7 +128,8 @@ impl Trainer {
         Ok(samples)
     }
 
-    /// Every fixed-noise snapshot as one frame of a GIF (`delay_ms` per frame).
+    /// Every fixed-noise snapshot as one frame of a GIF (`delay_ms` per frame), at the images'
+    /// own size (a GIF of 30 frames of 64 digits stays near 0.5 MB).
     pub fn snapshots_gif(&self, delay_ms: u32) -> Result<Animation> {
         ensure!(
             !self.snapshots.is_empty(),
