@@ -41,12 +41,12 @@ pub mod prelude {
     pub use crate::data::toy2d::{self, ModeReport, Toy2d, Toy2dKind};
     pub use crate::data::{self, Batch, Dataset, Split, fashion_mnist, mnist};
     pub use crate::device::{cuda_available, describe, device, parse_device, seed};
-    pub use crate::models::Norm;
     pub use crate::models::dcgan::DcganConfig;
     pub use crate::models::mlp::{MlpConfig, MlpFlavour};
     pub use crate::models::patchgan::PatchGanConfig;
     pub use crate::models::toy::ToyConfig;
     pub use crate::models::unet::UnetConfig;
+    pub use crate::models::{Conditioning, Norm};
     pub use crate::train::{GanLoss, History, Interpolation, ModelConfig, TrainConfig, Trainer};
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
     pub use anyhow::{Context, Result};

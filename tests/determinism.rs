@@ -17,6 +17,9 @@ use gans::models::unet::UnetConfig;
 use gans::train::{GanLoss, ModelConfig, TrainConfig, TrainData, Trainer};
 use tch::{Device, Kind, Tensor};
 
+/// Builds a fresh copy of a data set (every copy identical).
+type MakeData = fn() -> TrainData;
+
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn ring() -> TrainData {
@@ -162,7 +165,7 @@ fn same_seed_same_run_on_cpu() {
 fn resume_is_exact() {
     let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = std::env::temp_dir().join(format!("gans-resume-{}", std::process::id()));
-    let cases: Vec<(&str, TrainConfig, fn() -> TrainData)> = vec![
+    let cases: Vec<(&str, TrainConfig, MakeData)> = vec![
         ("toy, non-saturating", toy(GanLoss::NonSaturating, 5), ring),
         (
             "toy, WGAN-GP, n_critic 5",

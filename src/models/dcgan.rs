@@ -41,6 +41,10 @@ pub struct DcganConfig {
     pub dcgan_init: bool,
     /// Extra input channels of G's `z` and D's image (the one-hot label of a conditional model).
     pub n_classes: i64,
+    /// How the label enters: one-hot (default) or a learned embedding; G joins it to z, D
+    /// sees it as constant extra channels of the image.
+    #[serde(default)]
+    pub conditioning: super::Conditioning,
 }
 
 impl Default for DcganConfig {
@@ -53,6 +57,7 @@ impl Default for DcganConfig {
             norm: Norm::Batch,
             dcgan_init: true,
             n_classes: 0,
+            conditioning: super::Conditioning::OneHot,
         }
     }
 }
@@ -84,6 +89,10 @@ impl DcganConfig {
             "latent_dim and width must be positive"
         );
         Ok(())
+    }
+
+    fn label_width(&self) -> i64 {
+        super::LabelCode::width(self.n_classes, self.conditioning)
     }
 
     /// Channel counts of G's layers after the projection of `z`, widest first, ending with the
@@ -134,6 +143,7 @@ fn deconv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn:
 #[derive(Debug)]
 pub struct DcganGenerator {
     config: DcganConfig,
+    label: super::LabelCode,
     /// `deconv1` … `deconvN`: the first projects z (1×1) to the smallest feature map.
     deconv: Vec<nn::ConvTranspose2D>,
     /// `bn1` … `bn(N−1)`: no batch norm on the output layer (guideline 2).
@@ -141,12 +151,17 @@ pub struct DcganGenerator {
 }
 
 impl DcganGenerator {
+    /// The hyperparameters it was built with.
+    pub fn config(&self) -> &DcganConfig {
+        &self.config
+    }
+
     pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
         config.validate()?;
         let channels = config.generator_channels();
         let mut layers = Vec::new();
         let mut bn = Vec::new();
-        let mut inputs = config.latent_dim + config.n_classes;
+        let mut inputs = config.latent_dim + config.label_width();
         for (i, &outputs) in channels.iter().enumerate() {
             let last = i == channels.len() - 1;
             // No biases, as in the reference implementation: batch norm cancels them.
@@ -169,6 +184,7 @@ impl DcganGenerator {
         }
         Ok(DcganGenerator {
             config: config.clone(),
+            label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             deconv: layers,
             bn,
         })
@@ -176,8 +192,8 @@ impl DcganGenerator {
 
     /// Generates images from `z` and, for a conditional model, `labels` `[B]`.
     pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        let z = super::with_one_hot(z, labels, self.config.n_classes);
-        let mut xs = z.view([z.size()[0], -1, 1, 1]); // [B, latent_dim (+ classes), 1, 1]
+        let z = self.label.join(z, labels);
+        let mut xs = z.view([z.size()[0], -1, 1, 1]); // [B, latent_dim (+ label code), 1, 1]
         for (i, layer) in self.deconv.iter().enumerate() {
             xs = layer.forward_t(&xs, train); // at 64: [B, 8w, 4, 4] → [B, 4w, 8, 8] → … → [B, C, 64, 64]
             if let Some(bn) = self.bn.get(i) {
@@ -233,6 +249,7 @@ impl NormLayer {
 #[derive(Debug)]
 pub struct DcganDiscriminator {
     config: DcganConfig,
+    label: super::LabelCode,
     /// `conv1` … `convN`: each halves H and W; the last reads the 4×4 (7×7) map into one score.
     conv: Vec<nn::Conv2D>,
     /// `norm2` … `norm(N−1)`: none on the input layer (guideline 2) nor on the score.
@@ -240,6 +257,11 @@ pub struct DcganDiscriminator {
 }
 
 impl DcganDiscriminator {
+    /// The hyperparameters it was built with.
+    pub fn config(&self) -> &DcganConfig {
+        &self.config
+    }
+
     pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
         config.validate()?;
         // D mirrors G: its feature maps are G's, in reverse order, without the image itself.
@@ -248,7 +270,7 @@ impl DcganDiscriminator {
         channels.reverse(); // e.g. 64: [w, 2w, 4w, 8w]
         let mut conv_layers = Vec::new();
         let mut norm = Vec::new();
-        let mut inputs = config.channels + config.n_classes;
+        let mut inputs = config.channels + config.label_width();
         let mut side = config.image_size;
         for (i, &outputs) in channels.iter().enumerate() {
             side /= 2;
@@ -278,6 +300,7 @@ impl DcganDiscriminator {
         ));
         Ok(DcganDiscriminator {
             config: config.clone(),
+            label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             conv: conv_layers,
             norm,
         })
@@ -285,18 +308,17 @@ impl DcganDiscriminator {
 
     /// One score per image (a logit for the BCE games, a critic score for WGAN).
     pub fn forward_t(&self, images: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        let mut xs = match labels {
-            // A conditional D sees the label as extra constant channels of the image.
-            Some(labels) if self.config.n_classes > 0 => {
+        let mut xs = match self.label.code(labels, images.kind()) {
+            // A conditional D sees the label code as extra constant channels of the image.
+            Some(code) => {
                 let size = images.size();
-                let planes = labels
-                    .one_hot(self.config.n_classes)
-                    .to_kind(images.kind())
-                    .view([size[0], -1, 1, 1])
-                    .expand([size[0], self.config.n_classes, size[2], size[3]], false);
-                Tensor::cat(&[images, &planes], 1) // [B, C + classes, S, S]
+                let width = code.size()[1];
+                let planes = code
+                    .view([size[0], width, 1, 1])
+                    .expand([size[0], width, size[2], size[3]], false);
+                Tensor::cat(&[images, &planes], 1) // [B, C + label code, S, S]
             }
-            _ => images.shallow_clone(), // [B, C, S, S]
+            None => images.shallow_clone(), // [B, C, S, S]
         };
         let last = self.conv.len() - 1;
         for (i, layer) in self.conv.iter().enumerate() {
@@ -351,19 +373,30 @@ mod tests {
     }
 
     #[test]
-    fn conditional_model_takes_labels() {
-        let config = DcganConfig {
-            n_classes: 10,
-            width: 8,
-            ..DcganConfig::mnist()
-        };
-        let vs = nn::VarStore::new(Device::Cpu);
-        let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
-        let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
-        let labels = Tensor::arange(4, (Kind::Int64, Device::Cpu));
-        let fake = g.forward_t(&noise(4, 100, Device::Cpu), Some(&labels), false);
-        assert_eq!(fake.size(), [4, 1, 28, 28]);
-        assert_eq!(d.forward_t(&fake, Some(&labels), false).size(), [4]);
+    fn conditional_model_takes_labels_one_hot_or_embedded() {
+        use crate::models::Conditioning;
+        for conditioning in [Conditioning::OneHot, Conditioning::Embedding { dim: 16 }] {
+            let config = DcganConfig {
+                n_classes: 10,
+                width: 8,
+                conditioning,
+                ..DcganConfig::mnist()
+            };
+            let vs = nn::VarStore::new(Device::Cpu);
+            let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
+            let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
+            let labels = Tensor::arange(4, (Kind::Int64, Device::Cpu));
+            let z = noise(1, 100, Device::Cpu).repeat([4, 1]); // the same z for every label
+            let fake = g.forward_t(&z, Some(&labels), false);
+            assert_eq!(fake.size(), [4, 1, 28, 28]);
+            assert!(
+                !fake.get(0).equal(&fake.get(1)),
+                "{conditioning:?}: the label changes G"
+            );
+            assert_eq!(d.forward_t(&fake, Some(&labels), false).size(), [4]);
+            let embedded = vs.variables().contains_key("generator.label.embed.weight");
+            assert_eq!(embedded, conditioning != Conditioning::OneHot);
+        }
     }
 
     #[test]

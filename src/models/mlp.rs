@@ -34,6 +34,9 @@ pub struct MlpConfig {
     pub image_shape: [i64; 3],
     /// Number of classes to condition on; 0 for an unconditional GAN.
     pub n_classes: i64,
+    /// How the label enters both networks (one-hot by default).
+    #[serde(default)]
+    pub conditioning: super::Conditioning,
 }
 
 impl Default for MlpConfig {
@@ -43,6 +46,7 @@ impl Default for MlpConfig {
             latent_dim: 100,
             image_shape: [1, 28, 28],
             n_classes: 0,
+            conditioning: super::Conditioning::OneHot,
         }
     }
 }
@@ -50,6 +54,9 @@ impl Default for MlpConfig {
 impl MlpConfig {
     fn pixels(&self) -> i64 {
         self.image_shape.iter().product()
+    }
+    fn label_width(&self) -> i64 {
+        super::LabelCode::width(self.n_classes, self.conditioning)
     }
 }
 
@@ -81,12 +88,18 @@ impl Maxout {
 #[derive(Debug)]
 pub struct MlpGenerator {
     config: MlpConfig,
+    label: super::LabelCode,
     layers: Vec<(nn::Linear, Option<nn::BatchNorm>)>,
 }
 
 impl MlpGenerator {
+    /// The hyperparameters it was built with.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
     pub fn new(config: &MlpConfig, p: nn::Path) -> Self {
-        let input = config.latent_dim + config.n_classes;
+        let input = config.latent_dim + config.label_width();
         let bn = |p: nn::Path, n| nn::batch_norm1d(p, n, super::batch_norm_config());
         let layers = match config.flavour {
             MlpFlavour::Paper => vec![
@@ -122,13 +135,14 @@ impl MlpGenerator {
         };
         MlpGenerator {
             config: config.clone(),
+            label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             layers,
         }
     }
 
     /// Generates images from noise `z` and, for a conditional model, `labels` `[B]`.
     pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        let mut xs = super::with_one_hot(z, labels, self.config.n_classes); // [B, latent_dim (+ classes)]
+        let mut xs = self.label.join(z, labels); // [B, latent_dim (+ label code)]
         let last = self.layers.len() - 1;
         for (i, (linear, bn)) in self.layers.iter().enumerate() {
             xs = linear.forward(&xs); // [B, width of layer i]
@@ -151,14 +165,20 @@ impl MlpGenerator {
 #[derive(Debug)]
 pub struct MlpDiscriminator {
     config: MlpConfig,
+    label: super::LabelCode,
     maxout: Vec<Maxout>,
     linear: Vec<nn::Linear>,
     out: nn::Linear,
 }
 
 impl MlpDiscriminator {
+    /// The hyperparameters it was built with.
+    pub fn config(&self) -> &MlpConfig {
+        &self.config
+    }
+
     pub fn new(config: &MlpConfig, p: nn::Path) -> Self {
-        let input = config.pixels() + config.n_classes;
+        let input = config.pixels() + config.label_width();
         let (maxout, linear, last) = match config.flavour {
             MlpFlavour::Paper => (
                 vec![
@@ -179,6 +199,7 @@ impl MlpDiscriminator {
         };
         MlpDiscriminator {
             config: config.clone(),
+            label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             maxout,
             linear,
             out: nn::linear(&p / "out", last, 1, Default::default()),
@@ -188,7 +209,7 @@ impl MlpDiscriminator {
     /// D's logit for each image: `D(x) = σ(logit)`.
     pub fn forward_t(&self, images: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         let flat = images.flatten(1, -1); // [B, C·H·W]
-        let mut xs = super::with_one_hot(&flat, labels, self.config.n_classes); // [B, C·H·W (+ classes)]
+        let mut xs = self.label.join(&flat, labels); // [B, C·H·W (+ label code)]
         // The paper's D keeps 80 % of the input pixels and 50 % of each hidden unit (dropout).
         for (i, layer) in self.maxout.iter().enumerate() {
             xs = layer.forward(&xs.dropout(if i == 0 { 0.2 } else { 0.5 }, train)); // [B, 240]

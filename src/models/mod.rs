@@ -49,14 +49,68 @@ pub fn batch_norm_config() -> tch::nn::BatchNormConfig {
     }
 }
 
-/// Joins the one-hot label to the features: `[B, F]` → `[B, F + n_classes]`.
-pub fn with_one_hot(xs: &tch::Tensor, labels: Option<&tch::Tensor>, n_classes: i64) -> tch::Tensor {
-    match labels {
-        Some(labels) if n_classes > 0 => {
-            let one_hot = labels.one_hot(n_classes).to_kind(xs.kind());
-            tch::Tensor::cat(&[xs, &one_hot], 1)
+/// How a class label enters a conditional network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Conditioning {
+    /// A one-hot vector of `n_classes` numbers, as the cGAN learner repositories do (Mirza &
+    /// Osindero, 2014, join it to z and to D's input).
+    #[default]
+    OneHot,
+    /// A learned vector of `dim` numbers per class (`nn.Embedding`), as many later cGANs do.
+    Embedding { dim: i64 },
+}
+
+/// Turns labels `[B]` into codes `[B, width]`: one-hot, or a learned embedding (layer `embed`).
+#[derive(Debug)]
+pub struct LabelCode {
+    n_classes: i64,
+    embedding: Option<tch::nn::Embedding>,
+}
+
+impl LabelCode {
+    /// The code for `n_classes` classes (0: an unconditional model, width 0).
+    pub fn new(p: tch::nn::Path, n_classes: i64, conditioning: Conditioning) -> Self {
+        let embedding = match conditioning {
+            Conditioning::Embedding { dim } if n_classes > 0 => Some(tch::nn::embedding(
+                p / "embed",
+                n_classes,
+                dim,
+                Default::default(),
+            )),
+            _ => None,
+        };
+        LabelCode {
+            n_classes,
+            embedding,
         }
-        _ => xs.shallow_clone(),
+    }
+
+    /// Numbers per label: 0 when unconditional.
+    pub fn width(n_classes: i64, conditioning: Conditioning) -> i64 {
+        match conditioning {
+            _ if n_classes == 0 => 0,
+            Conditioning::OneHot => n_classes,
+            Conditioning::Embedding { dim } => dim,
+        }
+    }
+
+    /// `[B]` labels → `[B, width]` codes of the given kind; `None` when unconditional or no
+    /// labels were given.
+    pub fn code(&self, labels: Option<&tch::Tensor>, kind: tch::Kind) -> Option<tch::Tensor> {
+        use tch::nn::Module;
+        let labels = labels.filter(|_| self.n_classes > 0)?;
+        Some(match &self.embedding {
+            Some(embedding) => embedding.forward(labels).to_kind(kind),
+            None => labels.one_hot(self.n_classes).to_kind(kind),
+        })
+    }
+
+    /// Joins the label code to features: `[B, F]` → `[B, F + width]`.
+    pub fn join(&self, xs: &tch::Tensor, labels: Option<&tch::Tensor>) -> tch::Tensor {
+        match self.code(labels, xs.kind()) {
+            Some(code) => tch::Tensor::cat(&[xs, &code], 1),
+            None => xs.shallow_clone(),
+        }
     }
 }
 

@@ -241,7 +241,7 @@ impl TrainConfig {
         if let ModelConfig::Toy(toy) = &self.model {
             let pack = toy.pack.max(1);
             ensure!(
-                self.batch_size % pack == 0,
+                self.batch_size.is_multiple_of(pack),
                 "batch_size {} is not a multiple of the discriminator's pack {pack}",
                 self.batch_size
             );

@@ -337,15 +337,17 @@ impl Trainer {
         }
         for _ in 0..steps {
             self.step()?;
-            if self.step % self.config.log_every == 0 {
+            if self.step.is_multiple_of(self.config.log_every) {
                 self.record()?;
                 let every = self.config.print_every;
-                if every > 0 && self.step % every == 0 {
+                if every > 0 && self.step.is_multiple_of(every) {
                     let rate = (self.step - first) as f64 / start.elapsed().as_secs_f64();
                     println!("{}", self.progress_line(rate));
                 }
             }
-            if self.config.snapshot_every > 0 && self.step % self.config.snapshot_every == 0 {
+            if self.config.snapshot_every > 0
+                && self.step.is_multiple_of(self.config.snapshot_every)
+            {
                 self.snapshot()?;
             }
         }
