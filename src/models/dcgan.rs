@@ -400,6 +400,27 @@ mod tests {
     }
 
     #[test]
+    fn soft_labels_blend_the_class_codes() {
+        use crate::models::{Conditioning, LabelCode};
+        for conditioning in [Conditioning::OneHot, Conditioning::Embedding { dim: 6 }] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let code = LabelCode::new(vs.root() / "label", 4, conditioning);
+            let hard = Tensor::from_slice(&[1i64, 3]);
+            let soft = hard.one_hot(4).to_kind(Kind::Float);
+            let (h, s) = (
+                code.code(Some(&hard), Kind::Float).unwrap(),
+                code.code(Some(&soft), Kind::Float).unwrap(),
+            );
+            assert!(h.allclose(&s, 1e-6, 1e-6, false), "{conditioning:?}");
+            // Half of class 1, half of class 3: the mean of the two codes.
+            let half = Tensor::from_slice(&[0.0f32, 0.5, 0.0, 0.5]).view([1, 4]);
+            let blend = code.code(Some(&half), Kind::Float).unwrap();
+            let mean = h.mean_dim(0, true, Kind::Float);
+            assert!(blend.allclose(&mean, 1e-6, 1e-6, false), "{conditioning:?}");
+        }
+    }
+
+    #[test]
     fn layer_names_and_paper_init() {
         let vs = nn::VarStore::new(Device::Cpu);
         let _g = DcganGenerator::new(&DcganConfig::default(), vs.root() / "generator").unwrap();

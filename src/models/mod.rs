@@ -96,12 +96,19 @@ impl LabelCode {
 
     /// `[B]` labels → `[B, width]` codes of the given kind; `None` when unconditional or no
     /// labels were given.
+    ///
+    /// Labels may also be *soft*: a float `[B, n_classes]` tensor of class weights (a row of
+    /// `[0.3, 0.7, 0, …]` asks for 30 % class 0 and 70 % class 1). Its code is the same blend of
+    /// the classes' codes, which is how a walk from one class to another is drawn.
     pub fn code(&self, labels: Option<&tch::Tensor>, kind: tch::Kind) -> Option<tch::Tensor> {
         use tch::nn::Module;
         let labels = labels.filter(|_| self.n_classes > 0)?;
-        Some(match &self.embedding {
-            Some(embedding) => embedding.forward(labels).to_kind(kind),
-            None => labels.one_hot(self.n_classes).to_kind(kind),
+        let soft = labels.dim() == 2;
+        Some(match (&self.embedding, soft) {
+            (Some(embedding), false) => embedding.forward(labels).to_kind(kind),
+            (Some(embedding), true) => labels.to_kind(kind).matmul(&embedding.ws.to_kind(kind)),
+            (None, false) => labels.one_hot(self.n_classes).to_kind(kind),
+            (None, true) => labels.to_kind(kind),
         })
     }
 

@@ -97,6 +97,14 @@ pub struct TrainConfig {
     pub print_every: usize,
     /// How many fixed noise vectors (or fixed input images) the snapshots show.
     pub n_fixed: usize,
+    /// Pix2Pix only: `false` trains the generator on `λ · L1` alone, the paper's "L1 only"
+    /// baseline, and never builds a discriminator step (default `true`).
+    #[serde(default = "adversarial_default")]
+    pub adversarial: bool,
+}
+
+fn adversarial_default() -> bool {
+    true
 }
 
 impl TrainConfig {
@@ -119,6 +127,7 @@ impl TrainConfig {
             snapshot_every: 100,
             print_every: 100,
             n_fixed: 64,
+            adversarial: true,
         }
     }
 
@@ -208,6 +217,11 @@ impl TrainConfig {
         self.snapshot_every = steps;
         self
     }
+    /// Pix2Pix: `false` for the L1-only baseline (no discriminator).
+    pub fn adversarial(mut self, adversarial: bool) -> Self {
+        self.adversarial = adversarial;
+        self
+    }
     pub fn print_every(mut self, steps: usize) -> Self {
         self.print_every = steps;
         self
@@ -255,6 +269,12 @@ impl TrainConfig {
                  set the critic's norm to Norm::Layer (or Instance, or None) for WGAN-GP"
             );
         }
+        ensure!(
+            self.adversarial || matches!(self.model, ModelConfig::Pix2Pix { .. }),
+            "adversarial = false (L1 only) exists for Pix2Pix, where the L1 term alone can train \
+             G; a {} model learns nothing without its discriminator",
+            self.model.name()
+        );
         if matches!(self.model, ModelConfig::Pix2Pix { .. }) {
             ensure!(
                 !self.loss.is_wasserstein(),

@@ -210,6 +210,23 @@ pub fn update_g(
     }
 }
 
+/// Pix2Pix's "L1 only" baseline: one step of the generator on `λ · ‖target − fake‖₁` alone,
+/// no discriminator. `d_fake` is reported as 0.
+pub fn update_g_l1(opt_g: &mut Optimizer, fake: &Tensor, target: &Tensor, lambda: f64) -> GStep {
+    opt_g.zero_grad();
+    let distance = losses::l1_loss(fake, target, 1.0);
+    let loss_g = &distance * lambda;
+    loss_g.backward();
+    let grad_norm = opt_g.grad_norm();
+    opt_g.step();
+    GStep {
+        loss_g: loss_g.detach(),
+        d_fake: distance.zeros_like(),
+        grad_norm,
+        l1: Some(distance.detach()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,7 @@ use tch::{Device, Kind, Tensor, nn};
 
 use super::config::{ModelConfig, TrainConfig};
 use super::history::History;
-use super::step::{Discriminator, GanLoss, Generator, update_d, update_g};
+use super::step::{Discriminator, GanLoss, Generator, update_d, update_g, update_g_l1};
 use crate::data::Dataset;
 use crate::data::paired::PairedDataset;
 use crate::data::toy2d::Toy2d;
@@ -387,6 +387,9 @@ impl Trainer {
     /// steps G gets fresh noise, as in the WGAN papers' Algorithm 1.
     pub fn step(&mut self) -> Result<()> {
         torch_seed(mix(self.config.seed, STEP, self.step as u64));
+        if !self.config.adversarial {
+            return self.l1_only_step();
+        }
         let loss = self.config.loss;
         let n_critic = self.config.n_critic;
         let mut kept: Option<(Real, Tensor)> = None;
@@ -434,6 +437,19 @@ impl Trainer {
             loss,
             l1,
         );
+        let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
+        let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
+        self.window.g += values.to_device(self.device);
+        self.window.g_count += 1;
+        self.step += 1;
+        Ok(())
+    }
+
+    /// Pix2Pix without its discriminator: G learns from `λ · L1` alone.
+    fn l1_only_step(&mut self) -> Result<()> {
+        let batch = self.next_batch()?;
+        let fake = self.generate(&batch, true)?;
+        let g = update_g_l1(&mut self.opt_g, &fake, &batch.real, self.config.l1_lambda);
         let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
         let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
         self.window.g += values.to_device(self.device);

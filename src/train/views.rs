@@ -65,6 +65,10 @@ impl Trainer {
     /// D(x) and D(G(z)), or the critic's Wasserstein estimate.
     pub fn d_chart(&self, smoothing: f64) -> Result<LineChart> {
         self.ensure_history()?;
+        ensure!(
+            self.config.adversarial,
+            "this run has no discriminator (adversarial = false, L1 only): look at losses() instead"
+        );
         Ok(self.history.d_chart(smoothing).title_suffix(&self.title()))
     }
 
@@ -223,6 +227,82 @@ impl Trainer {
         image_grid(&images, k, Self::scale(&images))
     }
 
+    /// A conditional model: `rows` noise vectors, each walked from class `from` to class `to`
+    /// in `steps` columns by blending the two labels (soft labels, see
+    /// [`crate::models::LabelCode::code`]); the first column is pure `from`, the last pure `to`.
+    pub fn class_morph(&self, from: i64, to: i64, rows: usize, steps: usize) -> Result<ImageGrid> {
+        let classes = self.config.model.n_classes();
+        ensure!(
+            classes > 0,
+            "class_morph needs a conditional model (n_classes > 0)"
+        );
+        for class in [from, to] {
+            ensure!(
+                (0..classes).contains(&class),
+                "class {class} does not exist: this model has classes 0 to {}",
+                classes - 1
+            );
+        }
+        let latent_dim = self.config.model.latent_dim().context("no latent space")?;
+        let device = self.device();
+        let steps = steps.max(2) as i64;
+        let z = Tensor::randn([rows as i64, 1, latent_dim], (Kind::Float, device))
+            .repeat([1, steps, 1])
+            .view([-1, latent_dim]); // [rows · steps, latent_dim], one z per row
+        let t = Tensor::linspace(0.0, 1.0, steps, (Kind::Float, device)).unsqueeze(1); // [steps, 1]
+        let hot = |class: i64| {
+            Tensor::from_slice(&[class])
+                .to_device(device)
+                .one_hot(classes)
+                .to_kind(Kind::Float)
+        };
+        let blend = hot(from) * (t.ones_like() - &t) + hot(to) * &t; // [steps, classes]
+        let labels = blend.repeat([rows as i64, 1]);
+        let images = self.images_only(self.generate_from(&z, Some(&labels))?)?;
+        image_grid(&images, steps as usize, Self::scale(&images))
+    }
+
+    /// Indices of `rows` snapshots spread evenly from the first to the last.
+    pub fn snapshot_picks(&self, rows: usize) -> Vec<usize> {
+        let n = self.snapshots.len();
+        match (n, rows) {
+            (0, _) | (_, 0) => vec![],
+            (_, 1) => vec![n - 1],
+            _ => {
+                let mut picks: Vec<usize> = (0..rows)
+                    .map(|r| (r * (n - 1) + (rows - 1) / 2) / (rows - 1))
+                    .collect();
+                picks.dedup();
+                picks
+            }
+        }
+    }
+
+    /// Training as a table: one row per snapshot of [`Self::snapshot_picks`], the first
+    /// `per_row` fixed samples in each, so the same noise vectors read top to bottom through time.
+    pub fn snapshot_rows(&self, rows: usize, per_row: usize) -> Result<ImageGrid> {
+        ensure!(
+            !self.snapshots.is_empty(),
+            "no snapshots yet: train with snapshot_every > 0 first"
+        );
+        ensure!(
+            !matches!(self.config.model, ModelConfig::Toy(_)),
+            "the toy model's snapshots are points: show one with snapshot_chart(i)"
+        );
+        let frames: Vec<Tensor> = self
+            .snapshot_picks(rows)
+            .into_iter()
+            .map(|i| {
+                let samples = from_bytes(&self.snapshots[i].samples);
+                let k = (per_row as i64).min(samples.size()[0]);
+                samples.narrow(0, 0, k)
+            })
+            .collect();
+        let per_row = frames[0].size()[0] as usize;
+        let images = Tensor::cat(&frames, 0);
+        image_grid(&images, per_row, Self::scale(&images))
+    }
+
     /// Pix2Pix: input | output | target for the fixed pairs, `groups_per_row` triplets a row.
     pub fn triplets(&self, groups_per_row: usize) -> Result<ImageGrid> {
         let targets = match (&self.config.model, self.fixed_extra.as_ref()) {
@@ -322,6 +402,83 @@ mod tests {
             png_size(&t.sample_grid(8).unwrap()),
             (2 * (4 * 30 + 2), 2 * (2 * 30 + 2))
         );
+    }
+
+    #[test]
+    fn class_morph_and_snapshot_rows() {
+        let mut t = digits(4);
+        // 3 rows of 5 steps from class 0 to class 3.
+        let morph = t.class_morph(0, 3, 3, 5).unwrap();
+        assert_eq!(png_size(&morph), (2 * (5 * 30 + 2), 2 * (3 * 30 + 2)));
+        let err = t.class_morph(0, 4, 1, 3).unwrap_err().to_string();
+        assert!(err.contains("classes 0 to 3"), "{err}");
+        assert!(
+            t.snapshot_rows(3, 4).is_err(),
+            "no snapshots before training"
+        );
+        t.train(10).unwrap(); // snapshots at steps 0, 2, …, 10
+        assert_eq!(t.snapshot_picks(3), [0, 3, 5]);
+        assert_eq!(t.snapshot_picks(1), [5]);
+        assert_eq!(t.snapshot_picks(20), [0, 1, 2, 3, 4, 5]);
+        // 3 picked snapshots, the first 4 fixed samples of each.
+        assert_eq!(
+            png_size(&t.snapshot_rows(3, 4).unwrap()),
+            (2 * (4 * 30 + 2), 2 * (3 * 30 + 2))
+        );
+    }
+
+    fn pix2pix(adversarial: bool) -> Trainer {
+        let cpu = (Kind::Float, Device::Cpu);
+        let pairs = PairedDataset {
+            name: "pairs".into(),
+            inputs: Tensor::rand([6, 3, 64, 64], cpu),
+            targets: Tensor::ones([6, 3, 64, 64], cpu),
+        };
+        let config = TrainConfig::pix2pix(
+            UnetConfig {
+                image_size: 64,
+                width: 4,
+                ..Default::default()
+            },
+            PatchGanConfig {
+                width: 4,
+                ..Default::default()
+            },
+        )
+        .adversarial(adversarial)
+        .batch_size(2)
+        .log_every(2)
+        .print_every(0);
+        Trainer::new(config, pairs).unwrap()
+    }
+
+    #[test]
+    fn l1_only_trains_g_and_leaves_d_alone() {
+        let mut t = pix2pix(false);
+        let before: Vec<(String, Tensor)> = t
+            .variables()
+            .into_iter()
+            .map(|(n, v)| (n, v.copy()))
+            .collect();
+        t.train(4).unwrap();
+        let after = t.variables();
+        for ((name, a), (_, b)) in before.iter().zip(&after) {
+            let same = a.equal(b);
+            if name.starts_with("discriminator.") {
+                assert!(same, "{name} changed in an L1-only run");
+            } else if name.ends_with(".weight") && name.contains("down1") {
+                assert!(!same, "{name} did not learn");
+            }
+        }
+        let h = t.history();
+        assert_eq!(h.l1.len(), 2);
+        assert!(h.loss_g[0] > 0.0 && (h.loss_g[0] - 100.0 * h.l1[0]).abs() < 1e-3);
+        let err = t.d_chart(0.0).unwrap_err().to_string();
+        assert!(err.contains("no discriminator"), "{err}");
+        // Only Pix2Pix may drop its discriminator.
+        let config = TrainConfig::gan(ModelConfig::Dcgan(DcganConfig::mnist())).adversarial(false);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("learns nothing"), "{err}");
     }
 
     #[test]
