@@ -192,15 +192,45 @@ impl DcganGenerator {
 
     /// Generates images from `z` and, for a conditional model, `labels` `[B]`.
     pub fn forward_t(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.run(z, labels, train, &mut |_, _| {})
+    }
+
+    /// The layers and the shape each one outputs, for a batch of 2 (a shape check to print).
+    pub fn summary(&self) -> String {
+        let device = self.deconv[0].ws.device();
+        let z = noise(2, self.config.latent_dim, device);
+        let labels = (self.config.n_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, device)));
+        let mut lines = vec![format!("{:<18}{:>18}", "z", format!("{:?}", z.size()))];
+        tch::no_grad(|| {
+            self.run(&z, labels.as_ref(), false, &mut |name, xs| {
+                lines.push(format!("{name:<18}{:>18}", format!("{:?}", xs.size())))
+            })
+        });
+        lines.join("\n")
+    }
+
+    fn run(
+        &self,
+        z: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+        trace: &mut dyn FnMut(&str, &Tensor),
+    ) -> Tensor {
         let z = self.label.join(z, labels);
         let mut xs = z.view([z.size()[0], -1, 1, 1]); // [B, latent_dim (+ label code), 1, 1]
+        if self.config.n_classes > 0 {
+            trace("z + label", &xs);
+        }
         for (i, layer) in self.deconv.iter().enumerate() {
             xs = layer.forward_t(&xs, train); // at 64: [B, 8w, 4, 4] → [B, 4w, 8, 8] → … → [B, C, 64, 64]
             if let Some(bn) = self.bn.get(i) {
                 xs = bn.forward_t(&xs, train).relu();
+                trace(&format!("deconv{} bn relu", i + 1), &xs);
             }
         }
-        xs.tanh()
+        let xs = xs.tanh();
+        trace(&format!("deconv{} tanh", self.deconv.len()), &xs);
+        xs
     }
 }
 
@@ -308,6 +338,41 @@ impl DcganDiscriminator {
 
     /// One score per image (a logit for the BCE games, a critic score for WGAN).
     pub fn forward_t(&self, images: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.run(images, labels, train, &mut |_, _| {})
+    }
+
+    /// The layers and the shape each one outputs, for a batch of 2 (a shape check to print).
+    pub fn summary(&self) -> String {
+        let device = self.conv[0].ws.device();
+        let c = &self.config;
+        let images = Tensor::zeros(
+            [2, c.channels, c.image_size, c.image_size],
+            (Kind::Float, device),
+        );
+        let labels = (c.n_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, device)));
+        let mut lines = vec![format!("{:<18}{:>18}", "image", format!("{:?}", images.size()))];
+        let norm = match c.norm {
+            Norm::Batch => " bn",
+            Norm::Layer => " ln",
+            Norm::Instance => " in",
+            Norm::None => "",
+        };
+        tch::no_grad(|| {
+            self.run(&images, labels.as_ref(), false, &mut |name, xs| {
+                let name = name.replace(" norm", norm);
+                lines.push(format!("{name:<18}{:>18}", format!("{:?}", xs.size())))
+            })
+        });
+        lines.join("\n")
+    }
+
+    fn run(
+        &self,
+        images: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+        trace: &mut dyn FnMut(&str, &Tensor),
+    ) -> Tensor {
         let mut xs = match self.label.code(labels, images.kind()) {
             // A conditional D sees the label code as extra constant channels of the image.
             Some(code) => {
@@ -320,17 +385,25 @@ impl DcganDiscriminator {
             }
             None => images.shallow_clone(), // [B, C, S, S]
         };
+        if self.config.n_classes > 0 {
+            trace("image + label", &xs);
+        }
         let last = self.conv.len() - 1;
         for (i, layer) in self.conv.iter().enumerate() {
             xs = layer.forward_t(&xs, train); // at 64: [B, w, 32, 32] → [B, 2w, 16, 16] → … → [B, 1, 1, 1]
             if i < last {
+                let mut name = format!("conv{}", i + 1);
                 if let Some(norm) = &self.norm[i] {
                     xs = norm.forward_t(&xs, train);
+                    name += " norm";
                 }
                 xs = super::leaky_relu(&xs, 0.2);
+                trace(&format!("{name} lrelu"), &xs);
             }
         }
-        xs.view([-1]) // [B]
+        let xs = xs.view([-1]); // [B]
+        trace(&format!("conv{} → score", self.conv.len()), &xs);
+        xs
     }
 }
 
@@ -397,6 +470,22 @@ mod tests {
             let embedded = vs.variables().contains_key("generator.label.embed.weight");
             assert_eq!(embedded, conditioning != Conditioning::OneHot);
         }
+    }
+
+    #[test]
+    fn summaries_list_every_layer_with_its_shape() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = DcganConfig {
+            width: 8,
+            ..DcganConfig::default()
+        };
+        let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
+        let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
+        let (g, d) = (g.summary(), d.summary());
+        assert!(g.contains("deconv1 bn relu") && g.contains("[2, 64, 4, 4]"), "{g}");
+        assert!(g.contains("deconv5 tanh") && g.contains("[2, 3, 64, 64]"), "{g}");
+        assert!(d.contains("conv1 lrelu") && d.contains("[2, 8, 32, 32]"), "{d}");
+        assert!(d.contains("conv2 bn lrelu") && d.contains("conv5 → score"), "{d}");
     }
 
     #[test]
