@@ -50,11 +50,21 @@ def describe_error(nb) -> str:
     return ""
 
 
-def check_panic(cell, cell_index, **_):
+def check_cell(cell, cell_index, **_):
+    """Fails a cell that evcxr reported as a success although it was not.
+
+    evcxr shows a panic, and an `Err` returned through `?`, only as text on the cell's stderr,
+    with no error status. The crate's own notices on stderr start with "gans:"; any other stderr
+    line is taken as the error it almost always is.
+    """
     text = stderr_of(cell)
+    source = cell.source if len(cell.source) < 400 else cell.source[:400] + "…"
     if "panicked at" in text:
-        source = cell.source if len(cell.source) < 400 else cell.source[:400] + "…"
         raise CellPanicked(f"cell {cell_index} panicked:\n--- cell source ---\n{source}\n"
+                           f"--- stderr ---\n{text.strip()}")
+    foreign = [line for line in text.splitlines() if line.strip() and not line.startswith("gans:")]
+    if foreign:
+        raise CellPanicked(f"cell {cell_index} returned an error:\n--- cell source ---\n{source}\n"
                            f"--- stderr ---\n{text.strip()}")
 
 
@@ -63,7 +73,7 @@ def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
     client = NotebookClient(
         nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
         resources={"metadata": {"path": str(path.parent)}},
-        on_cell_executed=check_panic,
+        on_cell_executed=check_cell,
     )
     start = time.monotonic()
     message = ""

@@ -25,6 +25,7 @@
 pub mod data;
 pub mod device;
 pub mod losses;
+pub mod metrics;
 pub mod models;
 pub mod optim;
 pub mod train;

@@ -201,7 +201,7 @@ impl DcganGenerator {
         let z = noise(2, self.config.latent_dim, device);
         let labels = (self.config.n_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, device)));
         let mut lines = vec![format!("{:<18}{:>18}", "z", format!("{:?}", z.size()))];
-        tch::no_grad(|| {
+        let _output = tch::no_grad(|| {
             self.run(&z, labels.as_ref(), false, &mut |name, xs| {
                 lines.push(format!("{name:<18}{:>18}", format!("{:?}", xs.size())))
             })
@@ -350,14 +350,18 @@ impl DcganDiscriminator {
             (Kind::Float, device),
         );
         let labels = (c.n_classes > 0).then(|| Tensor::zeros([2], (Kind::Int64, device)));
-        let mut lines = vec![format!("{:<18}{:>18}", "image", format!("{:?}", images.size()))];
+        let mut lines = vec![format!(
+            "{:<18}{:>18}",
+            "image",
+            format!("{:?}", images.size())
+        )];
         let norm = match c.norm {
             Norm::Batch => " bn",
             Norm::Layer => " ln",
             Norm::Instance => " in",
             Norm::None => "",
         };
-        tch::no_grad(|| {
+        let _output = tch::no_grad(|| {
             self.run(&images, labels.as_ref(), false, &mut |name, xs| {
                 let name = name.replace(" norm", norm);
                 lines.push(format!("{name:<18}{:>18}", format!("{:?}", xs.size())))
@@ -482,10 +486,22 @@ mod tests {
         let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
         let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
         let (g, d) = (g.summary(), d.summary());
-        assert!(g.contains("deconv1 bn relu") && g.contains("[2, 64, 4, 4]"), "{g}");
-        assert!(g.contains("deconv5 tanh") && g.contains("[2, 3, 64, 64]"), "{g}");
-        assert!(d.contains("conv1 lrelu") && d.contains("[2, 8, 32, 32]"), "{d}");
-        assert!(d.contains("conv2 bn lrelu") && d.contains("conv5 → score"), "{d}");
+        assert!(
+            g.contains("deconv1 bn relu") && g.contains("[2, 64, 4, 4]"),
+            "{g}"
+        );
+        assert!(
+            g.contains("deconv5 tanh") && g.contains("[2, 3, 64, 64]"),
+            "{g}"
+        );
+        assert!(
+            d.contains("conv1 lrelu") && d.contains("[2, 8, 32, 32]"),
+            "{d}"
+        );
+        assert!(
+            d.contains("conv2 bn lrelu") && d.contains("conv5 → score"),
+            "{d}"
+        );
     }
 
     #[test]

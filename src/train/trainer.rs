@@ -270,7 +270,12 @@ impl Trainer {
         Ok(())
     }
 
-    /// Generator steps done so far.
+    /// The hyperparameters of this run.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Generator steps trained so far.
     pub fn steps_done(&self) -> usize {
         self.step
     }

@@ -31,7 +31,7 @@ class NotebookRunner(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
-        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_good.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
+        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
             (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
 
     def run_runner(self, path):
@@ -55,6 +55,17 @@ class NotebookRunner(unittest.TestCase):
         result = self.run_runner(path)
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("mismatched types", result.stderr)
+
+    def test_error_returned_through_question_mark_fails(self):
+        # evcxr prints the error on stderr and reports success; the runner must not.
+        path = notebook(self.tmp / "zz_question.ipynb",
+                        'fn check(n: i32) -> Result<i32, String> { if n > 0 { Ok(n) } else { Err(format!("{n} is not positive")) } }',
+                        'let n = check(-1)?;',
+                        'println!("after");')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("cell 1 returned an error", result.stderr)
+        self.assertIn("-1 is not positive", result.stderr)
 
     def test_good_notebook_passes(self):
         path = notebook(self.tmp / "zz_good.ipynb", 'let answer = 6 * 7;', 'assert_eq!(answer, 42);')

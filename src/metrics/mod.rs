@@ -1,0 +1,26 @@
+//! Measuring GANs instead of eyeballing them, offline.
+//!
+//! - [`classifier`]: the feature network, a small CNN per labelled dataset, trained by the crate
+//!   and cached under `data/classifiers/` (no pretrained Inception can be downloaded here).
+//! - [`distance`]: the Fréchet distance (FID's formula) and KID on those features.
+//! - [`coverage`]: which classes the samples fall into; the classifier score; label accuracy.
+//! - [`image`]: L1, PSNR and SSIM for Pix2Pix outputs against their targets.
+//! - [`export`]: samples as a NumPy `.npy` array, to score them with other tools.
+//! - [`report`]: every score of a generator at once, each beside its real-data floor.
+//!
+//! Every distance is reported beside its **floor**: the same distance between two independent
+//! real samples of the same size (train subset vs test split). A model cannot beat the floor;
+//! how far above it lies is the score.
+
+pub mod classifier;
+pub mod coverage;
+pub mod distance;
+pub mod export;
+pub mod image;
+pub mod report;
+
+pub use classifier::{Classifier, ClassifierMeta, label_accuracy};
+pub use coverage::{Coverage, coverage};
+pub use distance::{Kid, frechet_distance, kid};
+pub use export::save_npy;
+pub use report::{Scores, evaluate, samples_with_labels, score_samples};

@@ -1,0 +1,140 @@
+//! Every score of a generator at once, each beside the floor real data reaches.
+
+use anyhow::{Result, ensure};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use tch::{Kind, Tensor};
+
+use super::{Classifier, Coverage, Kid, coverage, frechet_distance, kid, label_accuracy};
+use crate::data::Dataset;
+use crate::train::Trainer;
+
+/// A generator's scores against the test split, with the real-vs-real floor beside each.
+#[derive(Debug, Clone)]
+pub struct Scores {
+    /// Samples scored (and test images compared with; the floor uses as many training images).
+    pub n: usize,
+    /// Fréchet distance of the samples' features to the test split's.
+    pub fd: f64,
+    /// The same for `n` training images: what a perfect generator would get.
+    pub fd_floor: f64,
+    pub kid: Kid,
+    pub kid_floor: Kid,
+    /// Classes of the samples.
+    pub coverage: Coverage,
+    /// Classes of `n` training images, for comparison.
+    pub real_coverage: Coverage,
+    /// A conditional model: share of samples classified as the label they were asked for.
+    pub label_accuracy: Option<f64>,
+}
+
+impl std::fmt::Display for Scores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "{} samples against {} test images", self.n, self.n)?;
+        writeln!(
+            f,
+            "  Fréchet distance {:.2} (real data: {:.2})",
+            self.fd, self.fd_floor
+        )?;
+        writeln!(f, "  KID {} (real data: {})", self.kid, self.kid_floor)?;
+        write!(
+            f,
+            "  coverage: {} (real data: {})",
+            self.coverage, self.real_coverage
+        )?;
+        if let Some(accuracy) = self.label_accuracy {
+            write!(f, "\n  label accuracy {:.1} %", 100.0 * accuracy)?;
+        }
+        Ok(())
+    }
+}
+
+/// `n` images of `data` picked by a seeded shuffle.
+fn subset(data: &Dataset, n: usize, seed: u64) -> Tensor {
+    let mut index: Vec<i64> = (0..data.len() as i64).collect();
+    index.shuffle(&mut StdRng::seed_from_u64(seed));
+    index.truncate(n);
+    data.images
+        .index_select(0, &Tensor::from_slice(&index).to_device(data.device()))
+}
+
+/// Scores `samples` `[N, C, H, W]` (with the `labels` they were asked for, for a cGAN) against
+/// `test`, and `N` images of `train` against `test` as the floor. `N` is capped at the test size.
+pub fn score_samples(
+    classifier: &Classifier,
+    samples: &Tensor,
+    labels: Option<&Tensor>,
+    train: &Dataset,
+    test: &Dataset,
+) -> Result<Scores> {
+    let n = (samples.size()[0] as usize)
+        .min(test.len())
+        .min(train.len());
+    ensure!(
+        n >= 50,
+        "scoring needs at least 50 samples and test images, got {n}"
+    );
+    let samples = samples.narrow(0, 0, n as i64);
+    let real_test = subset(test, n, 1);
+    let real_train = subset(train, n, 2);
+    let (fake, test_f, train_f) = (
+        classifier.features(&samples)?,
+        classifier.features(&real_test)?,
+        classifier.features(&real_train)?,
+    );
+    let subset_size = (n / 2).min(1000); // subsets smaller than the set, so their spread means something
+    Ok(Scores {
+        n,
+        fd: frechet_distance(&fake, &test_f)?,
+        fd_floor: frechet_distance(&train_f, &test_f)?,
+        kid: kid(&fake, &test_f, 10, subset_size, 0)?,
+        kid_floor: kid(&train_f, &test_f, 10, subset_size, 0)?,
+        coverage: coverage(&classifier.probabilities(&samples)?)?,
+        real_coverage: coverage(&classifier.probabilities(&real_train)?)?,
+        label_accuracy: match labels {
+            Some(labels) => Some(label_accuracy(
+                classifier,
+                &samples,
+                &labels.narrow(0, 0, n as i64),
+            )?),
+            None => None,
+        },
+    })
+}
+
+/// Draws `n` samples from a trainer's generator in batches of 500 (a cGAN: labels cycling
+/// through the classes) and scores them with [`score_samples`].
+pub fn evaluate(
+    trainer: &Trainer,
+    classifier: &Classifier,
+    train: &Dataset,
+    test: &Dataset,
+    n: usize,
+) -> Result<Scores> {
+    let (samples, labels) = samples_with_labels(trainer, n)?;
+    score_samples(classifier, &samples, labels.as_ref(), train, test)
+}
+
+/// `n` samples in batches of 500, and for a conditional model the labels asked for (`i mod K`).
+pub fn samples_with_labels(trainer: &Trainer, n: usize) -> Result<(Tensor, Option<Tensor>)> {
+    let classes = trainer.config().model.n_classes();
+    let latent_dim = trainer.config().model.latent_dim().ok_or_else(|| {
+        anyhow::anyhow!("a Pix2Pix model is scored with metrics::image, not evaluate")
+    })?;
+    let device = trainer.device();
+    let mut parts = Vec::new();
+    let mut all_labels = Vec::new();
+    let mut done = 0;
+    while done < n {
+        let b = 500.min(n - done) as i64;
+        let z = Tensor::randn([b, latent_dim], (Kind::Float, device));
+        let labels = (classes > 0)
+            .then(|| (Tensor::arange(b, (Kind::Int64, device)) + done as i64).remainder(classes));
+        parts.push(trainer.generate_from(&z, labels.as_ref())?);
+        all_labels.extend(labels);
+        done += b as usize;
+    }
+    let labels = (!all_labels.is_empty()).then(|| Tensor::cat(&all_labels, 0));
+    Ok((Tensor::cat(&parts, 0), labels))
+}
