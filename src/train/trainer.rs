@@ -92,6 +92,18 @@ impl TrainData {
         }
     }
 
+    /// The image dataset of a GAN or cGAN run (e.g. the training split to score against);
+    /// an error for the toy mixture and for Pix2Pix pairs.
+    pub fn images(&self) -> Result<&Dataset> {
+        match self {
+            TrainData::Images(d) => Ok(d),
+            other => bail!(
+                "this run trains on {}, not on an image dataset",
+                other.info().name
+            ),
+        }
+    }
+
     /// Name, size and example shape (recorded in checkpoints).
     pub fn info(&self) -> DataInfo {
         match self {
