@@ -1,0 +1,270 @@
+//! Trains every notebook's model with a fixed seed and step budget, scores it with
+//! `gans::metrics`, and writes the table to `docs/results.md` (`make results`).
+//!
+//! `cargo run --release --example results -- [--only NAME,NAME] [--out FILE]`
+//! The budgets are the notebooks' CPU defaults (GPU: the same, so rows stay comparable).
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use gans::metrics::{self, classifier, image};
+use gans::prelude::*;
+use gans::train::TrainData;
+
+struct Row {
+    model: &'static str,
+    dataset: &'static str,
+    steps: usize,
+    seconds: f64,
+    scores: String,
+}
+
+fn dcgan28(width: i64, n_classes: i64, norm: Norm) -> ModelConfig {
+    ModelConfig::Dcgan(DcganConfig {
+        image_size: 28,
+        channels: 1,
+        width,
+        norm,
+        n_classes,
+        ..DcganConfig::default()
+    })
+}
+
+/// Trains `config` on `data` for `steps` and returns the trainer and its wall time.
+fn train(config: TrainConfig, data: impl Into<TrainData>, steps: usize) -> Result<Trainer> {
+    let mut trainer = Trainer::new(config.seed(0).print_every(0).snapshot_every(0), data)?;
+    trainer.train(steps)?;
+    Ok(trainer)
+}
+
+fn image_scores(
+    trainer: &Trainer,
+    classifier: &metrics::Classifier,
+    test: &Dataset,
+) -> Result<String> {
+    let s = metrics::evaluate(trainer, classifier, trainer.data().images()?, test, 1000)?;
+    let k = s.coverage.histogram.len();
+    let mut text = format!(
+        "FD {:.2} (real {:.2}); KID {} (real {}); classes {}/{k} (real {}/{k}); classifier score {:.2} (real {:.2})",
+        s.fd,
+        s.fd_floor,
+        s.kid,
+        s.kid_floor,
+        k - s.coverage.missing,
+        k - s.real_coverage.missing,
+        s.coverage.classifier_score,
+        s.real_coverage.classifier_score
+    );
+    if let Some(accuracy) = s.label_accuracy {
+        write!(text, "; label accuracy {:.1} %", 100.0 * accuracy)?;
+    }
+    Ok(text)
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let only: Option<Vec<String>> =
+        value("--only").map(|v| v.split(',').map(str::to_string).collect());
+    let out = value("--out").unwrap_or_else(|| "docs/results.md".into());
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+    let dev = device();
+    let start_all = Instant::now();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut run = |name: &'static str,
+                   dataset: &'static str,
+                   steps: usize,
+                   f: &mut dyn FnMut() -> Result<String>|
+     -> Result<()> {
+        if !wanted(name) {
+            return Ok(());
+        }
+        eprintln!("[results] {name} on {dataset}, {steps} steps …");
+        let start = Instant::now();
+        let scores = f()?;
+        let seconds = start.elapsed().as_secs_f64();
+        eprintln!("[results] {name}: {scores} ({seconds:.0} s)");
+        rows.push(Row {
+            model: name,
+            dataset,
+            steps,
+            seconds,
+            scores,
+        });
+        Ok(())
+    };
+
+    run("toy-gan", "8-Gaussian ring", 8000, &mut || {
+        let config = TrainConfig::toy(ToyConfig::default()).lr(1e-3, 1e-3);
+        let mut t = train(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu), 6000)?;
+        t.set_lr(1e-4, 1e-4);
+        t.train(2000)?;
+        Ok(t.mode_report(2500)?.to_string())
+    })?;
+    let mnist_test = mnist::load(Split::Test, dev)?;
+    let mnist_c = classifier::mnist(dev)?;
+    run("mlp-gan", "MNIST", 6000, &mut || {
+        let model = ModelConfig::Mlp(MlpConfig::default());
+        let t = train(
+            TrainConfig::gan(model).batch_size(64),
+            mnist::load(Split::Train, dev)?,
+            6000,
+        )?;
+        image_scores(&t, &mnist_c, &mnist_test)
+    })?;
+    run("dcgan", "MNIST", 1800, &mut || {
+        let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
+        let t = train(config, mnist::load(Split::Train, dev)?, 1800)?;
+        image_scores(&t, &mnist_c, &mnist_test)
+    })?;
+    run("dcgan", "Fashion-MNIST", 1800, &mut || {
+        let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
+        let t = train(config, fashion_mnist::load(Split::Train, dev)?, 1800)?;
+        image_scores(
+            &t,
+            &classifier::fashion_mnist(dev)?,
+            &fashion_mnist::load(Split::Test, dev)?,
+        )
+    })?;
+    run("dcgan", "letters", 1800, &mut || {
+        let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
+        let options = LetterOptions::default();
+        let t = train(config, letters::load(Split::Train, &options, dev)?, 1800)?;
+        image_scores(
+            &t,
+            &classifier::letters(dev)?,
+            &letters::load(Split::Test, &options, dev)?,
+        )
+    })?;
+    run("wgan (clipping)", "MNIST", 1200, &mut || {
+        let t = train(
+            TrainConfig::wgan(dcgan28(16, 0, Norm::Batch)),
+            mnist::load(Split::Train, dev)?,
+            1200,
+        )?;
+        image_scores(&t, &mnist_c, &mnist_test)
+    })?;
+    run("wgan-gp", "MNIST", 1200, &mut || {
+        let t = train(
+            TrainConfig::wgan_gp(dcgan28(16, 0, Norm::Layer)),
+            mnist::load(Split::Train, dev)?,
+            1200,
+        )?;
+        image_scores(&t, &mnist_c, &mnist_test)
+    })?;
+    run("cgan (one-hot)", "MNIST", 2000, &mut || {
+        let config = TrainConfig::gan(dcgan28(32, 10, Norm::Batch)).batch_size(64);
+        let t = train(config, mnist::load(Split::Train, dev)?, 2000)?;
+        image_scores(&t, &mnist_c, &mnist_test)
+    })?;
+    run("pix2pix", "edges→emoji faces", 2000, &mut || {
+        let faces = EmojiOptions::faces();
+        let test = paired::edges_to(&emoji::load(Split::Test, &faces, dev)?, 64)?;
+        let mut text = String::new();
+        for adversarial in [false, true] {
+            let config = TrainConfig::pix2pix(
+                UnetConfig {
+                    image_size: 64,
+                    in_channels: 1,
+                    out_channels: 3,
+                    width: 16,
+                    dropout: 0.5,
+                },
+                PatchGanConfig {
+                    in_channels: 4,
+                    width: 16,
+                },
+            )
+            .adversarial(adversarial);
+            let t = train(
+                config,
+                paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?,
+                2000,
+            )?;
+            tch::manual_seed(0);
+            let parts: Vec<Tensor> = test
+                .inputs
+                .split(64, 0)
+                .iter()
+                .map(|c| t.translate(c))
+                .collect::<Result<_>>()?;
+            let out = Tensor::cat(&parts, 0);
+            write!(
+                text,
+                "{}L1 {:.4}, PSNR {:.2} dB, SSIM {:.3} ({})",
+                if adversarial { "; " } else { "" },
+                image::l1(&out, &test.targets)?,
+                image::psnr(&out, &test.targets)?,
+                image::ssim(&out, &test.targets)?,
+                if adversarial { "L1 + GAN" } else { "L1 only" }
+            )?;
+        }
+        Ok(text)
+    })?;
+    if rows.is_empty() {
+        bail!("--only matched no model");
+    }
+
+    let mut md = String::new();
+    writeln!(md, "# Results\n")?;
+    writeln!(
+        md,
+        "Every notebook's model, trained with seed 0 and the step budget of its notebook's CPU defaults, then"
+    )?;
+    writeln!(
+        md,
+        "scored with `gans::metrics` ({}). Written by `make results`",
+        describe(dev)
+    )?;
+    writeln!(
+        md,
+        "(`cargo run --release --example results`) in {:.0} s.\n",
+        start_all.elapsed().as_secs_f64()
+    )?;
+    writeln!(
+        md,
+        "FD is the Fréchet distance and KID the kernel distance (mean ± spread over subsets) on the"
+    )?;
+    writeln!(
+        md,
+        "penultimate features of the crate's own classifier for that dataset, not Inception's, between"
+    )?;
+    writeln!(
+        md,
+        "1,000 samples and 1,000 test images. **real** is the same score for 1,000 training images: the"
+    )?;
+    writeln!(
+        md,
+        "floor no generator beats. Classes: classes that received at least a tenth of their fair share"
+    )?;
+    writeln!(
+        md,
+        "of the samples; classifier score: exp E[KL(p(y|x) ‖ p(y))], at most the number of classes.\n"
+    )?;
+    writeln!(md, "| model | dataset | steps | wall time | scores |")?;
+    writeln!(md, "| --- | --- | ---: | ---: | --- |")?;
+    for r in &rows {
+        writeln!(
+            md,
+            "| {} | {} | {} | {:.0} s | {} |",
+            r.model, r.dataset, r.steps, r.seconds, r.scores
+        )?;
+    }
+    writeln!(
+        md,
+        "\nClassifiers (test accuracy): MNIST {:.2} %, Fashion-MNIST {:.2} %, letters {:.2} %.",
+        100.0 * mnist_c.meta.test_accuracy,
+        100.0 * classifier::fashion_mnist(dev)?.meta.test_accuracy,
+        100.0 * classifier::letters(dev)?.meta.test_accuracy
+    )?;
+    if let Some(dir) = std::path::Path::new(&out).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    gans::viz::write_atomic(std::path::Path::new(&out), md.as_bytes())?;
+    eprintln!("[results] wrote {out}");
+    Ok(())
+}
