@@ -50,6 +50,9 @@ def describe_error(nb) -> str:
     return ""
 
 
+FIGURE_TYPES = ("ImageGrid {", "LineChart {", "Animation {")
+
+
 def check_cell(cell, cell_index, **_):
     """Fails a cell that evcxr reported as a success although it was not.
 
@@ -66,6 +69,14 @@ def check_cell(cell, cell_index, **_):
     if foreign:
         raise CellPanicked(f"cell {cell_index} returned an error:\n--- cell source ---\n{source}\n"
                            f"--- stderr ---\n{text.strip()}")
+    # A figure that evcxr could not display falls back to its Debug text: a wall of PNG bytes
+    # where a picture should be (and hundreds of kilobytes in the committed notebook).
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        plain = "".join(data.get("text/plain", ""))
+        if plain.startswith(FIGURE_TYPES) and not any(k.startswith("image/") for k in data):
+            raise CellPanicked(f"cell {cell_index} shows a figure as text ({plain[:40]}…), not as "
+                               f"an image:\n--- cell source ---\n{source}")
 
 
 def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:

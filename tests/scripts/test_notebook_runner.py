@@ -31,7 +31,7 @@ class NotebookRunner(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
-        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
+        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_figure.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
             (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
 
     def run_runner(self, path):
@@ -66,6 +66,15 @@ class NotebookRunner(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("cell 1 returned an error", result.stderr)
         self.assertIn("-1 is not positive", result.stderr)
+
+    def test_figure_shown_as_debug_text_fails(self):
+        # A figure that evcxr cannot display falls back to Debug: bytes where a picture should be.
+        path = notebook(self.tmp / "zz_figure.ipynb",
+                        '#[derive(Debug)] struct ImageGrid { png: Vec<u8> }',
+                        'ImageGrid { png: vec![137, 80, 78, 71] }')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("cell 1 shows a figure as text", result.stderr)
 
     def test_good_notebook_passes(self):
         path = notebook(self.tmp / "zz_good.ipynb", 'let answer = 6 * 7;', 'assert_eq!(answer, 42);')
