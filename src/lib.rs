@@ -11,6 +11,7 @@
 //! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
 //! | [`train`] | the adversarial step (`update_d`, `update_g`), `TrainConfig`, the `Trainer` that lives across cells, history, checkpoints, figures |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
+//! | [`run`] | what the `gans` command adds: datasets by name, run folders, training to a step with checkpoints and Ctrl-C |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
 //!
 //! ## Glossary (the same names everywhere)
@@ -28,6 +29,7 @@ pub mod losses;
 pub mod metrics;
 pub mod models;
 pub mod optim;
+pub mod run;
 pub mod train;
 pub mod viz;
 

@@ -1,8 +1,18 @@
-//! The `gans` command: the course's code without Jupyter.
+//! The `gans` command: the course's code without Jupyter. Every subcommand calls the library
+//! (`gans::run`, `gans::train`, `gans::metrics`); there is no second training loop here.
 
-use anyhow::Result;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
+use gans::data::Split;
+use gans::metrics;
 use gans::prelude::*;
+use gans::run::{self, DataSpec, Ended, ModelKind, RunFolder};
+use gans::train::TrainData;
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +27,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model into a run folder (config, checkpoints, charts, samples, snapshot GIF).
+    Train(TrainArgs),
+    /// Generate samples from a run as a PNG grid or a NumPy .npy array (uint8, N×H×W×C).
+    Sample {
+        /// The run folder (or its checkpoint/ folder).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// How many samples (Pix2Pix: how many held-out inputs to translate).
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        /// Output file: .png for a grid, .npy for the array.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+    /// Score a run: Fréchet distance, KID, coverage and label accuracy beside the real-data
+    /// floor; modes covered for the rings; L1, PSNR and SSIM for Pix2Pix.
+    Eval {
+        /// The run folder (or its checkpoint/ folder).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Samples to score (capped at the test split's size).
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// Which device training would use, the libtorch in use, and which datasets are installed.
     Info {
         /// Device to check: auto, cpu, cuda or cuda:N.
@@ -25,17 +65,367 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// The model (notebook 01 vanilla, 02 dcgan, 03 wgan / wgan-gp, 04 cgan, 05 pix2pix).
+    #[arg(value_enum, required_unless_present = "resume")]
+    model: Option<ModelKind>,
+    /// A dataset name (mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid,
+    /// edges2emoji, edges2fashion) or a folder of images (pix2pix: of A|B pictures).
+    #[arg(long, required_unless_present = "resume")]
+    dataset: Option<String>,
+    /// Train until this generator step.
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<usize>,
+    /// Train for this many passes over the data.
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Learning rate of both G and D (default: the paper's). With --resume: from now on.
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Feature maps of the conv models' widest layer (64 in the papers).
+    #[arg(long)]
+    width: Option<i64>,
+    /// Image side where the data allows a choice (letters, emoji, folders).
+    #[arg(long)]
+    image_size: Option<u32>,
+    /// auto (CUDA when there is a GPU), cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// The run folder to create.
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
+    out: Option<PathBuf>,
+    /// Continue the run in this folder exactly where its checkpoint left it (to --steps, or
+    /// to the run's own target).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Delete a non-empty --out folder and start over.
+    #[arg(long)]
+    force: bool,
+    /// Save a checkpoint and the figures every this many steps.
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: usize,
+    /// Without a terminal (logs, CI): print a line of progress every this many steps.
+    #[arg(long, default_value_t = 100)]
+    print_every: usize,
+}
+
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    let code = match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Train(args) => train(args),
+        Command::Sample {
+            checkpoint,
+            n,
+            out,
+            seed,
+            device,
+        } => sample(&checkpoint, n, &out, seed, &device).map(|_| 0),
+        Command::Eval {
+            checkpoint,
+            n,
+            device,
+        } => eval(&checkpoint, n, &device).map(|_| 0),
+        Command::Info { device } => info(&device).map(|_| 0),
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Info { device } => info(&device),
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+const INTERRUPTED: i32 = 130;
+
+fn train(args: TrainArgs) -> Result<i32> {
+    let device = parse_device(&args.device)?;
+    let (folder, mut trainer, target, checkpoint_every) = match &args.resume {
+        Some(dir) => resume(dir, &args, device)?,
+        None => start(&args, device)?,
+    };
+    if args.device != "auto" {
+        println!("gans: {}", describe(device)); // `auto` said it already
     }
+    println!(
+        "gans: {} on {}, step {} → {target}, run folder {}",
+        trainer.config().model.name(),
+        trainer.data().info().name,
+        trainer.steps_done(),
+        folder.dir.display()
+    );
+    if trainer.steps_done() >= target {
+        println!(
+            "gans: the run is already at step {} (target {target}); pass a larger --steps to go on",
+            trainer.steps_done()
+        );
+        return Ok(0);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = stop.clone();
+    ctrlc::set_handler(move || {
+        if handler_stop.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: leave now. Checkpoints are written atomically, so the last one
+            // stays whole.
+            eprintln!("\ngans: stopped without saving the current step");
+            std::process::exit(INTERRUPTED);
+        }
+        eprintln!(
+            "\ngans: Ctrl-C: saving a checkpoint after this chunk (Ctrl-C again to quit now)"
+        );
+    })
+    .context("installing the Ctrl-C handler")?;
+
+    let bar = indicatif::ProgressBar::new(target as u64).with_position(trainer.steps_done() as u64);
+    let terminal = std::io::stderr().is_terminal();
+    if terminal {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} (eta {eta})")
+                .expect("a valid template"),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let print_every = args.print_every;
+    let ended = run::drive(
+        &mut trainer,
+        &folder,
+        target,
+        checkpoint_every,
+        &stop,
+        |t, rate| {
+            bar.set_position(t.steps_done() as u64);
+            let line = t.progress_line(rate);
+            if terminal {
+                bar.set_message(line);
+            } else if print_every > 0 && t.steps_done().is_multiple_of(print_every) {
+                println!("{line}");
+            }
+        },
+    );
+    bar.finish_and_clear();
+    let step = trainer.steps_done();
+    match ended? {
+        Ended::Finished => {
+            println!(
+                "gans: done: step {step} in {:.1} s of training; checkpoint, losses.svg, \
+                 samples and snapshots in {}",
+                trainer.seconds(),
+                folder.dir.display()
+            );
+            Ok(0)
+        }
+        Ended::Interrupted => {
+            println!(
+                "gans: interrupted at step {step}; checkpoint saved. Continue with `gans train \
+                 --resume {}`",
+                folder.dir.display()
+            );
+            Ok(INTERRUPTED)
+        }
+    }
+}
+
+/// A new run: data, the model's paper settings with the flags applied, the folder.
+fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, usize, usize)> {
+    let model = args
+        .model
+        .context("name a model, e.g. `gans train dcgan`")?;
+    let dataset = args.dataset.as_deref().context("--dataset is needed")?;
+    let out = args.out.as_ref().context("--out runs/NAME is needed")?;
+    let spec = DataSpec::parse(dataset, model, args.image_size)?;
+    // Check everything that can be checked before touching the folder.
+    let data = spec.load(Split::Train, device)?;
+    let mut config = run::train_config(model, &data, args.width)?;
+    if let Some(b) = args.batch_size {
+        config.batch_size = b;
+    }
+    if let Some(lr) = args.lr {
+        config = config.lr(lr, lr);
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    let target = match (args.steps, args.epochs) {
+        (Some(steps), _) => steps,
+        (None, Some(epochs)) => run::steps_for_epochs(epochs, &config, &data)?,
+        (None, None) => bail!("say how long to train: --steps N or --epochs N"),
+    };
+    ensure!(target > 0, "--steps must be at least 1");
+    config.print_every = 0;
+    config.snapshot_every = run::snapshot_every(target, config.log_every);
+    let trainer = Trainer::new(config, data)?;
+    let folder = RunFolder::create(out, args.force)?;
+    folder.write_info(
+        model,
+        &spec,
+        target,
+        args.checkpoint_every,
+        Some(trainer.config()),
+    )?;
+    Ok((folder, trainer, target, args.checkpoint_every))
+}
+
+/// An existing run from its checkpoint; only the length and the learning rate may change.
+fn resume(
+    dir: &PathBuf,
+    args: &TrainArgs,
+    device: Device,
+) -> Result<(RunFolder, Trainer, usize, usize)> {
+    for (given, flag) in [
+        (args.model.is_some(), "a model"),
+        (args.dataset.is_some(), "--dataset"),
+        (args.batch_size.is_some(), "--batch-size"),
+        (args.seed.is_some(), "--seed"),
+        (args.width.is_some(), "--width"),
+        (args.image_size.is_some(), "--image-size"),
+        (args.epochs.is_some(), "--epochs"),
+        (args.force, "--force"),
+    ] {
+        ensure!(
+            !given,
+            "--resume continues a run with its own settings (see {}): leave out {flag}",
+            dir.join("config.json").display()
+        );
+    }
+    let folder = RunFolder::open(dir)?;
+    let (mut trainer, info) = folder.load_trainer(device)?;
+    if let Some(lr) = args.lr {
+        trainer.set_lr(lr, lr);
+    }
+    let target = args.steps.unwrap_or(info.target_steps);
+    // config.json follows the checkpoint (a new learning rate lands with the next one).
+    if target != info.target_steps {
+        folder.write_info(
+            info.model,
+            &info.dataset,
+            target,
+            info.checkpoint_every,
+            None,
+        )?;
+    }
+    Ok((folder, trainer, target, info.checkpoint_every))
+}
+
+fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str) -> Result<()> {
+    ensure!(n > 0, "--n must be at least 1");
+    let extension = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let npy = match extension.as_deref() {
+        Some("npy") => true,
+        Some("png") => false,
+        _ => bail!(
+            "--out {}: end the file name in .png (a grid) or .npy (a NumPy array)",
+            out.display()
+        ),
+    };
+    let folder = RunFolder::open(checkpoint)?;
+    let (trainer, info) = folder.load_trainer(parse_device(device)?)?;
+    tch::manual_seed(seed as i64);
+    let pix2pix = matches!(trainer.config().model, ModelConfig::Pix2Pix { .. });
+    if matches!(trainer.config().model, ModelConfig::Toy(_)) {
+        bail!("the ring's model makes 2-D points, not images: see samples.svg in the run folder");
+    }
+    let (images, grid) = if pix2pix {
+        let TrainData::Pairs(test) = info.dataset.load(Split::Test, trainer.device())? else {
+            bail!("a Pix2Pix run trains on pairs");
+        };
+        let n = n.min(test.len()) as i64;
+        let (inputs, targets) = (test.inputs.narrow(0, 0, n), test.targets.narrow(0, 0, n));
+        let outputs = trainer.translate(&inputs)?;
+        let grid = compare(&[&inputs, &outputs, &targets], n as usize, 2, 1)?;
+        (outputs, grid)
+    } else {
+        let (images, _) = metrics::samples_with_labels(&trainer, n)?;
+        let per_row = match trainer.config().model.n_classes() {
+            0 => (n as f64).sqrt().ceil() as usize,
+            k => k as usize,
+        };
+        let scale = if images.size()[2] <= 32 { 2 } else { 1 };
+        let grid = image_grid(&images, per_row, scale)?;
+        (images, grid)
+    };
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    if npy {
+        metrics::save_npy(&images, out)?;
+    } else {
+        grid.save(out)?;
+    }
+    println!(
+        "gans: {} {} from step {} written to {}",
+        images.size()[0],
+        if pix2pix { "translations" } else { "samples" },
+        trainer.steps_done(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
+    let folder = RunFolder::open(checkpoint)?;
+    let (trainer, info) = folder.load_trainer(parse_device(device)?)?;
+    let dev = trainer.device();
+    println!(
+        "gans: {} on {} at step {}",
+        trainer.config().model.name(),
+        info.dataset.name(),
+        trainer.steps_done()
+    );
+    tch::manual_seed(0);
+    match trainer.data() {
+        TrainData::Toy(_) => println!("{}", trainer.mode_report(n.max(100))?),
+        TrainData::Pairs(_) => {
+            let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
+                bail!("a Pix2Pix run trains on pairs");
+            };
+            let parts: Vec<Tensor> = test
+                .inputs
+                .split(64, 0)
+                .iter()
+                .map(|c| trainer.translate(c))
+                .collect::<Result<_>>()?;
+            let outputs = Tensor::cat(&parts, 0);
+            println!(
+                "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
+                test.len(),
+                metrics::image::l1(&outputs, &test.targets)?,
+                metrics::image::psnr(&outputs, &test.targets)?,
+                metrics::image::ssim(&outputs, &test.targets)?
+            );
+        }
+        TrainData::Images(train) => {
+            let classifier = info.dataset.classifier(dev)?.with_context(|| {
+                format!(
+                    "there is no feature classifier for {} (the crate has them for mnist, \
+                     fashion-mnist, letters at 28 and emoji at 64): export samples with \
+                     `gans sample --out samples.npy` and score them with your own tools",
+                    info.dataset.name()
+                )
+            })?;
+            let TrainData::Images(test) = info.dataset.load(Split::Test, dev)? else {
+                bail!("an image run has an image test split");
+            };
+            println!(
+                "{}",
+                metrics::evaluate(&trainer, &classifier, train, &test, n)?
+            );
+        }
+    }
+    Ok(())
 }
 
 fn info(device_name: &str) -> Result<()> {

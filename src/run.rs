@@ -1,0 +1,669 @@
+//! Runs outside Jupyter: which data, which model, and the run folder the `gans` command writes.
+//!
+//! The command is a thin layer over this module, and this module is a thin layer over
+//! [`Trainer`]: there is one training loop in the crate, the trainer's. What lives here is what a
+//! command line needs and a notebook does not:
+//!
+//! - [`DataSpec`]: a dataset named on the command line (`mnist`, `ring`, a folder, …), saved in the
+//!   run folder so that `--resume`, `sample` and `eval` load the same data again;
+//! - [`ModelKind`] and [`train_config`]: the six models of the course with each paper's settings,
+//!   sized for the data;
+//! - [`RunFolder`]: `runs/NAME/` with `run.json`, `config.json`, the checkpoint and the figures,
+//!   never overwritten by accident;
+//! - [`drive`]: trains to a target step in short chunks, saving checkpoints on the way, and stops
+//!   cleanly when asked (Ctrl-C) or when a loss turns NaN, keeping the last good checkpoint.
+//!
+//! ```text
+//! runs/NAME/
+//!   run.json            model, dataset, target steps: what `--resume` needs
+//!   config.json         every hyperparameter (the TrainConfig)
+//!   checkpoint/         weights, optimiser moments, history: see train::checkpoint
+//!   losses.svg  d.svg   the loss curves; D(x) and D(G(z)) (a critic's estimate for a WGAN)
+//!   samples.png         new samples (Pix2Pix: input | output | target; the ring: samples.svg)
+//!   snapshots.gif       the fixed noise through training
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+use tch::Device;
+
+use crate::data::emoji::{self, EmojiOptions};
+use crate::data::image_folder::{self, FolderOptions};
+use crate::data::letters::{self, LetterOptions};
+use crate::data::paired::{self, Direction};
+use crate::data::toy2d::{Toy2d, Toy2dKind};
+use crate::data::{Split, fashion_mnist, mnist};
+use crate::metrics::Classifier;
+use crate::models::Norm;
+use crate::models::dcgan::DcganConfig;
+use crate::models::mlp::MlpConfig;
+use crate::models::patchgan::PatchGanConfig;
+use crate::models::toy::ToyConfig;
+use crate::models::unet::UnetConfig;
+use crate::train::{ModelConfig, TrainConfig, TrainData, Trainer};
+
+/// The models of the course, by the names the command takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Notebook 01: fully connected G and D (the toy networks on `ring` and `grid`).
+    Vanilla,
+    /// Notebook 02: DCGAN.
+    Dcgan,
+    /// Notebook 03: WGAN with weight clipping.
+    Wgan,
+    /// Notebook 03: WGAN with gradient penalty.
+    WganGp,
+    /// Notebook 04: conditional DCGAN on one-hot labels.
+    Cgan,
+    /// Notebook 05: U-Net + PatchGAN on image pairs.
+    Pix2pix,
+}
+
+/// A dataset as the command line names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DataSpec {
+    Mnist,
+    FashionMnist,
+    /// The rendered alphabet, `size` 28, 32 or 64.
+    Letters {
+        size: u32,
+    },
+    /// All emoji (`faces`: people and faces only), `size` 32 or 64.
+    Emoji {
+        faces: bool,
+        size: u32,
+    },
+    /// The 2-D mixtures of notebook 01.
+    Ring,
+    Grid,
+    /// Pix2Pix pairs: the edges of each emoji face → the face (64×64).
+    Edges2Emoji,
+    /// Pix2Pix pairs: the edges of each Fashion-MNIST item → the item (64×64).
+    Edges2Fashion,
+    /// Every JPEG/PNG under a folder (e.g. CelebA's `img_align_celeba/`).
+    Folder {
+        path: PathBuf,
+        size: u32,
+        grey: bool,
+    },
+    /// A folder of A|B pictures (pix2pix's datasets): with `train/` and `val/` (or `test/`)
+    /// sub-folders, or the pictures themselves.
+    Pairs {
+        path: PathBuf,
+        size: u32,
+        b_to_a: bool,
+    },
+}
+
+/// The names [`DataSpec::parse`] knows, for help texts and errors.
+pub const DATASET_NAMES: &str =
+    "mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid, edges2emoji, edges2fashion";
+
+impl DataSpec {
+    /// Reads `--dataset`: a name from [`DATASET_NAMES`] or a folder (of images; of A|B pairs for
+    /// Pix2Pix). `image_size` overrides the size where the data allows a choice.
+    pub fn parse(text: &str, model: ModelKind, image_size: Option<u32>) -> Result<DataSpec> {
+        let size = |default: u32, allowed: &[u32]| -> Result<u32> {
+            let size = image_size.unwrap_or(default);
+            ensure!(
+                allowed.contains(&size),
+                "--image-size {size} is not available for {text}: use one of {allowed:?}"
+            );
+            Ok(size)
+        };
+        let fixed = |spec: DataSpec, native: u32| -> Result<DataSpec> {
+            ensure!(
+                image_size.is_none_or(|s| s == native),
+                "{text} comes at {native}×{native} only: leave out --image-size"
+            );
+            Ok(spec)
+        };
+        let spec = match text.to_ascii_lowercase().as_str() {
+            "mnist" => fixed(DataSpec::Mnist, 28)?,
+            "fashion-mnist" | "fashion_mnist" | "fashion" => fixed(DataSpec::FashionMnist, 28)?,
+            "letters" => DataSpec::Letters {
+                size: size(28, &[28, 32, 64])?,
+            },
+            "emoji" => DataSpec::Emoji {
+                faces: false,
+                size: size(64, &[32, 64])?,
+            },
+            "emoji-faces" | "faces" => DataSpec::Emoji {
+                faces: true,
+                size: size(64, &[32, 64])?,
+            },
+            "ring" => fixed(DataSpec::Ring, 0).or_else(|_| {
+                bail!("the ring is made of 2-D points, not images: leave out --image-size")
+            })?,
+            "grid" => fixed(DataSpec::Grid, 0).or_else(|_| {
+                bail!("the grid is made of 2-D points, not images: leave out --image-size")
+            })?,
+            "edges2emoji" => fixed(DataSpec::Edges2Emoji, 64)?,
+            "edges2fashion" => fixed(DataSpec::Edges2Fashion, 64)?,
+            _ => {
+                let path = PathBuf::from(text);
+                ensure!(
+                    path.is_dir(),
+                    "unknown dataset `{text}`: use one of {DATASET_NAMES}, or the path of a \
+                     folder of images (for pix2pix, a folder of A|B pictures); `{text}` is not a \
+                     folder"
+                );
+                // Absolute, so that `--resume` works from another working directory.
+                let path = std::fs::canonicalize(&path)
+                    .with_context(|| format!("resolving the folder {text}"))?;
+                if model == ModelKind::Pix2pix {
+                    DataSpec::Pairs {
+                        path,
+                        size: size(256, &[64, 128, 256])?,
+                        b_to_a: false,
+                    }
+                } else {
+                    DataSpec::Folder {
+                        path,
+                        size: size(64, &[28, 32, 64])?,
+                        grey: false,
+                    }
+                }
+            }
+        };
+        Ok(spec)
+    }
+
+    /// A short name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            DataSpec::Mnist => "mnist".into(),
+            DataSpec::FashionMnist => "fashion-mnist".into(),
+            DataSpec::Letters { size } => format!("letters ({size}×{size})"),
+            DataSpec::Emoji { faces, size } => format!(
+                "emoji{} ({size}×{size})",
+                if *faces { " (people and faces)" } else { "" }
+            ),
+            DataSpec::Ring => "ring".into(),
+            DataSpec::Grid => "grid".into(),
+            DataSpec::Edges2Emoji => "edges2emoji".into(),
+            DataSpec::Edges2Fashion => "edges2fashion".into(),
+            DataSpec::Folder { path, .. } | DataSpec::Pairs { path, .. } => {
+                path.display().to_string()
+            }
+        }
+    }
+
+    /// Loads one split onto `device`. A plain folder has no test split; an A|B folder has one
+    /// when it holds `val/` or `test/`.
+    pub fn load(&self, split: Split, device: Device) -> Result<TrainData> {
+        let edges = |data: crate::data::Dataset| -> Result<TrainData> {
+            Ok(paired::edges_to(&data, 64)?.into())
+        };
+        Ok(match self {
+            DataSpec::Mnist => mnist::load(split, device)?.into(),
+            DataSpec::FashionMnist => fashion_mnist::load(split, device)?.into(),
+            DataSpec::Letters { size } => {
+                letters::load(split, &LetterOptions::default().size(*size), device)?.into()
+            }
+            DataSpec::Emoji { faces, size } => {
+                let options = if *faces {
+                    EmojiOptions::faces()
+                } else {
+                    EmojiOptions::default()
+                };
+                emoji::load(split, &options.size(*size), device)?.into()
+            }
+            DataSpec::Ring => Toy2d::new(Toy2dKind::Ring, device).into(),
+            DataSpec::Grid => Toy2d::new(Toy2dKind::Grid, device).into(),
+            DataSpec::Edges2Emoji => edges(emoji::load(split, &EmojiOptions::faces(), device)?)?,
+            DataSpec::Edges2Fashion => edges(fashion_mnist::load(split, device)?)?,
+            DataSpec::Folder { path, size, grey } => {
+                ensure!(
+                    split == Split::Train,
+                    "{} is a plain folder of images: it has no test split. Export samples with \
+                     `gans sample --out samples.npy` and score them with your own tools",
+                    path.display()
+                );
+                let options = FolderOptions::default().size(*size).grey(*grey);
+                let (data, skipped) = image_folder::load(path, &options, device)?;
+                if !skipped.0.is_empty() {
+                    eprintln!("gans: {}: {skipped}", path.display());
+                }
+                data.into()
+            }
+            DataSpec::Pairs { path, size, b_to_a } => {
+                let direction = if *b_to_a {
+                    Direction::BtoA
+                } else {
+                    Direction::AtoB
+                };
+                paired::load_ab_folder(pairs_folder(path, split)?, direction, *size, device)?.into()
+            }
+        })
+    }
+
+    /// The feature classifier that scores samples of this data (trained and cached on first
+    /// use), if there is one.
+    pub fn classifier(&self, device: Device) -> Result<Option<Classifier>> {
+        use crate::metrics::classifier;
+        Ok(match self {
+            DataSpec::Mnist => Some(classifier::mnist(device)?),
+            DataSpec::FashionMnist => Some(classifier::fashion_mnist(device)?),
+            DataSpec::Letters { size: 28 } => Some(classifier::letters(device)?),
+            DataSpec::Emoji { size: 64, .. } => Some(classifier::emoji(device)?),
+            _ => None,
+        })
+    }
+}
+
+/// The folder of A|B pictures of one split: `train/` and `val/` (or `test/`) when the folder
+/// has them, else the folder itself for training.
+fn pairs_folder(path: &Path, split: Split) -> Result<PathBuf> {
+    let sub = |name: &str| Some(path.join(name)).filter(|p| p.is_dir());
+    match split {
+        Split::Train => Ok(sub("train").unwrap_or_else(|| path.to_path_buf())),
+        Split::Test => sub("val").or_else(|| sub("test")).with_context(|| {
+            format!(
+                "{} has no val/ or test/ folder of held-out pairs to score on",
+                path.display()
+            )
+        }),
+    }
+}
+
+/// The model `kind` with its paper's settings, sized for `data`; `width` overrides the feature
+/// maps of the conv models (64 in the papers).
+pub fn train_config(kind: ModelKind, data: &TrainData, width: Option<i64>) -> Result<TrainConfig> {
+    let width = width.unwrap_or(64);
+    ensure!(
+        (1..=1024).contains(&width),
+        "--width {width} is out of range: use 1 to 1024 (the papers use 64)"
+    );
+    let dcgan = |shape: [i64; 3], norm: Norm, n_classes: i64| -> Result<ModelConfig> {
+        ensure!(
+            matches!(shape[1], 28 | 32 | 64) && shape[1] == shape[2],
+            "the DCGAN networks take 28×28, 32×32 or 64×64 images; this data is {}×{}: pass \
+             --image-size 64",
+            shape[1],
+            shape[2]
+        );
+        Ok(ModelConfig::Dcgan(DcganConfig {
+            image_size: shape[1],
+            channels: shape[0],
+            width,
+            norm,
+            n_classes,
+            ..DcganConfig::default()
+        }))
+    };
+    let config = match (kind, data) {
+        (ModelKind::Vanilla, TrainData::Toy(_)) => TrainConfig::toy(ToyConfig::default()),
+        (_, TrainData::Toy(_)) => {
+            bail!("the 2-D mixtures train the vanilla model: `gans train vanilla --dataset ring`")
+        }
+        (ModelKind::Pix2pix, TrainData::Pairs(pairs)) => {
+            let (c_in, c_out) = (pairs.inputs.size()[1], pairs.targets.size()[1]);
+            TrainConfig::pix2pix(
+                UnetConfig {
+                    image_size: pairs.inputs.size()[2],
+                    in_channels: c_in,
+                    out_channels: c_out,
+                    width,
+                    dropout: 0.5,
+                },
+                PatchGanConfig {
+                    in_channels: c_in + c_out,
+                    width,
+                },
+            )
+        }
+        (ModelKind::Pix2pix, _) => bail!(
+            "pix2pix learns from pairs of images: use --dataset edges2emoji, edges2fashion, or a \
+             folder of A|B pictures such as facades"
+        ),
+        (_, TrainData::Pairs(_)) => bail!(
+            "{} is a dataset of image pairs, for pix2pix; the other models learn from one set of \
+             images (mnist, emoji, a folder, …)",
+            data.info().name
+        ),
+        (kind, TrainData::Images(images)) => {
+            let shape = images.image_shape();
+            match kind {
+                ModelKind::Vanilla => TrainConfig::gan(ModelConfig::Mlp(MlpConfig {
+                    image_shape: shape,
+                    ..MlpConfig::default()
+                }))
+                .batch_size(64),
+                ModelKind::Dcgan => TrainConfig::gan(dcgan(shape, Norm::Batch, 0)?),
+                ModelKind::Wgan => TrainConfig::wgan(dcgan(shape, Norm::Batch, 0)?),
+                ModelKind::WganGp => TrainConfig::wgan_gp(dcgan(shape, Norm::Layer, 0)?),
+                ModelKind::Cgan => {
+                    let classes = images.class_names.len() as i64;
+                    ensure!(
+                        images.labels.is_some() && classes > 1,
+                        "cgan needs labelled data (mnist, fashion-mnist, letters, emoji); {} \
+                         has no labels",
+                        images.name
+                    );
+                    TrainConfig::gan(dcgan(shape, Norm::Batch, classes)?)
+                }
+                ModelKind::Pix2pix => unreachable!("matched above"),
+            }
+        }
+    };
+    Ok(config)
+}
+
+/// Generator steps for `epochs` passes over the data (each step draws `n_critic` batches).
+pub fn steps_for_epochs(epochs: usize, config: &TrainConfig, data: &TrainData) -> Result<usize> {
+    let len = data.info().len;
+    ensure!(
+        len > 0,
+        "{} is sampled afresh every step and has no epochs: use --steps",
+        data.info().name
+    );
+    let per_step = config.batch_size * config.n_critic;
+    Ok((epochs * len).div_ceil(per_step).max(1))
+}
+
+/// What `--resume` needs to load a run again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub format: String,
+    pub model: ModelKind,
+    pub dataset: DataSpec,
+    /// The step training runs to (`--steps`, or `--epochs` converted).
+    pub target_steps: usize,
+    /// Save a checkpoint every this many steps (and at the end, and on Ctrl-C).
+    pub checkpoint_every: usize,
+}
+
+const RUN_FORMAT: &str = "gans-run/1";
+
+/// A run's folder: `runs/NAME/`.
+#[derive(Debug, Clone)]
+pub struct RunFolder {
+    pub dir: PathBuf,
+}
+
+impl RunFolder {
+    /// A new run in `dir`. A folder that holds anything is refused unless `force`, which
+    /// deletes it first.
+    pub fn create(dir: impl AsRef<Path>, force: bool) -> Result<RunFolder> {
+        let dir = dir.as_ref().to_path_buf();
+        let occupied = dir.is_file()
+            || std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
+        if occupied {
+            ensure!(
+                force,
+                "{} already exists and is not empty{}. Continue that run with `gans train \
+                 --resume {}`, choose another --out, or pass --force to delete it and start over",
+                dir.display(),
+                RunFolder::describe_existing(&dir),
+                dir.display()
+            );
+            if dir.is_file() {
+                std::fs::remove_file(&dir)
+            } else {
+                std::fs::remove_dir_all(&dir)
+            }
+            .with_context(|| format!("deleting {} (--force)", dir.display()))?;
+        }
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(RunFolder { dir })
+    }
+
+    /// An existing run, for `--resume`, `sample` and `eval`: its folder, or its `checkpoint/`.
+    pub fn open(path: impl AsRef<Path>) -> Result<RunFolder> {
+        let path = path.as_ref();
+        let dir = if path.join("checkpoint.json").is_file() && !path.join("run.json").is_file() {
+            path.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            path.to_path_buf()
+        };
+        ensure!(
+            dir.join("run.json").is_file(),
+            "{} is not a run folder written by `gans train` (it has no run.json)",
+            path.display()
+        );
+        ensure!(
+            dir.join("checkpoint").join("checkpoint.json").is_file(),
+            "{} has no checkpoint yet (the run stopped before its first one): start it again \
+             with `gans train … --out {} --force`",
+            dir.display(),
+            dir.display()
+        );
+        Ok(RunFolder { dir })
+    }
+
+    fn describe_existing(dir: &Path) -> String {
+        match crate::train::CheckpointMeta::read(dir.join("checkpoint")) {
+            Ok(meta) => format!(
+                " (a {} run at step {})",
+                meta.config.model.name(),
+                meta.step
+            ),
+            Err(_) => String::new(),
+        }
+    }
+
+    pub fn checkpoint(&self) -> PathBuf {
+        self.dir.join("checkpoint")
+    }
+
+    pub fn read_info(&self) -> Result<RunInfo> {
+        let path = self.dir.join("run.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let info: RunInfo = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} does not describe a run this version of gans understands",
+                path.display()
+            )
+        })?;
+        ensure!(
+            info.format == RUN_FORMAT,
+            "{} has format {:?}; this version of gans reads {RUN_FORMAT:?}",
+            path.display(),
+            info.format
+        );
+        Ok(info)
+    }
+
+    /// Writes `run.json`, and `config.json` when given (atomically).
+    pub fn write_info(
+        &self,
+        model: ModelKind,
+        dataset: &DataSpec,
+        target_steps: usize,
+        checkpoint_every: usize,
+        config: Option<&TrainConfig>,
+    ) -> Result<()> {
+        let info = RunInfo {
+            format: RUN_FORMAT.into(),
+            model,
+            dataset: dataset.clone(),
+            target_steps,
+            checkpoint_every,
+        };
+        crate::viz::write_atomic(
+            &self.dir.join("run.json"),
+            &serde_json::to_vec_pretty(&info)?,
+        )?;
+        match config {
+            Some(config) => crate::viz::write_atomic(
+                &self.dir.join("config.json"),
+                &serde_json::to_vec_pretty(config)?,
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// The trainer of this run, rebuilt from its checkpoint with its own data.
+    pub fn load_trainer(&self, device: Device) -> Result<(Trainer, RunInfo)> {
+        let info = self.read_info()?;
+        let data = info.dataset.load(Split::Train, device)?;
+        let trainer = Trainer::load(self.checkpoint(), data)
+            .with_context(|| format!("loading the run in {}", self.dir.display()))?;
+        Ok((trainer, info))
+    }
+
+    /// Saves the checkpoint, its config as `config.json` (a changed learning rate included),
+    /// then the figures.
+    pub fn save(&self, trainer: &Trainer) -> Result<()> {
+        trainer.save(self.checkpoint())?;
+        crate::viz::write_atomic(
+            &self.dir.join("config.json"),
+            &serde_json::to_vec_pretty(trainer.config())?,
+        )?;
+        self.write_figures(trainer)
+    }
+
+    /// The loss curves, D's (or the critic's) curves, samples and the snapshot GIF.
+    pub fn write_figures(&self, trainer: &Trainer) -> Result<()> {
+        let out = |name: &str| self.dir.join(name);
+        if trainer.history().is_empty() {
+            return Ok(());
+        }
+        trainer.losses(0.6)?.save(out("losses.svg"))?;
+        if trainer.config().adversarial {
+            trainer.d_chart(0.6)?.save(out("d.svg"))?;
+        }
+        match &trainer.config().model {
+            ModelConfig::Toy(_) => trainer.toy_chart(1000)?.save(out("samples.svg"))?,
+            ModelConfig::Pix2Pix { .. } => trainer.triplets(2)?.save(out("samples.png"))?,
+            _ => {
+                trainer.sample_grid(64)?.save(out("samples.png"))?;
+                if !trainer.snapshots().is_empty() {
+                    trainer.snapshots_gif(250)?.save(out("snapshots.gif"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a [`drive`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The target step was reached.
+    Finished,
+    /// `stop` was raised (Ctrl-C); the checkpoint holds the step reached.
+    Interrupted,
+}
+
+/// Trains `trainer` up to step `target` in chunks of `log_every` steps, saving a checkpoint and
+/// the figures every `checkpoint_every` steps and at the end. Raising `stop` (the Ctrl-C handler
+/// does) ends the run after the current chunk, with a checkpoint. A NaN or infinite loss ends it
+/// with an error and leaves the last checkpoint, the last good state, untouched. `progress` is
+/// called after every chunk with the trainer and the speed in steps per second.
+pub fn drive(
+    trainer: &mut Trainer,
+    folder: &RunFolder,
+    target: usize,
+    checkpoint_every: usize,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(&Trainer, f64),
+) -> Result<Ended> {
+    ensure!(
+        checkpoint_every > 0,
+        "--checkpoint-every must be at least 1"
+    );
+    let chunk = trainer.config().log_every;
+    let (start, first) = (Instant::now(), trainer.steps_done());
+    let mut last_saved = trainer.steps_done();
+    while trainer.steps_done() < target {
+        if stop.load(Ordering::SeqCst) {
+            folder.save(trainer)?;
+            return Ok(Ended::Interrupted);
+        }
+        let steps = chunk.min(target - trainer.steps_done());
+        if let Err(e) = trainer.train(steps) {
+            let kept = match crate::train::CheckpointMeta::read(folder.checkpoint()) {
+                Ok(meta) => format!(
+                    "The last good checkpoint, step {}, is kept in {}: continue from it with \
+                     `gans train --resume {} --lr <smaller>`.",
+                    meta.step,
+                    folder.checkpoint().display(),
+                    folder.dir.display()
+                ),
+                Err(_) => "No checkpoint had been saved yet: start again with a smaller --lr \
+                           and --force."
+                    .into(),
+            };
+            return Err(e.context(kept));
+        }
+        let done = trainer.steps_done();
+        progress(
+            trainer,
+            (done - first) as f64 / start.elapsed().as_secs_f64().max(1e-9),
+        );
+        if done - last_saved >= checkpoint_every || done == target {
+            folder.save(trainer)?;
+            last_saved = done;
+        }
+    }
+    if last_saved != trainer.steps_done() || !folder.checkpoint().join("checkpoint.json").is_file()
+    {
+        folder.save(trainer)?;
+    }
+    Ok(Ended::Finished)
+}
+
+/// Snapshots for a run of `target` steps: about 40 frames, on history points.
+pub fn snapshot_every(target: usize, log_every: usize) -> usize {
+    (target / 40).max(1).div_ceil(log_every) * log_every
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_names_and_refusals() {
+        let spec = DataSpec::parse("fashion-mnist", ModelKind::Dcgan, None).unwrap();
+        assert_eq!(spec, DataSpec::FashionMnist);
+        let spec = DataSpec::parse("letters", ModelKind::Dcgan, Some(64)).unwrap();
+        assert_eq!(spec, DataSpec::Letters { size: 64 });
+        let e = DataSpec::parse("mnist", ModelKind::Dcgan, Some(64)).unwrap_err();
+        assert!(e.to_string().contains("28×28 only"), "{e}");
+        let e = DataSpec::parse("celeba-missing-folder", ModelKind::Dcgan, None).unwrap_err();
+        assert!(e.to_string().contains("unknown dataset"), "{e}");
+        assert!(e.to_string().contains("edges2emoji"), "{e}");
+        let e = DataSpec::parse("ring", ModelKind::Vanilla, Some(64)).unwrap_err();
+        assert!(e.to_string().contains("2-D points"), "{e}");
+    }
+
+    #[test]
+    fn folder_becomes_pairs_for_pix2pix_and_absolute() {
+        let dir = std::env::temp_dir().join(format!("gans-run-spec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = DataSpec::parse(dir.to_str().unwrap(), ModelKind::Pix2pix, Some(64)).unwrap();
+        assert!(matches!(spec, DataSpec::Pairs { size: 64, ref path, .. } if path.is_absolute()));
+        let spec = DataSpec::parse(dir.to_str().unwrap(), ModelKind::Dcgan, None).unwrap();
+        assert!(matches!(spec, DataSpec::Folder { size: 64, .. }));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn configs_fit_the_data_or_say_why_not() {
+        let ring: TrainData = Toy2d::new(Toy2dKind::Ring, Device::Cpu).into();
+        assert!(matches!(
+            train_config(ModelKind::Vanilla, &ring, None).unwrap().model,
+            ModelConfig::Toy(_)
+        ));
+        let e = train_config(ModelKind::Dcgan, &ring, None).unwrap_err();
+        assert!(e.to_string().contains("vanilla"), "{e}");
+        let e = steps_for_epochs(1, &TrainConfig::toy(ToyConfig::default()), &ring).unwrap_err();
+        assert!(e.to_string().contains("--steps"), "{e}");
+    }
+
+    #[test]
+    fn snapshots_land_on_history_points() {
+        assert_eq!(snapshot_every(1000, 10), 30);
+        assert_eq!(snapshot_every(50, 10), 10);
+        assert_eq!(snapshot_every(100_000, 10), 2500);
+    }
+}

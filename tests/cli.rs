@@ -1,0 +1,281 @@
+//! The `gans` command, run as a user runs it: train, resume, refusals, Ctrl-C, NaN, sample, eval.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn gans(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gans"))
+        .args(args)
+        .output()
+        .expect("the gans binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh scratch folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gans-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "gans failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+fn checkpoint_step(run: &Path) -> u64 {
+    let json = std::fs::read_to_string(run.join("checkpoint/checkpoint.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["step"].as_u64().unwrap()
+}
+
+fn ring(out: &Path, steps: usize, extra: &[&str]) -> Output {
+    let (steps, out) = (steps.to_string(), out.to_str().unwrap().to_string());
+    let mut args = vec![
+        "train",
+        "vanilla",
+        "--dataset",
+        "ring",
+        "--steps",
+        &steps,
+        "--device",
+        "cpu",
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    gans(&args)
+}
+
+#[test]
+fn resume_is_exact_refusals_keep_the_run_and_nan_keeps_the_last_good_checkpoint() {
+    let dir = scratch("resume");
+    let (straight, split) = (dir.join("straight"), dir.join("split"));
+    ok(&ring(&straight, 200, &["--checkpoint-every", "50"]));
+    for file in [
+        "run.json",
+        "config.json",
+        "losses.svg",
+        "d.svg",
+        "samples.svg",
+        "checkpoint/checkpoint.safetensors",
+    ] {
+        assert!(straight.join(file).is_file(), "{file} missing");
+    }
+
+    // 100 steps, then --resume to 200: the same bytes as 200 straight.
+    ok(&ring(&split, 100, &["--checkpoint-every", "50"]));
+    assert_eq!(checkpoint_step(&split), 100);
+    let resumed = gans(&[
+        "train",
+        "--resume",
+        split.to_str().unwrap(),
+        "--steps",
+        "200",
+    ]);
+    ok(&resumed);
+    assert!(text(&resumed.stdout).contains("step 100 → 200"));
+    let tensors =
+        |run: &Path| std::fs::read(run.join("checkpoint/checkpoint.safetensors")).unwrap();
+    assert!(
+        tensors(&straight) == tensors(&split),
+        "resumed run differs from the straight one"
+    );
+
+    // An existing run folder is not overwritten without --force, and is left as it was.
+    let before = tensors(&straight);
+    let refused = ring(&straight, 50, &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = text(&refused.stderr);
+    assert!(message.contains("already exists"), "{message}");
+    assert!(message.contains("at step 200"), "{message}");
+    assert!(message.contains("--resume"), "{message}");
+    assert!(tensors(&straight) == before);
+
+    // Settings cannot change on --resume (only the length and the learning rate).
+    let refused = gans(&["train", "--resume", split.to_str().unwrap(), "--seed", "3"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("leave out --seed"));
+
+    // A learning rate of 1e30 blows the weights up: the run stops naming the step and the
+    // cause, and the checkpoint of step 200 stays the last good one, loadable.
+    let diverged = gans(&[
+        "train",
+        "--resume",
+        split.to_str().unwrap(),
+        "--steps",
+        "400",
+        "--lr",
+        "1e30",
+    ]);
+    assert_eq!(diverged.status.code(), Some(1));
+    let message = text(&diverged.stderr);
+    assert!(message.contains("training diverged at step"), "{message}");
+    assert!(message.contains("learning rate too high"), "{message}");
+    assert!(
+        message.contains("last good checkpoint, step 200"),
+        "{message}"
+    );
+    assert_eq!(checkpoint_step(&split), 200);
+    let report = gans(&[
+        "eval",
+        "--checkpoint",
+        split.to_str().unwrap(),
+        "--n",
+        "500",
+    ]);
+    ok(&report);
+    assert!(
+        text(&report.stdout).contains("modes"),
+        "{}",
+        text(&report.stdout)
+    );
+
+    // --force starts over.
+    ok(&ring(&straight, 20, &["--force"]));
+    assert_eq!(checkpoint_step(&straight), 20);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ctrl_c_saves_a_checkpoint_that_resumes() {
+    let dir = scratch("interrupt");
+    let run = dir.join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gans"))
+        .args([
+            "train",
+            "vanilla",
+            "--dataset",
+            "ring",
+            "--steps",
+            "1000000",
+            "--device",
+            "cpu",
+            "--checkpoint-every",
+            "1000000",
+            "--print-every",
+            "10",
+            "--out",
+            run.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it trains (the handler is installed before the first step), then Ctrl-C.
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let start = Instant::now();
+    loop {
+        let line = lines.next().expect("a progress line").unwrap();
+        if line.starts_with("step") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("interrupted at step")),
+        "{rest:?}"
+    );
+    let step = checkpoint_step(&run);
+    assert!((10..1_000_000).contains(&step), "step {step}");
+    let target = (step + 20).to_string();
+    ok(&gans(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        &target,
+    ]));
+    assert_eq!(checkpoint_step(&run), step + 20);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn samples_as_png_and_npy_and_scores_beside_the_floor() {
+    let dir = scratch("sample");
+    let run = dir.join("mlp");
+    ok(&gans(&[
+        "train",
+        "vanilla",
+        "--dataset",
+        "mnist",
+        "--steps",
+        "30",
+        "--device",
+        "cpu",
+        "--out",
+        run.to_str().unwrap(),
+    ]));
+    assert!(run.join("samples.png").is_file() && run.join("snapshots.gif").is_file());
+    let npy = dir.join("out/samples.npy");
+    ok(&gans(&[
+        "sample",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--n",
+        "16",
+        "--out",
+        npy.to_str().unwrap(),
+    ]));
+    let bytes = std::fs::read(&npy).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let header = text(&bytes[10..128]);
+    assert!(header.contains("'descr': '|u1'"), "{header}");
+    assert!(header.contains("'shape': (16, 28, 28, 1)"), "{header}");
+    assert_eq!(bytes.len(), 128 + 16 * 28 * 28);
+    let png = dir.join("grid.png");
+    ok(&gans(&[
+        "sample",
+        "--checkpoint",
+        run.join("checkpoint").to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+    ]));
+    assert!(image::open(&png).is_ok());
+    let wrong = gans(&[
+        "sample",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--out",
+        "x.jpg",
+    ]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains(".png"));
+    let missing = gans(&[
+        "sample",
+        "--checkpoint",
+        dir.to_str().unwrap(),
+        "--out",
+        "x.png",
+    ]);
+    assert!(text(&missing.stderr).contains("not a run folder"));
+
+    let scores = gans(&["eval", "--checkpoint", run.to_str().unwrap(), "--n", "200"]);
+    ok(&scores);
+    let out = text(&scores.stdout);
+    assert!(out.contains("Fréchet distance"), "{out}");
+    assert!(out.contains("(real data:"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
