@@ -9,7 +9,7 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 PY := $(VENV)/bin/python
 
-.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results
+.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results bench
 
 setup:
 	@scripts/bootstrap.sh all
@@ -53,3 +53,8 @@ bench-data: setup
 # (about 25 minutes on a 2-core CPU). ONLY=dcgan,wgan-gp runs a subset.
 results: setup
 	cargo run --release --example results -- $(if $(ONLY),--only $(ONLY))
+
+# ms per training step of every model: Rust against the PyTorch references of bench/ (tutorial
+# style and tuned), on the same libtorch; figures in docs/performance.md. ONLY=toy,mlp28 for some.
+bench: setup
+	$(PY) bench/run.py $(if $(ONLY),--only $(ONLY))

@@ -1,6 +1,9 @@
 //! Milliseconds per training step of one model on this machine, through the notebooks' Trainer.
 //!
-//! `cargo run --release --example step_time -- <dcgan28|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
+//! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
+//!
+//! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one). `make bench` runs
+//! it beside the PyTorch references of `bench/`.
 use std::time::Instant;
 
 use anyhow::{Result, bail};
@@ -13,7 +16,7 @@ fn main() -> Result<()> {
     let arg =
         |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (width, batch, steps) = (arg(2, 64) as i64, arg(3, 64), arg(4, 20));
-    let dev = device();
+    let dev = parse_device(&std::env::var("GANS_DEVICE").unwrap_or_else(|_| "auto".into()))?;
     let dcgan = |size: i64, channels: i64, n_classes: i64, norm: Norm| {
         ModelConfig::Dcgan(DcganConfig {
             image_size: size,
@@ -25,6 +28,14 @@ fn main() -> Result<()> {
         })
     };
     let (config, data): (TrainConfig, TrainData) = match which {
+        "toy" => (
+            TrainConfig::toy(ToyConfig::default()),
+            Toy2d::new(Toy2dKind::Ring, dev).into(),
+        ),
+        "mlp28" => (
+            TrainConfig::gan(ModelConfig::Mlp(MlpConfig::default())),
+            fashion_mnist::load(Split::Test, dev)?.into(),
+        ),
         "dcgan28" => (
             TrainConfig::gan(dcgan(28, 1, 0, Norm::Batch)),
             fashion_mnist::load(Split::Test, dev)?.into(),
