@@ -217,8 +217,8 @@ fn main() -> Result<()> {
     )?;
     writeln!(
         md,
-        "scored with `gans::metrics` ({}). Written by `make results`",
-        describe(dev)
+        "scored with `gans::metrics`. Device: {}. Written by `make results`",
+        describe(dev).replacen("using the", "the", 1)
     )?;
     writeln!(
         md,
