@@ -186,13 +186,7 @@ fn main() -> Result<()> {
                 2000,
             )?;
             tch::manual_seed(0);
-            let parts: Vec<Tensor> = test
-                .inputs
-                .split(64, 0)
-                .iter()
-                .map(|c| t.translate(c))
-                .collect::<Result<_>>()?;
-            let out = Tensor::cat(&parts, 0);
+            let out = t.translate_all(&test.inputs)?;
             write!(
                 text,
                 "{}L1 {:.4}, PSNR {:.2} dB, SSIM {:.3} ({})",

@@ -392,13 +392,7 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
             let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
                 bail!("a Pix2Pix run trains on pairs");
             };
-            let parts: Vec<Tensor> = test
-                .inputs
-                .split(64, 0)
-                .iter()
-                .map(|c| trainer.translate(c))
-                .collect::<Result<_>>()?;
-            let outputs = Tensor::cat(&parts, 0);
+            let outputs = trainer.translate_all(&test.inputs)?;
             println!(
                 "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
                 test.len(),

@@ -649,6 +649,17 @@ impl Trainer {
         }))
     }
 
+    /// Pix2Pix: the generator's output for any number of inputs, translated 64 at a time (the
+    /// U-Net's batch norm uses each chunk's statistics, as at training time).
+    pub fn translate_all(&self, inputs: &Tensor) -> Result<Tensor> {
+        let chunks: Vec<Tensor> = inputs
+            .split(64, 0)
+            .iter()
+            .map(|c| self.translate(c))
+            .collect::<Result<_>>()?;
+        Ok(Tensor::cat(&chunks, 0))
+    }
+
     /// Pix2Pix: the generator's output for input images `[n, C, H, W]`.
     pub fn translate(&self, inputs: &Tensor) -> Result<Tensor> {
         ensure!(
