@@ -130,6 +130,33 @@ impl Optimizer {
 
     /// Applies one update from the gradients the last `backward` left on the parameters.
     pub fn step(&mut self) {
+        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
+        self.apply(&grads);
+    }
+
+    /// Back-propagates `loss` to this optimiser's parameters alone and applies one update;
+    /// returns `‖∇θ loss‖₂` before the update (a tensor on the device).
+    ///
+    /// This is `zero_grad`, `backward`, [`Optimizer::grad_norm`] and `step` in one, with less
+    /// work: autograd computes only the gradients these parameters need and hands them over
+    /// instead of adding them into `.grad`. When the generator learns through the
+    /// discriminator, the discriminator's weight gradients are never computed (a plain
+    /// `backward` computes them, and the next discriminator update throws them away).
+    pub fn minimize(&mut self, loss: &Tensor) -> Tensor {
+        let params: Vec<&Tensor> = self.params.iter().map(|(_, p)| p).collect();
+        let grads = Tensor::run_backward(&[loss], &params, false, false);
+        let norm = norm_of(&grads);
+        self.apply(&grads);
+        norm
+    }
+
+    /// One update from `grads` (one per parameter, in order; undefined ones are skipped, as
+    /// PyTorch skips parameters whose `.grad` is `None`).
+    ///
+    /// PyTorch's update rules with fewer passes over memory: in-place operations as in its
+    /// single-tensor Adam and RMSprop, with the step size folded into the denominator. The
+    /// results agree with PyTorch's to float rounding (see the tests).
+    fn apply(&mut self, grads: &[Tensor]) {
         self.step += 1;
         let t = self.step as i32;
         tch::no_grad(|| match self.kind {
@@ -140,26 +167,42 @@ impl Optimizer {
                 eps,
             } => {
                 let (bias1, bias2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
-                for (((_, p), m), v) in self.params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
-                    let g = p.grad();
+                let step_size = lr / bias1;
+                let params = self.params.iter_mut().zip(&mut self.m).zip(&mut self.v);
+                for ((((_, p), m), v), g) in params.zip(grads) {
                     if !g.defined() {
                         continue;
                     }
-                    let _ = m.g_mul_scalar_(beta1).g_add_(&(&g * (1.0 - beta1)));
-                    let _ = v.g_mul_scalar_(beta2).g_add_(&(g.square() * (1.0 - beta2)));
-                    // PyTorch's order of operations: (√v / √bias2 + ε), step lr / bias1.
-                    let denom = v.sqrt() / bias2.sqrt() + eps;
-                    let _ = p.g_sub_(&(&*m / &denom * (lr / bias1)));
+                    // m ← m + (1 − β₁)(g − m) = β₁m + (1 − β₁)g
+                    let _ = m.lerp_(g, 1.0 - beta1);
+                    // v ← β₂v + g · (1 − β₂)g
+                    let _ = v.g_mul_scalar_(beta2).addcmul_(g, &(g * (1.0 - beta2)));
+                    // θ ← θ − (lr / bias₁) · m / (√v / √bias₂ + ε), as θ + m / d with
+                    // d = −(√v / √bias₂ + ε) / (lr / bias₁): the step size goes into the
+                    // denominator, which is built in place, instead of into a scaled copy of m.
+                    if step_size == 0.0 {
+                        continue; // lr 0 (a learner freezing a network): θ stays, as in PyTorch
+                    }
+                    let mut denom = v.sqrt();
+                    let _ = denom
+                        .g_mul_scalar_(-1.0 / (step_size * bias2.sqrt()))
+                        .g_add_scalar_(-eps / step_size);
+                    let _ = p.addcdiv_(&*m, &denom);
                 }
             }
             OptimizerKind::RmsProp { lr, alpha, eps } => {
-                for ((_, p), v) in self.params.iter_mut().zip(&mut self.v) {
-                    let g = p.grad();
+                for (((_, p), v), g) in self.params.iter_mut().zip(&mut self.v).zip(grads) {
                     if !g.defined() {
                         continue;
                     }
-                    let _ = v.g_mul_scalar_(alpha).g_add_(&(g.square() * (1.0 - alpha)));
-                    let _ = p.g_sub_(&(&g / (v.sqrt() + eps) * lr));
+                    let _ = v.g_mul_scalar_(alpha).addcmul_(g, &(g * (1.0 - alpha)));
+                    // θ ← θ − lr · g / (√v + ε), as θ + g / d with d = −(√v + ε) / lr
+                    if lr == 0.0 {
+                        continue;
+                    }
+                    let mut denom = v.sqrt();
+                    let _ = denom.g_mul_scalar_(-1.0 / lr).g_add_scalar_(-eps / lr);
+                    let _ = p.addcdiv_(g, &denom);
                 }
             }
         });
@@ -169,17 +212,8 @@ impl Optimizer {
     /// every k steps). Call it between `backward` and `step`. A norm that collapses to 0 means
     /// the network receives no signal (a saturated loss); one that explodes means divergence.
     pub fn grad_norm(&self) -> Tensor {
-        let norms: Vec<Tensor> = self
-            .params
-            .iter()
-            .map(|(_, p)| p.grad())
-            .filter(Tensor::defined)
-            .map(|g| g.square().sum(Kind::Float))
-            .collect();
-        match norms.first() {
-            None => Tensor::zeros([], (Kind::Float, tch::Device::Cpu)),
-            Some(_) => Tensor::stack(&norms, 0).sum(Kind::Float).sqrt(),
-        }
+        let grads: Vec<Tensor> = self.params.iter().map(|(_, p)| p.grad()).collect();
+        norm_of(&grads)
     }
 
     /// WGAN's weight clipping: clamps every parameter into [−c, c] (c = 0.01 in the paper), a
@@ -245,6 +279,19 @@ impl Optimizer {
     }
 }
 
+/// `‖(g₁, g₂, …)‖₂` over the defined tensors: one read of each (no squared copy).
+fn norm_of(grads: &[Tensor]) -> Tensor {
+    let norms: Vec<Tensor> = grads
+        .iter()
+        .filter(|g| g.defined())
+        .map(|g| g.norm())
+        .collect();
+    match norms.first() {
+        None => Tensor::zeros([], (Kind::Float, tch::Device::Cpu)),
+        Some(_) => Tensor::stack(&norms, 0).norm(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Reference values from PyTorch 2.11.0:
@@ -303,6 +350,67 @@ mod tests {
             &run(OptimizerKind::adam(1e-4, (0.0, 0.9)), 5).0,
             &[0.9995001, -1.9994999, 0.49950007],
         );
+    }
+
+    /// `minimize` (gradients handed over by autograd) and `zero_grad` + `backward` + `step`
+    /// (gradients in `.grad`) are the same update, and report the same gradient norm.
+    #[test]
+    fn minimize_is_backward_then_step() {
+        for kind in [
+            OptimizerKind::adam(0.1, (0.5, 0.999)),
+            OptimizerKind::rmsprop(0.01),
+        ] {
+            let (expected, _) = run(kind, 5);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs
+                .root()
+                .var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0, 0.5]));
+            // A second variable outside the optimiser's prefix: minimize must not touch it.
+            let other = vs.root().var_copy("x", &Tensor::from_slice(&[3.0f32]));
+            let target = Tensor::from_slice(&[0.5f32, 0.0, -1.0]);
+            let coeff = Tensor::from_slice(&[1.0f32, 3.0, 0.2]);
+            let mut opt = Optimizer::new(kind, &vs, "w");
+            let mut norms = vec![];
+            for _ in 0..5 {
+                let loss = ((&w - &target).square() * &coeff).sum(Kind::Float) * &other / 3.0;
+                let by_hand = (((&w - &target) * &coeff * 2.0).square().sum(Kind::Float))
+                    .sqrt()
+                    .double_value(&[]);
+                norms.push((opt.minimize(&loss).double_value(&[]), by_hand));
+            }
+            assert_close(&Vec::<f32>::try_from(&w).unwrap(), &expected);
+            for (got, by_hand) in norms {
+                assert!(
+                    (got - by_hand).abs() < 1e-5,
+                    "norm {got}, by hand {by_hand}"
+                );
+            }
+            assert!(!other.grad().defined(), "x got a gradient");
+            assert_eq!(f32::try_from(&other).unwrap(), 3.0);
+        }
+    }
+
+    /// The step size sits in a denominator: a learning rate of 0 must leave θ as it is (no NaN
+    /// from 0 · ∞ where v is still 0), while the moments keep moving.
+    #[test]
+    fn zero_learning_rate_freezes_the_parameters() {
+        for kind in [
+            OptimizerKind::adam(0.0, (0.5, 0.999)),
+            OptimizerKind::rmsprop(0.0),
+        ] {
+            let vs = nn::VarStore::new(Device::Cpu);
+            let w = vs
+                .root()
+                .var_copy("w", &Tensor::from_slice(&[1.0f32, -2.0]));
+            let mut opt = Optimizer::new(kind, &vs, "");
+            for _ in 0..3 {
+                // The second coordinate gets a zero gradient, so its v stays 0.
+                let loss = (&w * Tensor::from_slice(&[1.0f32, 0.0])).sum(Kind::Float);
+                let _ = opt.minimize(&loss);
+            }
+            assert_eq!(Vec::<f32>::try_from(&w).unwrap(), [1.0, -2.0], "{kind:?}");
+            assert!(opt.v[0].double_value(&[0]) > 0.0, "the moments still move");
+        }
     }
 
     #[test]

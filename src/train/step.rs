@@ -21,6 +21,14 @@ pub trait Generator {
 /// Anything that scores samples: logits for the BCE games, critic scores for WGAN.
 pub trait Discriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
+
+    /// True when a sample's score does not depend on the rest of its batch (no batch norm).
+    /// Then [`update_d`] scores the real and the fake batch in one pass over both, which gives
+    /// the same numbers with half the calls and twice-as-tall matrix products. Batch norm must
+    /// see them apart: the DCGAN paper normalises real and fake batches separately.
+    fn batch_independent(&self) -> bool {
+        false
+    }
 }
 
 impl Generator for mlp::MlpGenerator {
@@ -32,6 +40,10 @@ impl Discriminator for mlp::MlpDiscriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(samples, labels, train)
     }
+    /// Linear layers, LeakyReLU or maxout, dropout: all per sample.
+    fn batch_independent(&self) -> bool {
+        true
+    }
 }
 impl Generator for dcgan::DcganGenerator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
@@ -41,6 +53,10 @@ impl Generator for dcgan::DcganGenerator {
 impl Discriminator for dcgan::DcganDiscriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(samples, labels, train)
+    }
+    /// Layer and instance norm normalise each sample by itself; batch norm does not.
+    fn batch_independent(&self) -> bool {
+        self.config().norm != crate::models::Norm::Batch
     }
 }
 /// Pix2Pix: the "noise" is the input image (the paper's only noise is the dropout).
@@ -64,6 +80,11 @@ impl Generator for toy::ToyGenerator {
 impl Discriminator for toy::ToyDiscriminator {
     fn score(&self, samples: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
         self.forward(samples)
+    }
+    /// A pack is `pack` consecutive points of one batch; the real batch's size is a multiple of
+    /// `pack`, so no pack of the joined batch mixes real and fake points.
+    fn batch_independent(&self) -> bool {
+        true
     }
 }
 
@@ -123,6 +144,27 @@ fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
     }
 }
 
+/// D's scores of the real and the fake batch: one pass over both joined when D scores each
+/// sample on its own, two passes otherwise.
+fn score_both(
+    discriminator: &(impl Discriminator + ?Sized),
+    real: &Tensor,
+    fake: &Tensor,
+    labels: Option<&Tensor>,
+) -> (Tensor, Tensor) {
+    if !discriminator.batch_independent() {
+        let real_scores = discriminator.score(real, labels, true);
+        return (real_scores, discriminator.score(fake, labels, true));
+    }
+    let both_labels = labels.map(|l| Tensor::cat(&[l, l], 0));
+    let scores = discriminator.score(&Tensor::cat(&[real, fake], 0), both_labels.as_ref(), true);
+    let per_sample = scores.size()[0] / 2; // the toy D gives one score per pack
+    (
+        scores.narrow(0, 0, per_sample),
+        scores.narrow(0, per_sample, per_sample),
+    )
+}
+
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
 /// not train G.
 pub fn update_d(
@@ -133,10 +175,8 @@ pub fn update_d(
     labels: Option<&Tensor>,
     loss: GanLoss,
 ) -> DStep {
-    opt_d.zero_grad();
     let fake = fake.detach();
-    let real_scores = discriminator.score(real, labels, true);
-    let fake_scores = discriminator.score(&fake, labels, true);
+    let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels);
     let loss_d = match loss {
         GanLoss::Minimax | GanLoss::NonSaturating => {
             losses::discriminator_loss(&real_scores, &fake_scores)
@@ -152,9 +192,7 @@ pub fn update_d(
             losses::critic_loss(&real_scores, &fake_scores) + penalty
         }
     };
-    loss_d.backward();
-    let grad_norm = opt_d.grad_norm();
-    opt_d.step();
+    let grad_norm = opt_d.minimize(&loss_d);
     let wasserstein = loss
         .is_wasserstein()
         .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
@@ -168,8 +206,8 @@ pub fn update_d(
 }
 
 /// One step of the generator on `fake`, a batch it generated WITH its graph (not detached):
-/// score it through D, back-propagate to G's weights, step G's optimiser only. (The backward
-/// pass also leaves gradients on D's weights; `update_d` clears them first.)
+/// score it through D, back-propagate to G's weights, step G's optimiser only. D's weights get
+/// no gradient: [`Optimizer::minimize`] asks autograd for G's alone.
 ///
 /// `l1` is Pix2Pix's reconstruction term: `(target, λ)` adds `λ · ‖target − fake‖₁`.
 ///
@@ -183,7 +221,6 @@ pub fn update_g(
     loss: GanLoss,
     l1: Option<(&Tensor, f64)>,
 ) -> GStep {
-    opt_g.zero_grad();
     let scores = discriminator.score(fake, labels, true);
     let adversarial = match loss {
         GanLoss::Minimax => losses::generator_loss_minimax(&scores),
@@ -199,9 +236,7 @@ pub fn update_g(
         }
         None => (adversarial, None),
     };
-    loss_g.backward();
-    let grad_norm = opt_g.grad_norm();
-    opt_g.step();
+    let grad_norm = opt_g.minimize(&loss_g);
     GStep {
         loss_g: loss_g.detach(),
         d_fake: mean_output(&scores, loss),
@@ -213,12 +248,9 @@ pub fn update_g(
 /// Pix2Pix's "L1 only" baseline: one step of the generator on `λ · ‖target − fake‖₁` alone,
 /// no discriminator. `d_fake` is reported as 0.
 pub fn update_g_l1(opt_g: &mut Optimizer, fake: &Tensor, target: &Tensor, lambda: f64) -> GStep {
-    opt_g.zero_grad();
     let distance = losses::l1_loss(fake, target, 1.0);
     let loss_g = &distance * lambda;
-    loss_g.backward();
-    let grad_norm = opt_g.grad_norm();
-    opt_g.step();
+    let grad_norm = opt_g.minimize(&loss_g);
     GStep {
         loss_g: loss_g.detach(),
         d_fake: distance.zeros_like(),
