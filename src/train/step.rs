@@ -314,6 +314,85 @@ mod tests {
             .collect()
     }
 
+    /// A discriminator that claims `batch_independent` must score the joined batch exactly as
+    /// it scores each half; batch norm must not claim it (its scores change when joined).
+    #[test]
+    fn joined_scores_equal_separate_scores_exactly_when_claimed() {
+        use crate::models::{Norm, dcgan::DcganConfig, mlp::MlpConfig};
+        crate::seed(5);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let dcgan = |norm: Norm, n_classes: i64| {
+            let config = DcganConfig {
+                image_size: 28,
+                channels: 1,
+                width: 8,
+                norm,
+                n_classes,
+                ..DcganConfig::default()
+            };
+            Box::new(
+                dcgan::DcganDiscriminator::new(&config, vs.root() / format!("{norm:?}{n_classes}"))
+                    .unwrap(),
+            ) as Box<dyn Discriminator>
+        };
+        let cases: Vec<(&str, Box<dyn Discriminator>, [i64; 2])> = vec![
+            (
+                "mlp",
+                Box::new(mlp::MlpDiscriminator::new(
+                    &MlpConfig::default(),
+                    vs.root() / "mlp",
+                )),
+                [1, 28],
+            ),
+            ("dcgan layer", dcgan(Norm::Layer, 0), [1, 28]),
+            ("dcgan instance", dcgan(Norm::Instance, 0), [1, 28]),
+            ("cdcgan layer", dcgan(Norm::Layer, 10), [1, 28]),
+            ("dcgan batch", dcgan(Norm::Batch, 0), [1, 28]),
+            (
+                "toy",
+                Box::new(toy::ToyDiscriminator::new(
+                    &ToyConfig::default(),
+                    vs.root() / "toy",
+                )),
+                [0, 2],
+            ),
+        ];
+        for (name, d, shape) in cases {
+            let dims = |n: i64| {
+                if shape[0] == 0 {
+                    vec![n, shape[1]]
+                } else {
+                    vec![n, shape[0], shape[1], shape[1]]
+                }
+            };
+            let real = Tensor::randn(dims(8), (Kind::Float, Device::Cpu));
+            let fake = Tensor::randn(dims(8), (Kind::Float, Device::Cpu)) * 0.5 + 0.3;
+            let labels = name
+                .starts_with('c')
+                .then(|| Tensor::arange(8, (Kind::Int64, Device::Cpu)));
+            let (joined_real, joined_fake) = score_both(&*d, &real, &fake, labels.as_ref());
+            let apart_real = d.score(&real, labels.as_ref(), true);
+            let apart_fake = d.score(&fake, labels.as_ref(), true);
+            let gap = f64::max(
+                (joined_real - &apart_real).abs().max().double_value(&[]),
+                (joined_fake - &apart_fake).abs().max().double_value(&[]),
+            );
+            if d.batch_independent() {
+                assert!(gap < 1e-5, "{name}: joined scores differ by {gap}");
+            } else {
+                assert_eq!(gap, 0.0, "{name}: scored apart, so nothing changes");
+                let joined = d
+                    .score(&Tensor::cat(&[&real, &fake], 0), None, true)
+                    .narrow(0, 0, 8);
+                let bn_gap = (joined - apart_real).abs().max().double_value(&[]);
+                assert!(
+                    bn_gap > 1e-3,
+                    "{name}: batch norm should depend on the batch ({bn_gap})"
+                );
+            }
+        }
+    }
+
     #[test]
     fn clipping_keeps_every_critic_weight_within_c() {
         let mut t = toy(3, OptimizerKind::rmsprop(5e-2)); // a large lr pushes weights past c
