@@ -230,8 +230,8 @@ SPECS = {
 class Setup:
     """Networks, optimisers and one training step for `model`."""
 
-    def __init__(self, model, width, device, tuned):
-        self.model, self.device = model, device
+    def __init__(self, model, width, device, tuned, channels_last=False, bf16=False):
+        self.model, self.device, self.bf16 = model, device, bf16
         adam = dict(foreach=True) if tuned else dict(foreach=False)
         self.n_critic, self.clip, self.gp, self.classes = 1, None, False, 0
         if model == "toy":
@@ -258,6 +258,9 @@ class Setup:
             raise SystemExit(f"unknown model {model!r}: use one of {', '.join(SPECS)}")
         self.G.to(device).train()
         self.D.to(device).train()
+        if channels_last:
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         if model == "wgan28":
             self.n_critic, self.clip = 5, 0.01
             self.opt_g = torch.optim.RMSprop(self.G.parameters(), lr=5e-5, **adam)
@@ -271,6 +274,11 @@ class Setup:
             self.opt_d = torch.optim.Adam(self.D.parameters(), lr, betas=(0.5, 0.999), **adam)
         self.wasserstein = model in ("wgan28", "wgan-gp28")
 
+    def autocast(self):
+        """bf16 autocast around the forward passes and losses when asked for (backward runs
+        outside it, as the PyTorch AMP recipe does); a no-op otherwise."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
+
     def d_scores(self, x, labels):
         return self.D(x, labels) if self.classes else self.D(x)
 
@@ -283,45 +291,49 @@ class Setup:
         on the device (Pix2Pix: (target, input)). Returns the numbers a run logs, as tensors."""
         for i in range(self.n_critic):
             real, labels = next(batches)
-            if self.model == "pix2pix64":
-                fake = self.G(labels)
-                real_scores = self.D(labels, real)
-                fake_scores = self.D(labels, fake.detach())
-            else:
-                fake = self.generate(real.shape[0], labels) if self.n_critic == 1 else None
-                if fake is None:
-                    with torch.no_grad():
-                        fake = self.generate(real.shape[0], labels)
-                real_scores = self.d_scores(real, labels)
-                fake_scores = self.d_scores(fake.detach(), labels)
+            with self.autocast():
+                if self.model == "pix2pix64":
+                    fake = self.G(labels)
+                    real_scores = self.D(labels, real)
+                    fake_scores = self.D(labels, fake.detach())
+                else:
+                    fake = self.generate(real.shape[0], labels) if self.n_critic == 1 else None
+                    if fake is None:
+                        with torch.no_grad():
+                            fake = self.generate(real.shape[0], labels)
+                    real_scores = self.d_scores(real, labels)
+                    fake_scores = self.d_scores(fake.detach(), labels)
+                if self.wasserstein:
+                    loss_d = fake_scores.mean() - real_scores.mean()
+                    if self.gp:
+                        loss_d = loss_d + gradient_penalty(self.D, real, fake.detach())
+                else:
+                    loss_d = F.binary_cross_entropy_with_logits(
+                        real_scores, torch.ones_like(real_scores)
+                    ) + F.binary_cross_entropy_with_logits(
+                        fake_scores, torch.zeros_like(fake_scores)
+                    )
             self.opt_d.zero_grad(set_to_none=True)
-            if self.wasserstein:
-                loss_d = fake_scores.mean() - real_scores.mean()
-                if self.gp:
-                    loss_d = loss_d + gradient_penalty(self.D, real, fake.detach())
-            else:
-                loss_d = F.binary_cross_entropy_with_logits(
-                    real_scores, torch.ones_like(real_scores)
-                ) + F.binary_cross_entropy_with_logits(fake_scores, torch.zeros_like(fake_scores))
             loss_d.backward()
             self.opt_d.step()
             if self.clip:
                 with torch.no_grad():
                     for p in self.D.parameters():
                         p.clamp_(-self.clip, self.clip)
-        if self.n_critic > 1:
-            fake = self.generate(real.shape[0], labels)
-        self.opt_g.zero_grad(set_to_none=True)
-        if self.model == "pix2pix64":
-            scores = self.D(labels, fake)
-            loss_g = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
-            loss_g = loss_g + 100.0 * (fake - real).abs().mean()
-        else:
-            scores = self.d_scores(fake, labels)
-            if self.wasserstein:
-                loss_g = -scores.mean()
-            else:
+        with self.autocast():
+            if self.n_critic > 1:
+                fake = self.generate(real.shape[0], labels)
+            if self.model == "pix2pix64":
+                scores = self.D(labels, fake)
                 loss_g = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+                loss_g = loss_g + 100.0 * (fake - real).abs().mean()
+            else:
+                scores = self.d_scores(fake, labels)
+                if self.wasserstein:
+                    loss_g = -scores.mean()
+                else:
+                    loss_g = F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores))
+        self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         d_x = real_scores.detach().mean() if self.wasserstein else real_scores.detach().sigmoid().mean()
@@ -329,9 +341,11 @@ class Setup:
         return loss_d.detach(), loss_g.detach(), d_x, d_gz
 
 
-def data_tensors(model, batch):
-    """Random uint8 images (and labels, or input images for Pix2Pix) of the dataset's shape."""
-    shape, n, _, _ = SPECS[model]
+def data_tensors(model, batch, n=None):
+    """Random uint8 images (and labels, or input images for Pix2Pix) of the dataset's shape;
+    `n` of them (default: the dataset's size in SPECS)."""
+    shape, size, _, _ = SPECS[model]
+    n = n or size
     if shape is None:
         return None
     images = torch.randint(0, 256, (n, *shape), dtype=torch.uint8)
@@ -385,15 +399,25 @@ def main():
     parser.add_argument("--batch", type=int)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--images", type=int, help="dataset size (default: as in SPECS)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="models and batches in torch.channels_last")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (forward and losses)")
     args = parser.parse_args()
     _, _, width, batch = SPECS[args.model]
     width, batch = args.width or width, args.batch or batch
     device = torch.device(args.device)
     torch.manual_seed(0)
     tuned = args.style == "tuned"
-    setup = Setup(args.model, width, device, tuned)
-    data = data_tensors(args.model, batch)
+    setup = Setup(args.model, width, device, tuned, args.channels_last, args.bf16)
+    data = data_tensors(args.model, batch, args.images)
     batches = (tuned_batches if tuned else tutorial_batches)(args.model, data, batch, device)
+    if args.channels_last:
+        batches = (
+            tuple(t.contiguous(memory_format=torch.channels_last) if t is not None and t.dim() == 4
+                  else t for t in pair)
+            for pair in batches
+        )
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     log = []

@@ -2,9 +2,20 @@
 the two PyTorch references of bench/reference.py, on the same libtorch, interleaved and repeated.
 
     python bench/run.py [--repeats 3] [--only toy,mlp28] [--device cpu|cuda]
+                        [--step-time BIN] [--data test|random] [--epoch] [--trials]
 
 Prints one markdown table (the median of the repeats; the ratios are reference ÷ Rust, so above
 1 means Rust is faster) and checks the targets of docs/performance.md on a CPU.
+
+The conv models run channels-last on both sides: the Rust trainer's default, and
+`--channels-last` for the tuned reference (the tutorial style stays as the tutorials write it).
+
+- `--step-time BIN` times a `step_time` binary built elsewhere instead of building one with
+  cargo (a GPU machine without a Rust toolchain).
+- `--data random` gives the Rust side random pixels, as the references have (no data files).
+- `--epoch`: the issue's GPU figure instead of the table, one Fashion-MNIST DCGAN-28 epoch
+  (60,000 images, batch 128, so 469 steps) in each of the three.
+- `--trials`: channels-last and bf16 autocast on the 64×64 DCGAN and Pix2Pix, each on and off.
 """
 
 import argparse
@@ -38,33 +49,85 @@ GPU = [
     ("dcgan64", 64, 128, 100),
     ("pix2pix64", 64, 16, 200),
 ]
+CONV = {"dcgan28", "cgan28", "wgan28", "wgan-gp28", "dcgan64", "pix2pix64"}
+# One Fashion-MNIST epoch at batch 128 (the last, partial batch is dropped).
+EPOCH_IMAGES, EPOCH_BATCH = 60_000, 128
+EPOCH_STEPS = EPOCH_IMAGES // EPOCH_BATCH
 # Where the step is overhead-bound on a CPU, Rust must beat the tutorial style by this much.
 OVERHEAD_BOUND = {"toy": 1.3, "mlp28": 1.3}
 
 
-def rust_ms(model, width, batch, steps, device):
-    out = subprocess.run(
-        ["cargo", "run", "--quiet", "--release", "--example", "step_time", "--",
-         model, str(width), str(batch), str(steps)],
-        cwd=ROOT, capture_output=True, text=True,
-        env={**os.environ, "GANS_DEVICE": device},
-    )
+def rust_ms(model, width, batch, steps, device, binary, data="test", channels_last=None):
+    env = {**os.environ, "GANS_DEVICE": device, "GANS_BENCH_DATA": data}
+    if channels_last is not None:
+        env["GANS_CHANNELS_LAST"] = "1" if channels_last else "0"
+    out = subprocess.run([binary, model, str(width), str(batch), str(steps)],
+                         cwd=ROOT, capture_output=True, text=True, env=env)
     match = re.search(r"([\d.]+) ms/step", out.stdout)
     if out.returncode != 0 or not match:
         sys.exit(f"step_time {model} failed:\n{out.stdout}\n{out.stderr}")
     return float(match.group(1))
 
 
-def python_ms(model, style, width, batch, steps, device):
+def python_ms(model, style, width, batch, steps, device, *flags):
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "reference.py"), model, style,
          "--width", str(width), "--batch", str(batch), "--steps", str(steps),
-         "--device", device],
+         "--device", device, *flags],
         capture_output=True, text=True,
     )
     if out.returncode != 0:
-        sys.exit(f"reference {model} {style} failed:\n{out.stdout}\n{out.stderr}")
+        sys.exit(f"reference {model} {style} {' '.join(flags)} failed:\n{out.stdout}\n"
+                 f"{out.stderr}")
     return float(out.stdout.split()[-1])
+
+
+def tuned_flags(model):
+    return ("--channels-last",) if model in CONV else ()
+
+
+def epoch(args, binary, device):
+    """One Fashion-MNIST DCGAN-28 epoch (width 64, batch 128) in Rust and both references."""
+    times = {"rust": [], "tutorial": [], "tuned": []}
+    for _ in range(args.repeats):
+        ms = rust_ms("dcgan28", 64, EPOCH_BATCH, EPOCH_STEPS, device, binary, data="train")
+        times["rust"].append(ms)
+        for style in ("tutorial", "tuned"):
+            flags = ("--images", str(EPOCH_IMAGES)) + (tuned_flags("dcgan28") if style == "tuned" else ())
+            times[style].append(python_ms("dcgan28", style, 64, EPOCH_BATCH, EPOCH_STEPS,
+                                          device, *flags))
+    seconds = {k: statistics.median(v) * EPOCH_STEPS / 1000 for k, v in times.items()}
+    print(f"Fashion-MNIST DCGAN-28 epoch ({EPOCH_IMAGES:,} images, batch {EPOCH_BATCH}, "
+          f"{EPOCH_STEPS} steps), median of {args.repeats}:")
+    for k, v in seconds.items():
+        print(f"  {k}: {v:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times[k])} ms/step)")
+    print(f"  tutorial ÷ Rust {seconds['tutorial'] / seconds['rust']:.2f}, "
+          f"tuned ÷ Rust {seconds['tuned'] / seconds['rust']:.2f}")
+    return seconds
+
+
+def trials(args, binary, device, plan):
+    """Channels-last and bf16 autocast on the 64×64 models, interleaved, medians."""
+    print("| model | Rust contiguous | Rust channels-last | PyTorch tuned | + channels-last "
+          "| + bf16 | + both |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for model, width, batch, steps in plan:
+        if model not in ("dcgan64", "pix2pix64"):
+            continue
+        variants = {
+            "rust0": lambda: rust_ms(model, width, batch, steps, device, binary, args.data, False),
+            "rust1": lambda: rust_ms(model, width, batch, steps, device, binary, args.data, True),
+        }
+        for name, flags in [("py", ()), ("py_cl", ("--channels-last",)), ("py_bf16", ("--bf16",)),
+                            ("py_both", ("--channels-last", "--bf16"))]:
+            variants[name] = (lambda f=flags: python_ms(model, "tuned", width, batch, steps,
+                                                         device, *f))
+        times = {k: [] for k in variants}
+        for _ in range(args.repeats):
+            for k, run in variants.items():
+                times[k].append(run())
+        row = " | ".join(f"{statistics.median(times[k]):.2f}" for k in variants)
+        print(f"| {model} | {row} |", flush=True)
 
 
 def main():
@@ -72,6 +135,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only")
     parser.add_argument("--device")
+    parser.add_argument("--step-time", help="a step_time binary built elsewhere")
+    parser.add_argument("--data", default="test", choices=["test", "random"])
+    parser.add_argument("--epoch", action="store_true")
+    parser.add_argument("--trials", action="store_true")
     args = parser.parse_args()
     import torch
 
@@ -82,18 +149,29 @@ def main():
         plan = [p for p in plan if p[0] in wanted]
         if not plan:
             sys.exit(f"--only {args.only}: no such model")
-    subprocess.run(["cargo", "build", "--quiet", "--release", "--example", "step_time"],
-                   cwd=ROOT, check=True)
+    if args.step_time:
+        binary = str(Path(args.step_time).resolve())
+    else:
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--example", "step_time"],
+                       cwd=ROOT, check=True)
+        binary = str(ROOT / "target" / "release" / "examples" / "step_time")
     where = torch.cuda.get_device_name(0) if device.startswith("cuda") else (
         f"CPU, {torch.get_num_threads()} threads")
     print(f"torch {torch.__version__} on {where}; median of {args.repeats} runs", flush=True)
+    if args.epoch:
+        epoch(args, binary, device)
+        return
+    if args.trials:
+        trials(args, binary, device, plan)
+        return
     rows, failures = [], []
     for model, width, batch, steps in plan:
         times = {"rust": [], "tutorial": [], "tuned": []}
         for _ in range(args.repeats):  # interleaved, so a slow moment hits all three
-            times["rust"].append(rust_ms(model, width, batch, steps, device))
-            for style in ("tutorial", "tuned"):
-                times[style].append(python_ms(model, style, width, batch, steps, device))
+            times["rust"].append(rust_ms(model, width, batch, steps, device, binary, args.data))
+            times["tutorial"].append(python_ms(model, "tutorial", width, batch, steps, device))
+            times["tuned"].append(python_ms(model, "tuned", width, batch, steps, device,
+                                            *tuned_flags(model)))
         rust, tutorial, tuned = (statistics.median(times[k]) for k in ("rust", "tutorial", "tuned"))
         rows.append((model, width, batch, rust, tutorial, tuned))
         print(f"  {model}: rust {rust:.2f}  tutorial {tutorial:.2f}  tuned {tuned:.2f} ms/step",

@@ -2,13 +2,50 @@
 //!
 //! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
 //!
-//! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one). `make bench` runs
-//! it beside the PyTorch references of `bench/`.
+//! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one);
+//! `GANS_CHANNELS_LAST=0|1` overrides the config's channels-last weights (for A/B runs);
+//! `GANS_BENCH_DATA` picks the images: `test` (the default: Fashion-MNIST's 10,000 test images,
+//! the emoji faces), `train` (Fashion-MNIST's 60,000 training images: 469 steps at batch 128 are
+//! one epoch) or `random` (random pixels of the same shapes and counts, as `bench/reference.py`
+//! uses: no data files needed, which is how a GPU machine without the datasets runs it).
+//! `make bench` runs it beside the PyTorch references of `bench/`.
 use std::time::Instant;
 
 use anyhow::{Result, bail};
+use gans::data::Dataset;
+use gans::data::paired::PairedDataset;
 use gans::prelude::*;
 use gans::train::TrainData;
+use tch::{Device, Kind, Tensor};
+
+/// `n` random images of `[c, size, size]` in [−1, 1], with labels 0–9.
+fn random_images(n: i64, c: i64, size: i64, dev: Device) -> Dataset {
+    tch::manual_seed(0);
+    Dataset {
+        name: format!("random {c}×{size}×{size}"),
+        images: Tensor::rand([n, c, size, size], (Kind::Float, dev)) * 2.0 - 1.0,
+        labels: Some(Tensor::arange(n, (Kind::Int64, dev)).remainder(10)),
+        class_names: (0..10).map(|i| i.to_string()).collect(),
+    }
+}
+
+/// The 28×28 images of the benchmark.
+fn images28(source: &str, dev: Device) -> Result<Dataset> {
+    match source {
+        "test" => fashion_mnist::load(Split::Test, dev),
+        "train" => fashion_mnist::load(Split::Train, dev),
+        "random" => Ok(random_images(10_000, 1, 28, dev)),
+        other => bail!("GANS_BENCH_DATA={other:?}: use test, train or random"),
+    }
+}
+
+/// The 64×64 colour images of the benchmark (2,000 emoji faces, or as many random ones).
+fn images64(source: &str, dev: Device) -> Result<Dataset> {
+    match source {
+        "random" => Ok(random_images(2_000, 3, 64, dev)),
+        _ => emoji::load(Split::Train, &EmojiOptions::faces(), dev),
+    }
+}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -17,6 +54,8 @@ fn main() -> Result<()> {
         |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (width, batch, steps) = (arg(2, 64) as i64, arg(3, 64), arg(4, 20));
     let dev = parse_device(&std::env::var("GANS_DEVICE").unwrap_or_else(|_| "auto".into()))?;
+    let source = std::env::var("GANS_BENCH_DATA").unwrap_or_else(|_| "test".into());
+    let source = source.as_str();
     let dcgan = |size: i64, channels: i64, n_classes: i64, norm: Norm| {
         ModelConfig::Dcgan(DcganConfig {
             image_size: size,
@@ -34,31 +73,31 @@ fn main() -> Result<()> {
         ),
         "mlp28" => (
             TrainConfig::gan(ModelConfig::Mlp(MlpConfig::default())),
-            fashion_mnist::load(Split::Test, dev)?.into(),
+            images28(source, dev)?.into(),
         ),
         "dcgan28" => (
             TrainConfig::gan(dcgan(28, 1, 0, Norm::Batch)),
-            fashion_mnist::load(Split::Test, dev)?.into(),
+            images28(source, dev)?.into(),
         ),
         "cgan28" => (
             TrainConfig::gan(dcgan(28, 1, 10, Norm::Batch)),
-            fashion_mnist::load(Split::Test, dev)?.into(),
+            images28(source, dev)?.into(),
         ),
         "wgan-gp28" => (
             TrainConfig::wgan_gp(dcgan(28, 1, 0, Norm::Layer)),
-            fashion_mnist::load(Split::Test, dev)?.into(),
+            images28(source, dev)?.into(),
         ),
         "dcgan64" => (
             TrainConfig::gan(dcgan(64, 3, 0, Norm::Batch)),
-            emoji::load(Split::Train, &EmojiOptions::faces(), dev)?.into(),
+            images64(source, dev)?.into(),
         ),
         "wgan28" => (
             TrainConfig::wgan(dcgan(28, 1, 0, Norm::Batch)),
-            fashion_mnist::load(Split::Test, dev)?.into(),
+            images28(source, dev)?.into(),
         ),
         "wgan-gp64" => (
             TrainConfig::wgan_gp(dcgan(64, 3, 0, Norm::Layer)),
-            emoji::load(Split::Train, &EmojiOptions::faces(), dev)?.into(),
+            images64(source, dev)?.into(),
         ),
         "pix2pix64" => (
             TrainConfig::pix2pix(
@@ -73,15 +112,35 @@ fn main() -> Result<()> {
                     width,
                 },
             ),
-            paired::edges_to(&emoji::load(Split::Train, &EmojiOptions::faces(), dev)?, 64)?.into(),
+            if source == "random" {
+                tch::manual_seed(0);
+                let cpu = (Kind::Float, dev);
+                PairedDataset {
+                    name: "random pairs".into(),
+                    inputs: Tensor::rand([2_000, 1, 64, 64], cpu) * 2.0 - 1.0,
+                    targets: Tensor::rand([2_000, 3, 64, 64], cpu) * 2.0 - 1.0,
+                }
+                .into()
+            } else {
+                paired::edges_to(&images64(source, dev)?, 64)?.into()
+            },
         ),
         other => bail!("unknown model {other:?}"),
     };
-    let mut trainer = Trainer::new(config.batch_size(batch).print_every(0), data)?;
+    let mut config = config.batch_size(batch).print_every(0);
+    if let Ok(flag) = std::env::var("GANS_CHANNELS_LAST") {
+        config = config.channels_last(flag == "1");
+    }
+    let layout = if config.channels_last {
+        "channels-last"
+    } else {
+        "contiguous"
+    };
+    let mut trainer = Trainer::new(config, data)?;
     trainer.train(3)?; // warm-up
     let start = Instant::now();
     trainer.train(steps)?;
     let ms = start.elapsed().as_secs_f64() * 1000.0 / steps as f64;
-    println!("{which} width {width} batch {batch} on {dev:?}: {ms:.1} ms/step");
+    println!("{which} width {width} batch {batch} on {dev:?}, {layout} weights: {ms:.1} ms/step");
     Ok(())
 }

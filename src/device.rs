@@ -39,15 +39,23 @@ pub enum CudaLibrary {
 /// call it yourself only before using `tch::Cuda` directly.
 pub fn load_cuda() -> &'static CudaLibrary {
     CUDA_LIBRARY.get_or_init(|| {
-        let path = if TORCH_LIB_DIR.is_empty() {
-            // Unknown folder at build time: let the dynamic loader search LD_LIBRARY_PATH.
-            std::path::PathBuf::from("libtorch_cuda.so")
-        } else {
-            let path = std::path::Path::new(TORCH_LIB_DIR).join("libtorch_cuda.so");
-            if !path.exists() {
-                return CudaLibrary::NotInThisLibtorch;
+        // The folder of the libtorch this process runs on, which is not always the one it was
+        // built against: a binary built on one machine and run on another with
+        // `LD_LIBRARY_PATH` finds its libtorch elsewhere, and the CUDA backend must come from
+        // that same copy.
+        let folder = torch_lib_dir_in_use().or_else(|| {
+            (!TORCH_LIB_DIR.is_empty()).then(|| std::path::PathBuf::from(TORCH_LIB_DIR))
+        });
+        let path = match folder {
+            Some(folder) => {
+                let path = folder.join("libtorch_cuda.so");
+                if !path.exists() {
+                    return CudaLibrary::NotInThisLibtorch;
+                }
+                path
             }
-            path
+            // Unknown folder: let the dynamic loader search LD_LIBRARY_PATH.
+            None => std::path::PathBuf::from("libtorch_cuda.so"),
         };
         use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
         // SAFETY: loading libtorch's own CUDA library runs its static initialisers, which only
@@ -64,6 +72,16 @@ pub fn load_cuda() -> &'static CudaLibrary {
             Err(e) => CudaLibrary::Failed(e.to_string()),
         }
     })
+}
+
+/// The folder holding the `libtorch_cpu.so` mapped into this process (read from
+/// `/proc/self/maps`), or `None` where that file cannot be read.
+pub fn torch_lib_dir_in_use() -> Option<std::path::PathBuf> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .filter_map(|line| line.split_whitespace().nth(5))
+        .find(|path| path.ends_with("/libtorch_cpu.so"))
+        .and_then(|path| std::path::Path::new(path).parent().map(|p| p.to_path_buf()))
 }
 
 /// True when libtorch can use a CUDA GPU (after loading its CUDA backend).
@@ -192,6 +210,22 @@ pub fn seed(seed: u64) -> StdRng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_libtorch_in_use_is_found() {
+        // Any tensor op maps libtorch_cpu.so into the process.
+        let _ = tch::Tensor::zeros([1], (tch::Kind::Float, Device::Cpu));
+        let folder = torch_lib_dir_in_use().expect("libtorch_cpu.so is mapped");
+        assert!(
+            folder.join("libtorch_cpu.so").exists(),
+            "{}",
+            folder.display()
+        );
+        if !TORCH_LIB_DIR.is_empty() {
+            let built = std::path::Path::new(TORCH_LIB_DIR).canonicalize().unwrap();
+            assert_eq!(folder.canonicalize().unwrap(), built);
+        }
+    }
 
     #[test]
     fn parse_device_names() {

@@ -265,7 +265,10 @@ impl Optimizer {
                     t.size(),
                     p.size()
                 );
-                Ok(t.to_device(p.device()).to_kind(Kind::Float))
+                // In the parameter's layout (channels-last or not), as a fresh run has it.
+                let mut moment = p.empty_like();
+                tch::no_grad(|| moment.copy_(t));
+                Ok(moment)
             };
             if !self.m.is_empty() {
                 fresh_m.push(load(format!("m.{name}"))?);

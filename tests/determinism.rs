@@ -9,11 +9,11 @@ use std::sync::Mutex;
 use gans::data::Dataset;
 use gans::data::paired::PairedDataset;
 use gans::data::toy2d::{Toy2d, Toy2dKind};
-use gans::models::Norm;
 use gans::models::dcgan::DcganConfig;
 use gans::models::patchgan::PatchGanConfig;
 use gans::models::toy::ToyConfig;
 use gans::models::unet::UnetConfig;
+use gans::models::{Norm, is_channels_last};
 use gans::train::{GanLoss, ModelConfig, TrainConfig, TrainData, Trainer};
 use tch::{Device, Kind, Tensor};
 
@@ -200,7 +200,72 @@ fn resume_is_exact() {
         let mut resumed = Trainer::load(&dir, data()).unwrap();
         resumed.train(10).unwrap();
         assert_same_run(&straight, &resumed, what);
+        for (name, var) in resumed.variables() {
+            assert!(
+                var.dim() != 4 || is_channels_last(&var) == config.channels_last,
+                "{what}: `{name}` lost its layout on resume"
+            );
+        }
         assert!(straight.history().len() >= 6, "{what}: history recorded");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn channels_last_changes_the_layout_not_the_values() {
+    let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    for (what, config, data) in [
+        (
+            "conditional DCGAN",
+            small_dcgan(GanLoss::NonSaturating),
+            patterns as MakeData,
+        ),
+        ("Pix2Pix", small_pix2pix(), pairs),
+    ] {
+        assert!(config.channels_last, "{what}: the presets turn it on");
+        let mut nhwc = Trainer::new(config.clone(), data()).unwrap();
+        let mut nchw = Trainer::new(config.channels_last(false), data()).unwrap();
+        let mut four_d = 0;
+        for ((name, a), (_, b)) in nhwc.variables().iter().zip(nchw.variables()) {
+            assert!(a.equal(&b), "{what}: `{name}` starts with other values");
+            if a.dim() == 4 {
+                four_d += 1;
+                assert!(is_channels_last(a), "{what}: `{name}` is not channels-last");
+                assert!(b.is_contiguous(), "{what}: `{name}` is not contiguous");
+            }
+        }
+        assert!(four_d >= 4, "{what}: only {four_d} conv weights");
+        nhwc.train(6).unwrap();
+        nchw.train(6).unwrap();
+        // The same run up to float rounding: convolutions sum in another order. The weights are
+        // not compared one by one: a bias just before a batch norm has a gradient of pure
+        // rounding noise (the norm subtracts it again), which Adam scales up to whole steps.
+        // What the networks do is compared instead: the losses, and the fixed-noise samples.
+        let (h, k) = (nhwc.history(), nchw.history());
+        for (a, b) in [(&h.loss_d, &k.loss_d), (&h.loss_g, &k.loss_g)] {
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert!(
+                    (x - y).abs() < 2e-3 * x.abs().max(1.0),
+                    "{what}: loss {x} vs {y}"
+                );
+            }
+        }
+        // Snapshots are 8-bit pixels: allow one level of rounding.
+        let pixels = |t: &Trainer| t.snapshots()[1].samples.to_kind(Kind::Float);
+        let gap = (pixels(&nhwc) - pixels(&nchw))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(
+            gap <= 1.0,
+            "{what}: step-4 samples differ by {gap} levels of 255"
+        );
+        for (name, var) in nhwc.variables() {
+            assert!(
+                var.dim() != 4 || is_channels_last(&var),
+                "{what}: `{name}` lost its layout"
+            );
+        }
+    }
 }

@@ -424,7 +424,13 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
 
 fn info(device_name: &str) -> Result<()> {
     println!("gans {}", env!("CARGO_PKG_VERSION"));
-    println!("libtorch: {}", gans::device::TORCH_LIB_DIR);
+    let in_use = gans::device::torch_lib_dir_in_use();
+    let in_use = in_use.as_ref().map(|p| p.display().to_string());
+    println!(
+        "libtorch in use: {}",
+        in_use.as_deref().unwrap_or("unknown")
+    );
+    println!("libtorch at build time: {}", gans::device::TORCH_LIB_DIR);
     println!("CUDA backend: {:?}", gans::device::load_cuda());
     println!("tch::Cuda::is_available(): {}", tch::Cuda::is_available());
     println!("CUDA devices: {}", tch::Cuda::device_count());

@@ -49,6 +49,33 @@ pub fn batch_norm_config() -> tch::nn::BatchNormConfig {
     }
 }
 
+/// Gives every 4-D tensor of `vs` channels-last strides (NHWC in memory, NCHW in shape), in place:
+/// the same variables with the same values, so optimisers and checkpoints see no change.
+/// libtorch then runs each convolution with such a weight in that layout, and its output, the
+/// next layer's input, comes out channels-last too. (tch has no memory-format argument; this is
+/// what `module.to(memory_format=torch.channels_last)` does in PyTorch.)
+pub fn to_channels_last(vs: &tch::nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut var) in vs.variables() {
+            if let [n, c, h, w] = var.size()[..] {
+                let strides = [c * h * w, 1, w * c, c];
+                let mut nhwc =
+                    tch::Tensor::empty_strided([n, c, h, w], strides, (var.kind(), var.device()));
+                nhwc.copy_(&var);
+                var.set_data(&nhwc);
+            }
+        }
+    });
+}
+
+/// True when a 4-D tensor's strides are channels-last (NHWC in memory).
+pub fn is_channels_last(t: &tch::Tensor) -> bool {
+    match (&t.size()[..], &t.stride()[..]) {
+        (&[_, c, h, w], &[sn, sc, sh, sw]) => sc == 1 && sw == c && sh == w * c && sn == h * w * c,
+        _ => false,
+    }
+}
+
 /// How a class label enters a conditional network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Conditioning {

@@ -101,6 +101,13 @@ pub struct TrainConfig {
     /// baseline, and never builds a discriminator step (default `true`).
     #[serde(default = "adversarial_default")]
     pub adversarial: bool,
+    /// Store every 4-D weight channels-last (NHWC strides), so that convolutions run in that
+    /// layout; the values are the same, the float rounding is not. On in every preset: the conv
+    /// models measured faster with it on this course's CPU (docs/performance.md), and the fully
+    /// connected ones have no 4-D weight. A checkpoint records it, because resuming must round
+    /// the same way; checkpoints written before it existed were contiguous, and load as such.
+    #[serde(default)]
+    pub channels_last: bool,
 }
 
 fn adversarial_default() -> bool {
@@ -114,6 +121,7 @@ impl TrainConfig {
     pub fn gan(model: ModelConfig) -> Self {
         let adam = OptimizerKind::adam(2e-4, (0.5, 0.999));
         TrainConfig {
+            channels_last: true,
             model,
             loss: GanLoss::NonSaturating,
             opt_g: adam,
@@ -220,6 +228,11 @@ impl TrainConfig {
     /// Pix2Pix: `false` for the L1-only baseline (no discriminator).
     pub fn adversarial(mut self, adversarial: bool) -> Self {
         self.adversarial = adversarial;
+        self
+    }
+    /// Channels-last weights on or off (see the field).
+    pub fn channels_last(mut self, on: bool) -> Self {
+        self.channels_last = on;
         self
     }
     pub fn print_every(mut self, steps: usize) -> Self {
@@ -332,6 +345,19 @@ mod tests {
             ..DcganConfig::mnist()
         });
         TrainConfig::wgan_gp(critic).validate().unwrap();
+    }
+
+    #[test]
+    fn checkpoints_from_before_channels_last_load_contiguous() {
+        let config = TrainConfig::gan(ModelConfig::Dcgan(DcganConfig::mnist()));
+        assert!(config.channels_last);
+        let mut json = serde_json::to_value(&config).unwrap();
+        json.as_object_mut()
+            .unwrap()
+            .remove("channels_last")
+            .unwrap();
+        let old: TrainConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old, config.channels_last(false));
     }
 
     #[test]

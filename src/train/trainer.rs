@@ -811,6 +811,9 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
                 pair
             }
         };
+    if config.channels_last {
+        crate::models::to_channels_last(&vs);
+    }
     let opt_g = Optimizer::new(config.opt_g, &vs, "generator");
     let opt_d = Optimizer::new(config.opt_d, &vs, "discriminator");
 
