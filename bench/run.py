@@ -14,7 +14,7 @@ The conv models run channels-last on both sides: the Rust trainer's default, and
   cargo (a GPU machine without a Rust toolchain).
 - `--data random` gives the Rust side random pixels, as the references have (no data files).
 - `--epoch`: the issue's GPU figure instead of the table, one Fashion-MNIST DCGAN-28 epoch
-  (60,000 images, batch 128, so 469 steps) in each of the three.
+  (60,000 images, batch 128: 468 full batches) in each of the three.
 - `--trials`: channels-last and bf16 autocast on the 64×64 DCGAN and Pix2Pix, each on and off.
 """
 

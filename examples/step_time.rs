@@ -5,7 +5,7 @@
 //! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one);
 //! `GANS_CHANNELS_LAST=0|1` overrides the config's channels-last weights (for A/B runs);
 //! `GANS_BENCH_DATA` picks the images: `test` (the default: Fashion-MNIST's 10,000 test images,
-//! the emoji faces), `train` (Fashion-MNIST's 60,000 training images: 469 steps at batch 128 are
+//! the emoji faces), `train` (Fashion-MNIST's 60,000 training images: 468 steps at batch 128 are
 //! one epoch) or `random` (random pixels of the same shapes and counts, as `bench/reference.py`
 //! uses: no data files needed, which is how a GPU machine without the datasets runs it).
 //! `make bench` runs it beside the PyTorch references of `bench/`.
