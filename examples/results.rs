@@ -1,7 +1,11 @@
 //! Trains every notebook's model with a fixed seed and step budget, scores it with
 //! `gans::metrics`, and writes the table to `docs/results.md` (`make results`).
 //!
-//! `cargo run --release --example results -- [--only NAME,NAME] [--out FILE]`
+//! `cargo run --release --example results -- [--only NAME,NAME] [--out FILE] [--seed N] [--contiguous]`
+//!
+//! `--only` takes model names (`dcgan`) or dataset names (`letters`); `--seed` trains every model
+//! from another seed (the spread between seeds is the error bar of every row); `--contiguous`
+//! turns the presets' channels-last conv weights off.
 //! The budgets are the notebooks' CPU defaults (GPU: the same, so rows stay comparable).
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -30,9 +34,19 @@ fn dcgan28(width: i64, n_classes: i64, norm: Norm) -> ModelConfig {
     })
 }
 
+/// The seed of every run (`--seed`, default 0) and whether conv weights are channels-last (the
+/// presets' default; `--contiguous` turns it off).
+static SETTINGS: std::sync::OnceLock<(u64, bool)> = std::sync::OnceLock::new();
+
 /// Trains `config` on `data` for `steps` and returns the trainer and its wall time.
 fn train(config: TrainConfig, data: impl Into<TrainData>, steps: usize) -> Result<Trainer> {
-    let mut trainer = Trainer::new(config.seed(0).print_every(0).snapshot_every(0), data)?;
+    let (seed, channels_last) = *SETTINGS.get().expect("set in main");
+    let config = config
+        .seed(seed)
+        .channels_last(channels_last)
+        .print_every(0)
+        .snapshot_every(0);
+    let mut trainer = Trainer::new(config, data)?;
     trainer.train(steps)?;
     Ok(trainer)
 }
@@ -71,7 +85,21 @@ fn main() -> Result<()> {
     let only: Option<Vec<String>> =
         value("--only").map(|v| v.split(',').map(str::to_string).collect());
     let out = value("--out").unwrap_or_else(|| "docs/results.md".into());
-    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+    let seed: u64 = match value("--seed") {
+        Some(v) => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--seed {v:?}: give a whole number such as 1"))?,
+        None => 0,
+    };
+    let channels_last = !args.iter().any(|a| a == "--contiguous");
+    SETTINGS.set((seed, channels_last)).expect("set once");
+    // A model's name (`dcgan`) or a dataset's (`letters`) picks rows.
+    let wanted = |name: &str, dataset: &str| {
+        only.as_ref().is_none_or(|o| {
+            o.iter()
+                .any(|n| n == name || n.eq_ignore_ascii_case(dataset))
+        })
+    };
     let dev = device();
     let start_all = Instant::now();
     let mut rows: Vec<Row> = Vec::new();
@@ -80,7 +108,7 @@ fn main() -> Result<()> {
                    steps: usize,
                    f: &mut dyn FnMut() -> Result<String>|
      -> Result<()> {
-        if !wanted(name) {
+        if !wanted(name, dataset) {
             return Ok(());
         }
         eprintln!("[results] {name} on {dataset}, {steps} steps …");
@@ -207,7 +235,7 @@ fn main() -> Result<()> {
     writeln!(md, "# Results\n")?;
     writeln!(
         md,
-        "Every notebook's model, trained with seed 0 and the step budget of its notebook's CPU defaults, then"
+        "Every notebook's model, trained with seed {seed} and the step budget of its notebook's CPU defaults, then"
     )?;
     writeln!(
         md,
@@ -216,8 +244,13 @@ fn main() -> Result<()> {
     )?;
     writeln!(
         md,
-        "(`cargo run --release --example results`) in {:.0} s.\n",
-        start_all.elapsed().as_secs_f64()
+        "(`cargo run --release --example results`) in {:.0} s. Conv weights {}.\n",
+        start_all.elapsed().as_secs_f64(),
+        if channels_last {
+            "channels-last (the presets' default)"
+        } else {
+            "contiguous (`--contiguous`)"
+        }
     )?;
     writeln!(
         md,
