@@ -34,21 +34,31 @@ fn dcgan28(width: i64, n_classes: i64, norm: Norm) -> ModelConfig {
     })
 }
 
-/// The seed of every run (`--seed`, default 0) and whether conv weights are channels-last (the
-/// presets' default; `--contiguous` turns it off).
-static SETTINGS: std::sync::OnceLock<(u64, bool)> = std::sync::OnceLock::new();
+/// What every run shares: its seed (`--seed`, default 0) and whether conv weights are
+/// channels-last (the presets' default; `--contiguous` turns it off).
+#[derive(Clone, Copy)]
+struct Settings {
+    seed: u64,
+    channels_last: bool,
+}
 
-/// Trains `config` on `data` for `steps` and returns the trainer and its wall time.
-fn train(config: TrainConfig, data: impl Into<TrainData>, steps: usize) -> Result<Trainer> {
-    let (seed, channels_last) = *SETTINGS.get().expect("set in main");
-    let config = config
-        .seed(seed)
-        .channels_last(channels_last)
-        .print_every(0)
-        .snapshot_every(0);
-    let mut trainer = Trainer::new(config, data)?;
-    trainer.train(steps)?;
-    Ok(trainer)
+impl Settings {
+    /// Trains `config` on `data` for `steps` and returns the trainer.
+    fn train(
+        self,
+        config: TrainConfig,
+        data: impl Into<TrainData>,
+        steps: usize,
+    ) -> Result<Trainer> {
+        let config = config
+            .seed(self.seed)
+            .channels_last(self.channels_last)
+            .print_every(0)
+            .snapshot_every(0);
+        let mut trainer = Trainer::new(config, data)?;
+        trainer.train(steps)?;
+        Ok(trainer)
+    }
 }
 
 fn image_scores(
@@ -92,7 +102,10 @@ fn main() -> Result<()> {
         None => 0,
     };
     let channels_last = !args.iter().any(|a| a == "--contiguous");
-    SETTINGS.set((seed, channels_last)).expect("set once");
+    let settings = Settings {
+        seed,
+        channels_last,
+    };
     // A model's name (`dcgan`) or a dataset's (`letters`) picks rows.
     let wanted = |name: &str, dataset: &str| {
         only.as_ref().is_none_or(|o| {
@@ -128,7 +141,7 @@ fn main() -> Result<()> {
 
     run("toy-gan", "8-Gaussian ring", 8000, &mut || {
         let config = TrainConfig::toy(ToyConfig::default()).lr(1e-3, 1e-3);
-        let mut t = train(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu), 6000)?;
+        let mut t = settings.train(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu), 6000)?;
         t.set_lr(1e-4, 1e-4);
         t.train(2000)?;
         Ok(t.mode_report(2500)?.to_string())
@@ -137,7 +150,7 @@ fn main() -> Result<()> {
     let mnist_c = classifier::mnist(dev)?;
     run("mlp-gan", "MNIST", 6000, &mut || {
         let model = ModelConfig::Mlp(MlpConfig::default());
-        let t = train(
+        let t = settings.train(
             TrainConfig::gan(model).batch_size(64),
             mnist::load(Split::Train, dev)?,
             6000,
@@ -146,12 +159,12 @@ fn main() -> Result<()> {
     })?;
     run("dcgan", "MNIST", 1800, &mut || {
         let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
-        let t = train(config, mnist::load(Split::Train, dev)?, 1800)?;
+        let t = settings.train(config, mnist::load(Split::Train, dev)?, 1800)?;
         image_scores(&t, &mnist_c, &mnist_test)
     })?;
     run("dcgan", "Fashion-MNIST", 1800, &mut || {
         let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
-        let t = train(config, fashion_mnist::load(Split::Train, dev)?, 1800)?;
+        let t = settings.train(config, fashion_mnist::load(Split::Train, dev)?, 1800)?;
         image_scores(
             &t,
             &classifier::fashion_mnist(dev)?,
@@ -161,7 +174,7 @@ fn main() -> Result<()> {
     run("dcgan", "letters", 1800, &mut || {
         let config = TrainConfig::gan(dcgan28(48, 0, Norm::Batch)).batch_size(64);
         let options = LetterOptions::default();
-        let t = train(config, letters::load(Split::Train, &options, dev)?, 1800)?;
+        let t = settings.train(config, letters::load(Split::Train, &options, dev)?, 1800)?;
         image_scores(
             &t,
             &classifier::letters(dev)?,
@@ -169,7 +182,7 @@ fn main() -> Result<()> {
         )
     })?;
     run("wgan (clipping)", "MNIST", 1200, &mut || {
-        let t = train(
+        let t = settings.train(
             TrainConfig::wgan(dcgan28(16, 0, Norm::Batch)),
             mnist::load(Split::Train, dev)?,
             1200,
@@ -177,7 +190,7 @@ fn main() -> Result<()> {
         image_scores(&t, &mnist_c, &mnist_test)
     })?;
     run("wgan-gp", "MNIST", 1200, &mut || {
-        let t = train(
+        let t = settings.train(
             TrainConfig::wgan_gp(dcgan28(16, 0, Norm::Layer)),
             mnist::load(Split::Train, dev)?,
             1200,
@@ -186,7 +199,7 @@ fn main() -> Result<()> {
     })?;
     run("cgan (one-hot)", "MNIST", 2000, &mut || {
         let config = TrainConfig::gan(dcgan28(32, 10, Norm::Batch)).batch_size(64);
-        let t = train(config, mnist::load(Split::Train, dev)?, 2000)?;
+        let t = settings.train(config, mnist::load(Split::Train, dev)?, 2000)?;
         image_scores(&t, &mnist_c, &mnist_test)
     })?;
     run("pix2pix", "edges→emoji faces", 2000, &mut || {
@@ -208,7 +221,7 @@ fn main() -> Result<()> {
                 },
             )
             .adversarial(adversarial);
-            let t = train(
+            let t = settings.train(
                 config,
                 paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?,
                 2000,

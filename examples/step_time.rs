@@ -18,12 +18,17 @@ use gans::prelude::*;
 use gans::train::TrainData;
 use tch::{Device, Kind, Tensor};
 
-/// `n` random images of `[c, size, size]` in [−1, 1], with labels 0–9.
+/// `n` random images of `[c, size, size]` in [−1, 1], the same for the same `seed`.
+fn random_pixels(n: i64, c: i64, size: i64, seed: i64, dev: Device) -> Tensor {
+    tch::manual_seed(seed);
+    Tensor::rand([n, c, size, size], (Kind::Float, dev)) * 2.0 - 1.0
+}
+
+/// `n` random images of `[c, size, size]`, with labels 0–9.
 fn random_images(n: i64, c: i64, size: i64, dev: Device) -> Dataset {
-    tch::manual_seed(0);
     Dataset {
         name: format!("random {c}×{size}×{size}"),
-        images: Tensor::rand([n, c, size, size], (Kind::Float, dev)) * 2.0 - 1.0,
+        images: random_pixels(n, c, size, 0, dev),
         labels: Some(Tensor::arange(n, (Kind::Int64, dev)).remainder(10)),
         class_names: (0..10).map(|i| i.to_string()).collect(),
     }
@@ -113,12 +118,10 @@ fn main() -> Result<()> {
                 },
             ),
             if source == "random" {
-                tch::manual_seed(0);
-                let cpu = (Kind::Float, dev);
                 PairedDataset {
                     name: "random pairs".into(),
-                    inputs: Tensor::rand([2_000, 1, 64, 64], cpu) * 2.0 - 1.0,
-                    targets: Tensor::rand([2_000, 3, 64, 64], cpu) * 2.0 - 1.0,
+                    inputs: random_pixels(2_000, 1, 64, 0, dev),
+                    targets: random_pixels(2_000, 3, 64, 1, dev),
                 }
                 .into()
             } else {

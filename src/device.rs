@@ -66,8 +66,8 @@ pub fn load_cuda() -> &'static CudaLibrary {
                 std::mem::forget(library);
                 CudaLibrary::Loaded(path.display().to_string())
             }
-            Err(e) if TORCH_LIB_DIR.is_empty() => {
-                CudaLibrary::Failed(format!("{e} (no libtorch folder was known at build time)"))
+            Err(e) if path.parent().is_none_or(|p| p.as_os_str().is_empty()) => {
+                CudaLibrary::Failed(format!("{e} (the libtorch folder is unknown)"))
             }
             Err(e) => CudaLibrary::Failed(e.to_string()),
         }

@@ -58,6 +58,8 @@ pub fn to_channels_last(vs: &tch::nn::VarStore) {
     tch::no_grad(|| {
         for (_, mut var) in vs.variables() {
             if let [n, c, h, w] = var.size()[..] {
+                // Explicit strides, also for one channel, where `permute`/`contiguous` would
+                // leave the tensor as it is (a size-1 dim makes both layouts "contiguous").
                 let strides = [c * h * w, 1, w * c, c];
                 let mut nhwc =
                     tch::Tensor::empty_strided([n, c, h, w], strides, (var.kind(), var.device()));
