@@ -142,7 +142,7 @@ fn main() -> Result<()> {
     run("toy-gan", "8-Gaussian ring", 8000, &mut || {
         let config = TrainConfig::toy(ToyConfig::default()).lr(1e-3, 1e-3);
         let mut t = settings.train(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu), 6000)?;
-        t.set_lr(1e-4, 1e-4);
+        t.set_lr(1e-4, 1e-4)?;
         t.train(2000)?;
         Ok(t.mode_report(2500)?.to_string())
     })?;

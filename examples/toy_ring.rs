@@ -37,7 +37,7 @@ fn main() -> Result<()> {
     let settle = steps - (arg(7, 0.0) as usize).min(steps);
     while trainer.steps_done() < steps {
         if trainer.steps_done() == settle {
-            trainer.set_lr(arg(4, 1e-3) / 10.0, arg(4, 1e-3) / 10.0);
+            trainer.set_lr(arg(4, 1e-3) / 10.0, arg(4, 1e-3) / 10.0)?;
         }
         trainer.train(chunk.min(steps - trainer.steps_done()))?;
         println!(

@@ -64,6 +64,40 @@ pub enum ModelKind {
     Pix2pix,
 }
 
+impl ModelKind {
+    /// The name the command takes (`wgan-gp`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Vanilla => "vanilla",
+            ModelKind::Dcgan => "dcgan",
+            ModelKind::Wgan => "wgan",
+            ModelKind::WganGp => "wgan-gp",
+            ModelKind::Cgan => "cgan",
+            ModelKind::Pix2pix => "pix2pix",
+        }
+    }
+
+    /// Which of the course's models a config trains (the inverse of [`train_config`]).
+    pub fn of(config: &TrainConfig) -> ModelKind {
+        match &config.model {
+            ModelConfig::Toy(_) | ModelConfig::Mlp(_) => ModelKind::Vanilla,
+            ModelConfig::Pix2Pix { .. } => ModelKind::Pix2pix,
+            ModelConfig::Dcgan(c) if c.n_classes > 0 => ModelKind::Cgan,
+            ModelConfig::Dcgan(_) => match config.loss {
+                crate::train::GanLoss::Wasserstein => ModelKind::Wgan,
+                crate::train::GanLoss::WassersteinGp { .. } => ModelKind::WganGp,
+                _ => ModelKind::Dcgan,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A dataset as the command line names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -160,7 +194,8 @@ impl DataSpec {
                 if model == ModelKind::Pix2pix {
                     DataSpec::Pairs {
                         path,
-                        size: size(256, &[64, 128, 256])?,
+                        // The U-Net's depth is fixed for these two sizes (see UnetConfig).
+                        size: size(256, &[64, 256])?,
                         b_to_a: false,
                     }
                 } else {
@@ -173,6 +208,19 @@ impl DataSpec {
             }
         };
         Ok(spec)
+    }
+
+    /// The user's own folder this data is read from, if any.
+    pub fn folder(&self) -> Option<&Path> {
+        match self {
+            DataSpec::Folder { path, .. } | DataSpec::Pairs { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Data the crate generates (the 2-D mixtures): loading it reads no file.
+    pub fn is_generated(&self) -> bool {
+        matches!(self, DataSpec::Ring | DataSpec::Grid)
     }
 
     /// A short name for messages.
@@ -299,6 +347,12 @@ pub fn train_config(kind: ModelKind, data: &TrainData, width: Option<i64>) -> Re
         }))
     };
     let config = match (kind, data) {
+        (_, TrainData::Absent { info, .. }) => {
+            bail!(
+                "{} was not loaded: a model is sized from the data itself",
+                info.name
+            )
+        }
         (ModelKind::Vanilla, TrainData::Toy(_)) => TrainConfig::toy(ToyConfig::default()),
         (_, TrainData::Toy(_)) => {
             bail!("the 2-D mixtures train the vanilla model: `gans train vanilla --dataset ring`")
@@ -364,8 +418,12 @@ pub fn steps_for_epochs(epochs: usize, config: &TrainConfig, data: &TrainData) -
         "{} is sampled afresh every step and has no epochs: use --steps",
         data.info().name
     );
+    config.validate()?;
     let per_step = config.batch_size * config.n_critic;
-    Ok((epochs * len).div_ceil(per_step).max(1))
+    let examples = epochs
+        .checked_mul(len)
+        .with_context(|| format!("--epochs {epochs} is too large"))?;
+    Ok(examples.div_ceil(per_step).max(1))
 }
 
 /// What `--resume` needs to load a run again.
@@ -382,43 +440,199 @@ pub struct RunInfo {
 
 const RUN_FORMAT: &str = "gans-run/1";
 
+impl RunInfo {
+    pub fn new(
+        model: ModelKind,
+        dataset: DataSpec,
+        target_steps: usize,
+        checkpoint_every: usize,
+    ) -> RunInfo {
+        RunInfo {
+            format: RUN_FORMAT.into(),
+            model,
+            dataset,
+            target_steps,
+            checkpoint_every,
+        }
+    }
+}
+
 /// A run's folder: `runs/NAME/`.
 #[derive(Debug, Clone)]
 pub struct RunFolder {
     pub dir: PathBuf,
 }
 
+/// What a run folder may hold: `--force` replaces a folder that holds nothing else.
+const RUN_FILES: [&str; 8] = [
+    "run.json",
+    "config.json",
+    "checkpoint",
+    "losses.svg",
+    "d.svg",
+    "samples.png",
+    "samples.svg",
+    "snapshots.gif",
+];
+
+/// `path` made absolute with its links resolved as far as it exists (the rest appended).
+fn resolved(path: &Path) -> PathBuf {
+    if let Ok(path) = std::fs::canonicalize(path) {
+        return path;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => resolved(parent).join(name),
+        (_, Some(name)) => std::env::current_dir().unwrap_or_default().join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
 impl RunFolder {
-    /// A new run in `dir`. A folder that holds anything is refused unless `force`, which
-    /// deletes it first.
-    pub fn create(dir: impl AsRef<Path>, force: bool) -> Result<RunFolder> {
-        let dir = dir.as_ref().to_path_buf();
-        let occupied = dir.is_file()
-            || std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
-        if occupied {
+    /// Checks, before anything is deleted or written, that a new run may go to `dir`:
+    /// - never a file, never a folder that is, holds or lies inside the dataset folder `data`
+    ///   (the run's own samples would become training data);
+    /// - a folder that holds anything only with `force`, and only when it is a run folder
+    ///   written by `gans train` (its `run.json`) holding nothing but a run's files.
+    pub fn check_new(dir: &Path, force: bool, data: Option<&Path>) -> Result<()> {
+        let shown = dir.display();
+        ensure!(
+            !dir.is_file() && !dir.is_symlink(),
+            "--out {shown} is a file, not a folder: choose another --out (--force replaces only \
+             a run folder written by `gans train`, never a file)"
+        );
+        if let Some(data) = data {
+            let (out, data) = (resolved(dir), resolved(data));
             ensure!(
-                force,
-                "{} already exists and is not empty{}. Continue that run with `gans train \
-                 --resume {}`, choose another --out, or pass --force to delete it and start over",
-                dir.display(),
-                RunFolder::describe_existing(&dir),
-                dir.display()
+                !out.starts_with(&data),
+                "--out {shown} is or lies inside the dataset folder {}: the run's own pictures \
+                 would become training data. Choose an --out outside it",
+                data.display()
             );
-            if dir.is_file() {
-                std::fs::remove_file(&dir)
-            } else {
-                std::fs::remove_dir_all(&dir)
-            }
-            .with_context(|| format!("deleting {} (--force)", dir.display()))?;
+            ensure!(
+                !data.starts_with(&out),
+                "--out {shown} holds the dataset folder {}: choose another --out (nothing was \
+                 deleted)",
+                data.display()
+            );
         }
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let entries: Vec<String> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => return Ok(()),
+        };
+        if entries.is_empty() {
+            return Ok(());
+        }
+        ensure!(
+            force,
+            "{shown} already exists and is not empty{}. Continue that run with `gans train \
+             --resume {shown}`, choose another --out, or pass --force to replace it",
+            RunFolder::describe_existing(dir)
+        );
+        ensure!(
+            dir.join("run.json").is_file(),
+            "{shown} is not a run folder written by `gans train` (it has no run.json): --force \
+             replaces only a run folder, so nothing was deleted. Choose another --out"
+        );
+        let mut foreign: Vec<&String> = entries
+            .iter()
+            .filter(|name| !RUN_FILES.contains(&name.as_str()) && !name.starts_with('.'))
+            .collect();
+        foreign.sort();
+        ensure!(
+            foreign.is_empty(),
+            "{shown} is a run folder but also holds {}, which --force would delete: move \
+             them out first, or choose another --out (nothing was deleted)",
+            foreign
+                .iter()
+                .take(5)
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(())
+    }
+
+    /// A new run in `dir`: `run.json`, `config.json` and a checkpoint at the trainer's step,
+    /// written into a hidden folder beside `dir` and moved into place whole, so that a run folder
+    /// always loads. With `force`, an old run there ([`RunFolder::check_new`] says which) is
+    /// deleted only once the new one is whole. A refusal or an error leaves `dir` as it was.
+    pub fn create(
+        dir: impl AsRef<Path>,
+        force: bool,
+        run: &RunInfo,
+        trainer: &Trainer,
+    ) -> Result<RunFolder> {
+        let dir = dir.as_ref().to_path_buf();
+        Self::check_new(&dir, force, run.dataset.folder())?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .with_context(|| format!("--out {} does not name a folder", dir.display()))?;
+        let beside =
+            |what: &str| dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()));
+        // A new run that a kill interrupted before it was moved into place is of no use.
+        for stale in hidden_siblings(&dir, "new") {
+            let _ = std::fs::remove_dir_all(stale);
+        }
+        let staging = beside("new");
+        let written = (|| -> Result<()> {
+            std::fs::create_dir_all(&staging)
+                .with_context(|| format!("creating {}", staging.display()))?;
+            let folder = RunFolder {
+                dir: staging.clone(),
+            };
+            folder.write_run(run)?;
+            folder.save(trainer)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+        // An empty folder is simply replaced; an old run is moved aside, then deleted.
+        let old = beside("old");
+        let had_old = std::fs::remove_dir(&dir).is_err() && dir.exists();
+        if had_old {
+            std::fs::rename(&dir, &old)
+                .with_context(|| format!("moving the old run {} aside", dir.display()))?;
+        }
+        if let Err(e) = std::fs::rename(&staging, &dir) {
+            if had_old {
+                let _ = std::fs::rename(&old, &dir);
+            }
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e).with_context(|| format!("moving the new run into {}", dir.display()));
+        }
+        if had_old {
+            std::fs::remove_dir_all(&old)
+                .with_context(|| format!("deleting the replaced run, now in {}", old.display()))?;
+        }
         Ok(RunFolder { dir })
     }
 
     /// An existing run, for `--resume`, `sample` and `eval`: its folder, or its `checkpoint/`.
+    /// A run that `--force` had moved aside when a kill stopped it before the new run took its
+    /// place is moved back first.
     pub fn open(path: impl AsRef<Path>) -> Result<RunFolder> {
         let path = path.as_ref();
-        let dir = if path.join("checkpoint.json").is_file() && !path.join("run.json").is_file() {
+        if !path.exists()
+            && let Some(old) = hidden_siblings(path, "old").into_iter().next()
+        {
+            std::fs::rename(&old, path).with_context(|| {
+                format!(
+                    "moving the run in {} back to {}",
+                    old.display(),
+                    path.display()
+                )
+            })?;
+            eprintln!(
+                "gans: {} was being replaced when its command stopped: the old run is back",
+                path.display()
+            );
+        }
+        let dir = if has_checkpoint(path) && !path.join("run.json").is_file() {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
             path.to_path_buf()
@@ -429,9 +643,9 @@ impl RunFolder {
             path.display()
         );
         ensure!(
-            dir.join("checkpoint").join("checkpoint.json").is_file(),
-            "{} has no checkpoint yet (the run stopped before its first one): start it again \
-             with `gans train … --out {} --force`",
+            has_checkpoint(&dir.join("checkpoint")),
+            "{} has no checkpoint/ (a run folder always has one; was it deleted?): start the run \
+             again with `gans train … --out {} --force`",
             dir.display(),
             dir.display()
         );
@@ -442,7 +656,7 @@ impl RunFolder {
         match crate::train::CheckpointMeta::read(dir.join("checkpoint")) {
             Ok(meta) => format!(
                 " (a {} run at step {})",
-                meta.config.model.name(),
+                ModelKind::of(&meta.config),
                 meta.step
             ),
             Err(_) => String::new(),
@@ -472,42 +686,55 @@ impl RunFolder {
         Ok(info)
     }
 
-    /// Writes `run.json`, and `config.json` when given (atomically).
-    pub fn write_info(
-        &self,
-        model: ModelKind,
-        dataset: &DataSpec,
-        target_steps: usize,
-        checkpoint_every: usize,
-        config: Option<&TrainConfig>,
-    ) -> Result<()> {
-        let info = RunInfo {
-            format: RUN_FORMAT.into(),
-            model,
-            dataset: dataset.clone(),
-            target_steps,
-            checkpoint_every,
-        };
+    /// Writes `run.json` (atomically).
+    pub fn write_run(&self, info: &RunInfo) -> Result<()> {
         crate::viz::write_atomic(
             &self.dir.join("run.json"),
-            &serde_json::to_vec_pretty(&info)?,
-        )?;
-        match config {
-            Some(config) => crate::viz::write_atomic(
-                &self.dir.join("config.json"),
-                &serde_json::to_vec_pretty(config)?,
-            ),
-            None => Ok(()),
-        }
+            &serde_json::to_vec_pretty(info)?,
+        )
     }
 
-    /// The trainer of this run, rebuilt from its checkpoint with its own data.
+    /// The trainer of this run, rebuilt from its checkpoint with its own data, to train on.
     pub fn load_trainer(&self, device: Device) -> Result<(Trainer, RunInfo)> {
         let info = self.read_info()?;
-        let data = info.dataset.load(Split::Train, device)?;
+        let data = info.dataset.load(Split::Train, device).with_context(|| {
+            format!(
+                "loading the training data of {} to train on (sampling and scoring do not need it)",
+                self.dir.display()
+            )
+        })?;
         let trainer = Trainer::load(self.checkpoint(), data)
             .with_context(|| format!("loading the run in {}", self.dir.display()))?;
+        self.check_model(&trainer, &info)?;
         Ok((trainer, info))
+    }
+
+    /// The trainer of this run from its checkpoint alone, to sample and score (the 2-D
+    /// mixtures, which read no file, come with their data for the mode report).
+    pub fn load_for_sampling(&self, device: Device) -> Result<(Trainer, RunInfo)> {
+        let info = self.read_info()?;
+        if info.dataset.is_generated() {
+            return self.load_trainer(device);
+        }
+        let trainer = Trainer::load_without_data(self.checkpoint(), device)
+            .with_context(|| format!("loading the run in {}", self.dir.display()))?;
+        self.check_model(&trainer, &info)?;
+        Ok((trainer, info))
+    }
+
+    /// The checkpoint holds the model `run.json` names (a checkpoint copied in from another
+    /// run does not).
+    fn check_model(&self, trainer: &Trainer, info: &RunInfo) -> Result<()> {
+        let held = ModelKind::of(trainer.config());
+        ensure!(
+            held == info.model,
+            "{} holds a {held} model but {} says {}: the checkpoint was copied in from another \
+             run. Put back this run's own checkpoint/, or resume the {held} run from its own folder",
+            self.checkpoint().display(),
+            self.dir.join("run.json").display(),
+            info.model
+        );
+        Ok(())
     }
 
     /// Saves the checkpoint, its config as `config.json` (a changed learning rate included),
@@ -543,6 +770,37 @@ impl RunFolder {
         }
         Ok(())
     }
+}
+
+/// The hidden folders `.NAME.WHAT-PID` that [`RunFolder::create`] makes beside `dir`.
+fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return vec![];
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!(".{}.{what}-", name.to_string_lossy());
+    let mut found: Vec<PathBuf> = std::fs::read_dir(parent)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// A checkpoint folder with a checkpoint in it (its tensor file; or, written by an older
+/// version, its JSON).
+fn has_checkpoint(dir: &Path) -> bool {
+    dir.join("checkpoint.safetensors").is_file() || dir.join("checkpoint.json").is_file()
 }
 
 /// How a [`drive`] ended.
@@ -581,17 +839,19 @@ pub fn drive(
         }
         let steps = chunk.min(target - trainer.steps_done());
         if let Err(e) = trainer.train(steps) {
-            let kept = match crate::train::CheckpointMeta::read(folder.checkpoint()) {
-                Ok(meta) => format!(
-                    "The last good checkpoint, step {}, is kept in {}: continue from it with \
+            let step = crate::train::CheckpointMeta::read(folder.checkpoint()).map(|m| m.step);
+            let kept = match (step, e.downcast_ref::<crate::train::Diverged>()) {
+                (Ok(step), Some(_)) => format!(
+                    "The last good checkpoint, step {step}, is kept in {}: continue from it with \
                      `gans train --resume {} --lr <smaller>`.",
-                    meta.step,
                     folder.checkpoint().display(),
                     folder.dir.display()
                 ),
-                Err(_) => "No checkpoint had been saved yet: start again with a smaller --lr \
-                           and --force."
-                    .into(),
+                (Ok(step), None) => format!(
+                    "Training stopped; the checkpoint of step {step} in {} is kept.",
+                    folder.checkpoint().display()
+                ),
+                (Err(_), _) => "Training stopped.".into(),
             };
             return Err(e.context(kept));
         }
@@ -605,8 +865,7 @@ pub fn drive(
             last_saved = done;
         }
     }
-    if last_saved != trainer.steps_done() || !folder.checkpoint().join("checkpoint.json").is_file()
-    {
+    if last_saved != trainer.steps_done() || !has_checkpoint(&folder.checkpoint()) {
         folder.save(trainer)?;
     }
     Ok(Ended::Finished)
@@ -614,6 +873,7 @@ pub fn drive(
 
 /// Snapshots for a run of `target` steps: about 40 frames, on history points.
 pub fn snapshot_every(target: usize, log_every: usize) -> usize {
+    let log_every = log_every.max(1);
     (target / 40).max(1).div_ceil(log_every) * log_every
 }
 
@@ -658,6 +918,60 @@ mod tests {
         assert!(e.to_string().contains("vanilla"), "{e}");
         let e = steps_for_epochs(1, &TrainConfig::toy(ToyConfig::default()), &ring).unwrap_err();
         assert!(e.to_string().contains("--steps"), "{e}");
+    }
+
+    #[test]
+    fn drive_gives_divergence_advice_only_for_divergence() {
+        let dir = crate::data::test_dir("run-drive");
+        let out = dir.join("run");
+        let config = TrainConfig::toy(ToyConfig::default())
+            .batch_size(32)
+            .log_every(2)
+            .print_every(0);
+        let mut trainer = Trainer::new(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu)).unwrap();
+        let info = RunInfo::new(ModelKind::Vanilla, DataSpec::Ring, 10, 2);
+        let folder = RunFolder::create(&out, false, &info, &trainer).unwrap();
+        let stop = AtomicBool::new(false);
+        drive(&mut trainer, &folder, 4, 2, &stop, |_, _| {}).unwrap();
+        let (_, mut weight) = trainer.variables().swap_remove(0);
+        tch::no_grad(|| {
+            let _ = weight.fill_(f64::NAN);
+        });
+        let err = drive(&mut trainer, &folder, 10, 2, &stop, |_, _| {}).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("last good checkpoint, step 4") && err.contains("--lr <smaller>"),
+            "{err}"
+        );
+        let meta = crate::train::CheckpointMeta::read(folder.checkpoint()).unwrap();
+        assert_eq!(meta.step, 4);
+        // Another failure (here: a trainer loaded without its data) gets no such advice.
+        let mut absent = Trainer::load_without_data(folder.checkpoint(), Device::Cpu).unwrap();
+        let err = drive(&mut absent, &folder, 10, 2, &stop, |_, _| {}).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("checkpoint of step 4 in") && !err.contains("--lr"),
+            "{err}"
+        );
+    }
+
+    /// A kill between `--force`'s two renames leaves the old run hidden beside its name, and
+    /// the next command that opens it moves it back.
+    #[test]
+    fn a_run_moved_aside_by_an_interrupted_force_comes_back() {
+        let dir = crate::data::test_dir("run-aside");
+        let trainer = Trainer::new(
+            TrainConfig::toy(ToyConfig::default()),
+            Toy2d::new(Toy2dKind::Ring, Device::Cpu),
+        )
+        .unwrap();
+        let info = RunInfo::new(ModelKind::Vanilla, DataSpec::Ring, 10, 2);
+        let run = dir.join("run");
+        RunFolder::create(&run, false, &info, &trainer).unwrap();
+        std::fs::rename(&run, dir.join(".run.old-12345")).unwrap();
+        let folder = RunFolder::open(&run).unwrap();
+        assert!(folder.dir.join("run.json").is_file());
+        assert!(!dir.join(".run.old-12345").exists());
     }
 
     #[test]

@@ -287,7 +287,7 @@ fn channels_last_gradients_match_contiguous_ones() {
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let g = DcganGenerator::new(&config, vs.root() / "generator").unwrap();
         let d = DcganDiscriminator::new(&config, vs.root() / "discriminator").unwrap();
-        init::dcgan_normal(&vs);
+        init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
         if channels_last {
             to_channels_last(&vs);
         }

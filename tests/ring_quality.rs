@@ -23,7 +23,7 @@ fn non_saturating_gan_covers_the_ring() {
     let config = TrainConfig::toy(ToyConfig::default()).print_every(0);
     let mut trainer = Trainer::new(config, ring).unwrap();
     trainer.train(6000).unwrap();
-    trainer.set_lr(1e-4, 1e-4);
+    trainer.set_lr(1e-4, 1e-4).unwrap();
     trainer.train(2000).unwrap();
     let report = trainer.mode_report(2500).unwrap();
     println!(

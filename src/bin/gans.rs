@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use gans::data::Split;
 use gans::metrics;
 use gans::prelude::*;
-use gans::run::{self, DataSpec, Ended, ModelKind, RunFolder};
+use gans::run::{self, DataSpec, Ended, ModelKind, RunFolder, RunInfo};
 use gans::train::TrainData;
 
 #[derive(Parser)]
@@ -35,7 +35,7 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// How many samples (Pix2Pix: how many held-out inputs to translate).
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = at_least_one)]
         n: usize,
         /// Output file: .png for a grid, .npy for the array.
         #[arg(long)]
@@ -51,8 +51,8 @@ enum Command {
         /// The run folder (or its checkpoint/ folder).
         #[arg(long)]
         checkpoint: PathBuf,
-        /// Samples to score (capped at the test split's size).
-        #[arg(long, default_value_t = 1000)]
+        /// Samples to score, at least 50 (capped at the test split's size).
+        #[arg(long, default_value_t = 1000, allow_negative_numbers = true, value_parser = at_least_one)]
         n: usize,
         #[arg(long, default_value = "auto")]
         device: String,
@@ -75,15 +75,15 @@ struct TrainArgs {
     #[arg(long, required_unless_present = "resume")]
     dataset: Option<String>,
     /// Train until this generator step.
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", allow_negative_numbers = true, value_parser = at_least_one)]
     steps: Option<usize>,
     /// Train for this many passes over the data.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one)]
     epochs: Option<usize>,
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one)]
     batch_size: Option<usize>,
     /// Learning rate of both G and D (default: the paper's). With --resume: from now on.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     lr: Option<f64>,
     #[arg(long)]
     seed: Option<u64>,
@@ -107,11 +107,24 @@ struct TrainArgs {
     #[arg(long)]
     force: bool,
     /// Save a checkpoint and the figures every this many steps.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, allow_negative_numbers = true, value_parser = at_least_one)]
     checkpoint_every: usize,
     /// Without a terminal (logs, CI): print a line of progress every this many steps.
     #[arg(long, default_value_t = 100)]
     print_every: usize,
+}
+
+/// A count given on the command line: a whole number, at least 1.
+fn at_least_one(text: &str) -> std::result::Result<usize, String> {
+    match text.trim().parse::<i128>() {
+        Ok(n) if n >= 1 && n <= usize::MAX as i128 => Ok(n as usize),
+        Ok(_) => Err(format!(
+            "{text} is not allowed here: give a whole number of at least 1"
+        )),
+        Err(_) => Err(format!(
+            "{text} is not a whole number: give one of at least 1, e.g. 64"
+        )),
+    }
 }
 
 fn main() {
@@ -149,16 +162,17 @@ const INTERRUPTED: i32 = 130;
 
 fn train(args: TrainArgs) -> Result<i32> {
     let device = parse_device(&args.device)?;
-    let (folder, mut trainer, target, checkpoint_every) = match &args.resume {
+    let (folder, mut trainer, run) = match &args.resume {
         Some(dir) => resume(dir, &args, device)?,
         None => start(&args, device)?,
     };
+    let (target, checkpoint_every) = (run.target_steps, run.checkpoint_every);
     if args.device != "auto" {
         println!("gans: {}", describe(device)); // `auto` said it already
     }
     println!(
         "gans: {} on {}, step {} → {target}, run folder {}",
-        trainer.config().model.name(),
+        run.model,
         trainer.data().info().name,
         trainer.steps_done(),
         folder.dir.display()
@@ -236,21 +250,25 @@ fn train(args: TrainArgs) -> Result<i32> {
     }
 }
 
-/// A new run: data, the model's paper settings with the flags applied, the folder.
-fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, usize, usize)> {
+/// A new run: data, the model's paper settings with the flags applied, the folder. Everything
+/// is checked before the folder is touched.
+fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInfo)> {
     let model = args
         .model
         .context("name a model, e.g. `gans train dcgan`")?;
     let dataset = args.dataset.as_deref().context("--dataset is needed")?;
     let out = args.out.as_ref().context("--out runs/NAME is needed")?;
     let spec = DataSpec::parse(dataset, model, args.image_size)?;
-    // Check everything that can be checked before touching the folder.
+    // The folder first (cheap), then the data, the model and the settings; nothing is written
+    // until all of them are known to be good.
+    RunFolder::check_new(out, args.force, spec.folder())?;
     let data = spec.load(Split::Train, device)?;
     let mut config = run::train_config(model, &data, args.width)?;
     if let Some(b) = args.batch_size {
         config.batch_size = b;
     }
     if let Some(lr) = args.lr {
+        warn_if_large(lr, &config);
         config = config.lr(lr, lr);
     }
     if let Some(seed) = args.seed {
@@ -261,19 +279,24 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, usize,
         (None, Some(epochs)) => run::steps_for_epochs(epochs, &config, &data)?,
         (None, None) => bail!("say how long to train: --steps N or --epochs N"),
     };
-    ensure!(target > 0, "--steps must be at least 1");
     config.print_every = 0;
     config.snapshot_every = run::snapshot_every(target, config.log_every);
     let trainer = Trainer::new(config, data)?;
-    let folder = RunFolder::create(out, args.force)?;
-    folder.write_info(
-        model,
-        &spec,
-        target,
-        args.checkpoint_every,
-        Some(trainer.config()),
-    )?;
-    Ok((folder, trainer, target, args.checkpoint_every))
+    let run = RunInfo::new(model, spec, target, args.checkpoint_every);
+    let folder = RunFolder::create(out, args.force, &run, &trainer)?;
+    Ok((folder, trainer, run))
+}
+
+/// A learning rate ten times the paper's or more trains, if at all, only by luck: say so.
+fn warn_if_large(lr: f64, config: &TrainConfig) {
+    let paper = gans::train::lr_of(config.opt_g);
+    if lr.is_finite() && lr >= 10.0 * paper {
+        eprintln!(
+            "gans: warning: --lr {lr} is {:.0} times the paper's {paper} for this model; GANs \
+             usually diverge at such rates (a NaN stops the run with its last good checkpoint)",
+            lr / paper
+        );
+    }
 }
 
 /// An existing run from its checkpoint; only the length and the learning rate may change.
@@ -281,7 +304,7 @@ fn resume(
     dir: &PathBuf,
     args: &TrainArgs,
     device: Device,
-) -> Result<(RunFolder, Trainer, usize, usize)> {
+) -> Result<(RunFolder, Trainer, RunInfo)> {
     for (given, flag) in [
         (args.model.is_some(), "a model"),
         (args.dataset.is_some(), "--dataset"),
@@ -299,22 +322,19 @@ fn resume(
         );
     }
     let folder = RunFolder::open(dir)?;
-    let (mut trainer, info) = folder.load_trainer(device)?;
+    let (mut trainer, mut run) = folder.load_trainer(device)?;
     if let Some(lr) = args.lr {
-        trainer.set_lr(lr, lr);
+        warn_if_large(lr, trainer.config());
+        trainer
+            .set_lr(lr, lr)
+            .with_context(|| format!("--lr {lr}: the run in {} is unchanged", dir.display()))?;
     }
-    let target = args.steps.unwrap_or(info.target_steps);
-    // config.json follows the checkpoint (a new learning rate lands with the next one).
-    if target != info.target_steps {
-        folder.write_info(
-            info.model,
-            &info.dataset,
-            target,
-            info.checkpoint_every,
-            None,
-        )?;
+    if let Some(steps) = args.steps.filter(|&s| s != run.target_steps) {
+        // config.json follows the checkpoint (a new learning rate lands with the next one).
+        run.target_steps = steps;
+        folder.write_run(&run)?;
     }
-    Ok((folder, trainer, target, info.checkpoint_every))
+    Ok((folder, trainer, run))
 }
 
 fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str) -> Result<()> {
@@ -331,7 +351,7 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
         ),
     };
     let folder = RunFolder::open(checkpoint)?;
-    let (trainer, info) = folder.load_trainer(parse_device(device)?)?;
+    let (trainer, info) = folder.load_for_sampling(parse_device(device)?)?;
     tch::manual_seed(seed as i64);
     let pix2pix = matches!(trainer.config().model, ModelConfig::Pix2Pix { .. });
     if matches!(trainer.config().model, ModelConfig::Toy(_)) {
@@ -349,7 +369,7 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
     } else {
         let (images, _) = metrics::samples_with_labels(&trainer, n)?;
         let per_row = match trainer.config().model.n_classes() {
-            0 => (n as f64).sqrt().ceil() as usize,
+            0 => gans::viz::square_columns(n),
             k => k as usize,
         };
         let scale = if images.size()[2] <= 32 { 2 } else { 1 };
@@ -376,19 +396,24 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
 }
 
 fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
+    ensure!(
+        n >= 50,
+        "--n {n}: a Fréchet distance from fewer than 50 samples means little; use --n 50 or more \
+         (1000 by default)"
+    );
     let folder = RunFolder::open(checkpoint)?;
-    let (trainer, info) = folder.load_trainer(parse_device(device)?)?;
+    let (trainer, info) = folder.load_for_sampling(parse_device(device)?)?;
     let dev = trainer.device();
     println!(
         "gans: {} on {} at step {}",
-        trainer.config().model.name(),
+        info.model,
         info.dataset.name(),
         trainer.steps_done()
     );
     tch::manual_seed(0);
-    match trainer.data() {
-        TrainData::Toy(_) => println!("{}", trainer.mode_report(n.max(100))?),
-        TrainData::Pairs(_) => {
+    match &trainer.config().model {
+        ModelConfig::Toy(_) => println!("{}", trainer.mode_report(n.max(100))?),
+        ModelConfig::Pix2Pix { .. } => {
             let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
                 bail!("a Pix2Pix run trains on pairs");
             };
@@ -401,7 +426,7 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
                 metrics::image::ssim(&outputs, &test.targets)?
             );
         }
-        TrainData::Images(train) => {
+        ModelConfig::Mlp(_) | ModelConfig::Dcgan(_) => {
             let classifier = info.dataset.classifier(dev)?.with_context(|| {
                 format!(
                     "there is no feature classifier for {} (the crate has them for mnist, \
@@ -413,9 +438,13 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
             let TrainData::Images(test) = info.dataset.load(Split::Test, dev)? else {
                 bail!("an image run has an image test split");
             };
+            // The training split gives the real-data floor beside each score.
+            let TrainData::Images(train) = info.dataset.load(Split::Train, dev)? else {
+                bail!("an image run has an image training split");
+            };
             println!(
                 "{}",
-                metrics::evaluate(&trainer, &classifier, train, &test, n)?
+                metrics::evaluate(&trainer, &classifier, &train, &test, n)?
             );
         }
     }

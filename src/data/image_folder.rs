@@ -2,7 +2,8 @@
 //!
 //! Each image is decoded, flattened onto white if it has transparency, centre-cropped to a
 //! square, and resized to `size × size` (grey or RGB). Files are read on all cores. Files that
-//! cannot be used (not an image, unreadable, corrupt) are skipped and counted with the reason, so
+//! cannot be used (not an image, unreadable, corrupt, or too small: a side under a quarter of
+//! `size`) are skipped and counted with the reason, so
 //! a few bad files in a large folder do not stop a run, and none is dropped silently.
 //! 16-bit, grey, grey+alpha, RGB and RGBA images are all accepted.
 
@@ -174,6 +175,15 @@ fn read_square(path: &Path, size: u32, grey: bool) -> std::result::Result<Vec<u8
         .map_err(|e| format!("cannot read: {e}"))?
         .decode()
         .map_err(|e| format!("not a readable image: {e}"))?;
+    let side = image.width().min(image.height());
+    if side * 4 < size {
+        return Err(format!(
+            "{}×{} is too small to make a {size}×{size} image (it would be enlarged more than 4 \
+             times into a blur): remove it, or choose a smaller --image-size",
+            image.width(),
+            image.height()
+        ));
+    }
     Ok(square(&image, size, grey))
 }
 

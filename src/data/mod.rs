@@ -162,7 +162,7 @@ impl Dataset {
         let images = self
             .images
             .index_select(0, &Tensor::from_slice(&index).to_device(self.device()));
-        let per_row = (n as f64).sqrt().ceil() as usize;
+        let per_row = crate::viz::square_columns(n);
         let scale = if self.image_shape()[1] <= 32 { 2 } else { 1 };
         crate::viz::image_grid(&images, per_row, scale)
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use image::{DynamicImage, GrayImage};
 use rand::Rng;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use super::image_folder::{bytes_to_images, square};
 use super::{Dataset, read_parallel};
@@ -152,12 +152,7 @@ pub fn edges_to(data: &Dataset, size: u32) -> Result<PairedDataset> {
     } else {
         targets.shallow_clone()
     };
-    let bytes = ((grey + 1.0) * 127.5)
-        .round()
-        .clamp(0.0, 255.0)
-        .to_kind(Kind::Uint8)
-        .to_device(Device::Cpu)
-        .contiguous();
+    let bytes = crate::viz::to_u8(&grey).contiguous();
     let bytes = Vec::<u8>::try_from(bytes.view([-1]))?;
     let n = data.len();
     let mut edges = Vec::with_capacity(bytes.len());
@@ -219,6 +214,7 @@ pub fn split_halves(image: &DynamicImage) -> (DynamicImage, DynamicImage) {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use tch::Kind;
 
     #[test]
     fn ab_folder_respects_direction() {

@@ -217,7 +217,9 @@ impl Classifier {
     fn save(&self, weights: &Path, meta_path: &Path) -> Result<()> {
         let dir = weights.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let temp = weights.with_extension("tmp.safetensors"); // tch picks the format by extension
+        // A name of this process and call (two tests in one process may train it at once),
+        // ending in .safetensors: tch picks the format by extension.
+        let temp = crate::viz::temp_beside(weights)?.with_extension("safetensors");
         self._vs
             .save(&temp)
             .with_context(|| format!("writing {}", temp.display()))?;

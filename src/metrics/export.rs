@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use anyhow::{Result, ensure};
-use tch::{Device, Kind, Tensor};
+use anyhow::{Context, Result, ensure};
+use tch::Tensor;
 
 /// Writes images `[N, C, H, W]` in [-1, 1] as a `.npy` file of `uint8` with shape `[N, H, W, C]`
 /// (the layout image tools expect), atomically.
@@ -13,36 +13,16 @@ pub fn save_npy(images: &Tensor, path: impl AsRef<Path>) -> Result<()> {
         "images must be [N, C, H, W], got {:?}",
         images.size()
     );
-    let bytes = ((images.detach().to_device(Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
-        .round()
-        .clamp(0.0, 255.0)
-        .to_kind(Kind::Uint8)
-        .permute([0, 2, 3, 1])
-        .contiguous();
-    let s = bytes.size();
-    let mut data = vec![0u8; bytes.numel()];
-    bytes.copy_data(&mut data, bytes.numel());
-    crate::viz::write_atomic(path.as_ref(), &npy_bytes(&s, &data))
-}
-
-/// The NPY 1.0 format: magic, version, a little-endian header length, a Python dict literal
-/// padded with spaces to a multiple of 64 bytes and ended by a newline, then the raw data.
-fn npy_bytes(shape: &[i64], data: &[u8]) -> Vec<u8> {
-    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape = if dims.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
-    let mut header = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': {shape}, }}");
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(data);
-    out
+    let bytes = crate::viz::to_u8(images).permute([0, 2, 3, 1]).contiguous();
+    // tch writes the NPY format itself; a temporary file and a rename keep it atomic.
+    let path = path.as_ref();
+    let temp = crate::viz::temp_beside(path)?;
+    if let Err(e) = bytes.write_npy(&temp) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("writing {}", temp.display()));
+    }
+    std::fs::rename(&temp, path)
+        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
 }
 
 #[cfg(test)]
@@ -61,10 +41,12 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
         let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        assert_eq!((10 + header_len) % 64, 0);
+        assert_eq!((10 + header_len) % 16, 0, "numpy aligns the data");
         let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
         assert!(
-            header.contains("'shape': (2, 1, 2, 3)") && header.ends_with('\n'),
+            header.contains("'descr': '<u1'")
+                && header.contains("'shape': (2,1,2,3,)")
+                && header.ends_with('\n'),
             "{header}"
         );
         let data = &bytes[10 + header_len..];

@@ -122,6 +122,7 @@ pub fn samples_with_labels(trainer: &Trainer, n: usize) -> Result<(Tensor, Optio
     let latent_dim = trainer.config().model.latent_dim().ok_or_else(|| {
         anyhow::anyhow!("a Pix2Pix model is scored with metrics::image, not evaluate")
     })?;
+    ensure!(n > 0, "samples_with_labels(trainer, n) needs n ≥ 1, got 0");
     let device = trainer.device();
     let mut parts = Vec::new();
     let mut all_labels = Vec::new();

@@ -156,6 +156,15 @@ impl DcganGenerator {
         &self.config
     }
 
+    /// The scale (γ) of every normalisation layer, for [`super::init::dcgan_normal`].
+    pub fn norm_scales(&self) -> Vec<Tensor> {
+        self.bn
+            .iter()
+            .filter_map(|bn| bn.ws.as_ref())
+            .map(Tensor::shallow_clone)
+            .collect()
+    }
+
     pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
         config.validate()?;
         let channels = config.generator_channels();
@@ -290,6 +299,17 @@ impl DcganDiscriminator {
     /// The hyperparameters it was built with.
     pub fn config(&self) -> &DcganConfig {
         &self.config
+    }
+
+    /// The scale (γ) of every normalisation layer (batch, layer or instance norm), for
+    /// [`super::init::dcgan_normal`].
+    pub fn norm_scales(&self) -> Vec<Tensor> {
+        let scale = |norm: &NormLayer| match norm {
+            NormLayer::Batch(n) => n.ws.as_ref().map(Tensor::shallow_clone),
+            NormLayer::Layer(n) => n.ws.as_ref().map(Tensor::shallow_clone),
+            NormLayer::Group(n) => n.ws.as_ref().map(Tensor::shallow_clone),
+        };
+        self.norm.iter().flatten().filter_map(scale).collect()
     }
 
     pub fn new(config: &DcganConfig, p: nn::Path) -> Result<Self> {
@@ -528,10 +548,10 @@ mod tests {
     #[test]
     fn layer_names_and_paper_init() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let _g = DcganGenerator::new(&DcganConfig::default(), vs.root() / "generator").unwrap();
-        let _d =
+        let g = DcganGenerator::new(&DcganConfig::default(), vs.root() / "generator").unwrap();
+        let d =
             DcganDiscriminator::new(&DcganConfig::default(), vs.root() / "discriminator").unwrap();
-        init::dcgan_normal(&vs);
+        init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
         let vars = vs.variables();
         let mut names: Vec<&String> = vars.keys().collect();
         names.sort();

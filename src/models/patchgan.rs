@@ -74,6 +74,14 @@ impl PatchGan {
         PatchGan { conv }
     }
 
+    /// The scale (γ) of every batch norm, for [`super::init::dcgan_normal`].
+    pub fn norm_scales(&self) -> Vec<Tensor> {
+        self.conv
+            .iter()
+            .filter_map(|(_, bn)| bn.as_ref()?.ws.as_ref().map(Tensor::shallow_clone))
+            .collect()
+    }
+
     /// Patch logits for the pair `(input, candidate)`, where `candidate` is the real target or
     /// the generator's output.
     pub fn forward_t(&self, input: &Tensor, candidate: &Tensor, train: bool) -> Tensor {

@@ -127,6 +127,16 @@ impl UnetGenerator {
         })
     }
 
+    /// The scale (γ) of every batch norm (`down_bnK`, `up_bnK`), for
+    /// [`super::init::dcgan_normal`].
+    pub fn norm_scales(&self) -> Vec<Tensor> {
+        let down = self.down.iter().filter_map(|(_, bn)| bn.as_ref());
+        let up = self.up.iter().filter_map(|(_, bn)| bn.as_ref());
+        down.chain(up)
+            .filter_map(|bn| bn.ws.as_ref().map(Tensor::shallow_clone))
+            .collect()
+    }
+
     /// Translates `input` into the output domain. `train` drives batch norm and dropout; the
     /// paper kept dropout on at test time too, which `forward_t(x, true)` reproduces.
     pub fn forward_t(&self, input: &Tensor, train: bool) -> Tensor {

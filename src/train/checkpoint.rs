@@ -9,11 +9,15 @@
 //! - `checkpoint.json`: the [`TrainConfig`], the data it trained on, the step counters and the
 //!   history, readable by a person.
 //!
-//! Both are written to temporary files first and renamed into place, tensors first: a crash
-//! mid-save leaves the previous checkpoint whole (or a new tensor file beside the old JSON,
-//! which loading detects by the step each records, and refuses).
+//! The tensor file is the checkpoint: it also carries the JSON, as the bytes of the tensor
+//! `meta/json`, and it is written to a temporary file, flushed and renamed into place in one
+//! step. A kill at any instant therefore leaves the previous whole checkpoint or the new whole
+//! one, never a mix. `checkpoint.json` is written after it, for people and tools to read; when
+//! the two disagree (a kill between the two renames), the tensor file wins. Checkpoints written
+//! before `meta/json` existed load from `checkpoint.json`, with the step each file records
+//! compared.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -45,31 +49,93 @@ pub struct CheckpointMeta {
 }
 
 impl CheckpointMeta {
-    /// Reads and checks the JSON of the checkpoint in `dir`.
+    /// Reads and checks the description of the checkpoint in `dir`: the copy inside its tensor
+    /// file (which cannot disagree with the weights), or `checkpoint.json` for checkpoints
+    /// written before the tensor file carried one.
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
-        let path = dir.as_ref().join(META);
+        let dir = dir.as_ref();
+        let tensors = dir.join(TENSORS);
+        if tensors.is_file()
+            && let Some(json) = embedded_meta(&tensors)?
+        {
+            return Self::parse(&json, &format!("{} (its meta/json)", tensors.display()));
+        }
+        let path = dir.join(META);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
                 "reading {}: is {} a checkpoint folder written by Trainer::save?",
                 path.display(),
-                dir.as_ref().display()
+                dir.display()
             )
         })?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    fn parse(text: &str, source: &str) -> Result<Self> {
+        let value: Value =
+            serde_json::from_str(text).with_context(|| format!("{source} is not valid JSON"))?;
         let format = value.get("format").and_then(Value::as_str).unwrap_or("");
         ensure!(
             format == FORMAT,
-            "{} has format {format:?}; this version of gans reads {FORMAT:?}",
-            path.display()
+            "{source} has format {format:?}; this version of gans reads {FORMAT:?}"
         );
         serde_json::from_value(value).with_context(|| {
-            format!(
-                "{} does not describe a checkpoint this version of gans understands",
-                path.display()
-            )
+            format!("{source} does not describe a checkpoint this version of gans understands")
         })
     }
+}
+
+/// The advice given with every damaged checkpoint file.
+fn damaged(path: &Path) -> String {
+    format!(
+        "{} is damaged (truncated, or not a checkpoint written by gans). Nothing was changed. \
+         Restore it from a copy, or start the run again; a run folder written by `gans train` \
+         keeps one checkpoint, so copy checkpoint/ aside to keep an older one",
+        path.display()
+    )
+}
+
+/// The bytes of the `meta/json` tensor of a safetensors file, read from its header without
+/// loading the other tensors; `None` for a file without one (an older checkpoint).
+fn embedded_meta(path: &Path) -> Result<Option<String>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let read = || -> std::io::Result<Option<Vec<u8>>> {
+        let mut file = std::fs::File::open(path)?;
+        let file_len = file.metadata()?.len();
+        let mut len = [0u8; 8];
+        file.read_exact(&mut len)?;
+        let header_len = u64::from_le_bytes(len);
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad header");
+        if header_len > file_len.saturating_sub(8) || header_len > 100_000_000 {
+            return Err(bad());
+        }
+        let mut header = vec![0u8; header_len as usize];
+        file.read_exact(&mut header)?;
+        let header: Value = serde_json::from_slice(&header).map_err(|_| bad())?;
+        let Some(entry) = header.get("meta/json") else {
+            return Ok(None);
+        };
+        let offsets: Vec<u64> = entry
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
+        let [begin, end] = offsets[..] else {
+            return Err(bad());
+        };
+        let start = 8 + header_len + begin;
+        if end < begin || start + (end - begin) > file_len {
+            return Err(bad());
+        }
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = vec![0u8; (end - begin) as usize];
+        file.read_exact(&mut bytes)?;
+        Ok(Some(bytes))
+    };
+    let bytes = read().with_context(|| damaged(path))?;
+    bytes
+        .map(|b| String::from_utf8(b).with_context(|| damaged(path)))
+        .transpose()
 }
 
 impl Trainer {
@@ -77,6 +143,12 @@ impl Trainer {
     /// checkpoint there atomically.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
+        self.check_finite().with_context(|| {
+            format!(
+                "not saving to {}: the checkpoint already there, if any, stays as it was",
+                dir.display()
+            )
+        })?;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the checkpoint folder {}", dir.display()))?;
         let mut tensors: Vec<(String, Tensor)> = Vec::new();
@@ -99,7 +171,7 @@ impl Trainer {
         tensors.push(("window/g".into(), self.window.g.shallow_clone()));
         tensors.push(("meta/step".into(), Tensor::from(self.step as i64)));
         // safetensors wants contiguous CPU tensors.
-        let tensors: Vec<(String, Tensor)> = tensors
+        let mut tensors: Vec<(String, Tensor)> = tensors
             .into_iter()
             .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
             .collect();
@@ -116,12 +188,22 @@ impl Trainer {
             seconds: self.seconds,
             history: self.history.clone(),
         };
-        let temp = temp_path(dir, TENSORS);
-        Tensor::write_safetensors(&tensors, &temp)
-            .with_context(|| format!("writing {}", temp.display()))?;
-        std::fs::rename(&temp, dir.join(TENSORS))
-            .with_context(|| format!("moving {} into place", temp.display()))?;
         let json = serde_json::to_vec_pretty(&meta)?;
+        tensors.push(("meta/json".into(), Tensor::from_slice(&json)));
+
+        // One file holds the whole checkpoint, so one rename replaces it whole.
+        let path = dir.join(TENSORS);
+        let temp = crate::viz::temp_beside(&path)?;
+        let written = Tensor::write_safetensors(&tensors, &temp)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(std::fs::File::open(&temp)?.sync_all()?));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e.context(format!("writing {}", temp.display())));
+        }
+        std::fs::rename(&temp, &path)
+            .with_context(|| format!("moving {} into place", temp.display()))?;
+        // The readable copy; the tensor file above is what loading trusts.
         crate::viz::write_atomic(&dir.join(META), &json)
     }
 
@@ -129,6 +211,21 @@ impl Trainer {
     /// `data` must be the data it was trained on.
     pub fn load(dir: impl AsRef<Path>, data: impl Into<TrainData>) -> Result<Trainer> {
         let meta = CheckpointMeta::read(&dir)?;
+        let mut trainer = Trainer::new(meta.config.clone(), data)?;
+        trainer.restore(dir.as_ref(), meta)?;
+        Ok(trainer)
+    }
+
+    /// A trainer rebuilt from the checkpoint in `dir` without its training data, on `device`:
+    /// enough to sample, translate, draw its charts and score it, not to train on (that needs
+    /// [`Trainer::load`] with the data). Used by `gans sample` and `gans eval`, so that they
+    /// work when the training data has moved or changed.
+    pub fn load_without_data(dir: impl AsRef<Path>, device: tch::Device) -> Result<Trainer> {
+        let meta = CheckpointMeta::read(&dir)?;
+        let data = TrainData::Absent {
+            info: meta.data.clone(),
+            device,
+        };
         let mut trainer = Trainer::new(meta.config.clone(), data)?;
         trainer.restore(dir.as_ref(), meta)?;
         Ok(trainer)
@@ -169,8 +266,13 @@ impl Trainer {
             info.shape
         );
         let path = dir.join(TENSORS);
-        let tensors = Tensor::read_safetensors(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        ensure!(
+            path.is_file(),
+            "{} is missing: {} holds no whole checkpoint",
+            path.display(),
+            dir.display()
+        );
+        let tensors = Tensor::read_safetensors(&path).with_context(|| damaged(&path))?;
         let find = |key: &str| -> Result<&Tensor> {
             tensors
                 .iter()
@@ -276,10 +378,6 @@ impl Trainer {
     }
 }
 
-fn temp_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!(".{name}.tmp-{}", std::process::id()))
-}
-
 /// The leaves where two JSON values differ, as `path: checkpoint A, this trainer B`.
 fn diff(saved: &Value, current: &Value, path: &str) -> Vec<String> {
     match (saved, current) {
@@ -370,26 +468,78 @@ mod tests {
         let mut t = trainer(16);
         t.train(2).unwrap();
         t.save(&dir).unwrap();
-        // A tensor file from a later save beside the old JSON: an interrupted save.
+        // A kill between the two renames: a tensor file from a later save beside the old
+        // JSON. The tensor file carries its own description, so the checkpoint is whole.
         let json = std::fs::read_to_string(dir.join(META)).unwrap();
         t.train(2).unwrap();
         t.save(&dir).unwrap();
         std::fs::write(dir.join(META), &json).unwrap();
-        let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
-        assert!(err.contains("interrupted"), "{err}");
-
-        std::fs::write(dir.join(META), "{\"format\": \"something else\"}").unwrap();
-        let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
-        assert!(err.contains("gans-checkpoint/1"), "{err}");
+        assert_eq!(Trainer::load(&dir, ring()).unwrap().steps_done(), 4);
+        // Even with the readable copy damaged or gone.
         std::fs::write(dir.join(META), "not json").unwrap();
+        assert_eq!(Trainer::load(&dir, ring()).unwrap().steps_done(), 4);
+        std::fs::remove_file(dir.join(META)).unwrap();
+        assert_eq!(Trainer::load(&dir, ring()).unwrap().steps_done(), 4);
+
+        // The tensor file truncated: which file, that it is damaged, what to do.
+        let tensors = dir.join(TENSORS);
+        let good = std::fs::read(&tensors).unwrap();
+        std::fs::write(&tensors, &good[..good.len() - 100]).unwrap();
         let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());
-        assert!(err.contains("not valid JSON"), "{err}");
+        assert!(err.contains("checkpoint.safetensors is damaged"), "{err}");
+        std::fs::write(&tensors, &good).unwrap();
+
+        // The description inside from another version: refused by format.
+        let mut t = trainer(16);
+        t.train(2).unwrap();
+        let other = test_dir("checkpoint-broken-format");
+        t.save(&other).unwrap();
+        let text = std::fs::read(other.join(TENSORS)).unwrap();
+        let from = FORMAT.as_bytes();
+        let at = text.windows(from.len()).position(|w| w == from).unwrap();
+        let mut changed = text.clone();
+        changed[at + from.len() - 1] = b'9';
+        std::fs::write(other.join(TENSORS), &changed).unwrap();
+        let err = format!("{:#}", Trainer::load(&other, ring()).unwrap_err());
+        assert!(
+            err.contains("gans-checkpoint/9") && err.contains(FORMAT),
+            "{err}"
+        );
         // No temporary files are left behind by the saves.
         let names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn non_finite_weights_are_never_saved_and_steps_between_records_are_checked() {
+        let dir = test_dir("checkpoint-nan");
+        let mut t = trainer(16); // log_every 2
+        t.train(2).unwrap();
+        t.save(&dir).unwrap();
+        let before = std::fs::read(dir.join(TENSORS)).unwrap();
+        let (_, mut weight) = t.variables().swap_remove(0);
+        tch::no_grad(|| {
+            let _ = weight.fill_(f64::NAN);
+        });
+        // One step ends between two history points: its losses are still read.
+        let err = t.train(1).unwrap_err();
+        assert!(
+            err.downcast_ref::<crate::train::Diverged>().is_some(),
+            "{err:#}"
+        );
+        assert!(
+            err.to_string().starts_with("training diverged at step 3"),
+            "{err:#}"
+        );
+        let err = format!("{:#}", t.save(&dir).unwrap_err());
+        assert!(
+            err.contains("not saving") && err.contains("stays as it was"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(dir.join(TENSORS)).unwrap(), before);
     }
 
     #[test]

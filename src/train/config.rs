@@ -258,6 +258,12 @@ impl TrainConfig {
                 lr.is_finite() && lr > 0.0,
                 "{name} = {lr} is not a learning rate: use a small positive number such as 2e-4"
             );
+            ensure!(
+                lr <= 1.0,
+                "{name} = {lr} is too large: Adam and RMSprop move every weight by about the \
+                 learning rate per step, so above 1 they overshoot at once. The papers use 5e-5 \
+                 to 2e-4"
+            );
         }
         if let Some(c) = self.clip {
             ensure!(
@@ -288,7 +294,25 @@ impl TrainConfig {
              G; a {} model learns nothing without its discriminator",
             self.model.name()
         );
-        if matches!(self.model, ModelConfig::Pix2Pix { .. }) {
+        if let ModelConfig::Pix2Pix {
+            generator: g,
+            discriminator: d,
+        } = &self.model
+        {
+            ensure!(
+                d.in_channels == g.in_channels + g.out_channels,
+                "the PatchGAN judges an input beside an output, {} + {} channels, but its \
+                 in_channels is {}: set PatchGanConfig.in_channels to {}",
+                g.in_channels,
+                g.out_channels,
+                d.in_channels,
+                g.in_channels + g.out_channels
+            );
+            ensure!(
+                (0.0..1.0).contains(&g.dropout),
+                "the U-Net's dropout {} is not a probability below 1 (the paper uses 0.5)",
+                g.dropout
+            );
             ensure!(
                 !self.loss.is_wasserstein(),
                 "Pix2Pix trains with the BCE losses (NonSaturating or Minimax), not {:?}",

@@ -13,5 +13,5 @@ pub use checkpoint::CheckpointMeta;
 pub use config::{ModelConfig, TrainConfig, lr_of};
 pub use history::{History, smooth};
 pub use step::{DStep, Discriminator, GStep, GanLoss, Generator, update_d, update_g};
-pub use trainer::{DataInfo, Snapshot, TrainData, Trainer};
+pub use trainer::{DataInfo, Diverged, Snapshot, Statistics, TrainData, Trainer};
 pub use views::{Interpolation, interpolate};

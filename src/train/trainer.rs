@@ -47,6 +47,9 @@ pub enum TrainData {
     Toy(Toy2d),
     /// Input and target images (Pix2Pix).
     Pairs(PairedDataset),
+    /// No data, only its description: a trainer loaded from a checkpoint to sample, translate
+    /// or score ([`Trainer::load_without_data`]). Training it is refused.
+    Absent { info: DataInfo, device: Device },
 }
 
 impl From<Dataset> for TrainData {
@@ -80,6 +83,7 @@ impl TrainData {
             TrainData::Images(d) => d.device(),
             TrainData::Toy(t) => t.centres.device(),
             TrainData::Pairs(p) => p.inputs.device(),
+            TrainData::Absent { device, .. } => *device,
         }
     }
 
@@ -87,7 +91,7 @@ impl TrainData {
     fn len(&self) -> usize {
         match self {
             TrainData::Images(d) => d.len(),
-            TrainData::Toy(_) => 0,
+            TrainData::Toy(_) | TrainData::Absent { .. } => 0,
             TrainData::Pairs(p) => p.len(),
         }
     }
@@ -122,9 +126,27 @@ impl TrainData {
                 len: p.len(),
                 shape: p.targets.size()[1..].to_vec(),
             },
+            TrainData::Absent { info, .. } => info.clone(),
         }
     }
 }
+
+/// Training stopped because a loss or a weight stopped being finite (NaN or infinite): the
+/// one error whose cure is a smaller learning rate. Find it with `error.downcast_ref`.
+#[derive(Debug, Clone)]
+pub struct Diverged {
+    /// The generator step at which it was seen.
+    pub step: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Diverged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diverged {}
 
 /// The generator's output at one step for the fixed noise, on the CPU: images as bytes
 /// `[n, C, H, W]`, or points `[n, 2]` as floats for the toy model.
@@ -191,6 +213,23 @@ pub struct Trainer {
     order: Option<(usize, Tensor)>,
     /// Seconds spent in `train` (all calls, across resumes).
     pub(crate) seconds: f64,
+    /// The model and loss the networks were built for (to catch an edit without `reset`).
+    built: (ModelConfig, GanLoss),
+    /// Which batch-norm statistics `sample`, `generate_from` and `translate` use (not the
+    /// training step, nor the snapshots): [`Statistics::Batch`] unless you set it.
+    pub statistics: Statistics,
+}
+
+/// Which statistics a generator's batch norm uses when it makes pictures for you.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Statistics {
+    /// Those of the batch being generated (training mode, dropout on), as the DCGAN and
+    /// Pix2Pix papers sample.
+    #[default]
+    Batch,
+    /// The running averages gathered during training (evaluation mode, dropout off), as most
+    /// deployed models do: each sample then depends on its own noise alone.
+    Running,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -238,6 +277,7 @@ impl Trainer {
         check_data(&config, &data)?;
         let device = data.device();
         let parts = build(&config, &data, device)?;
+        let (config_model, config_loss) = (config.model.clone(), config.loss);
         Ok(Trainer {
             window: Window::new(device),
             config,
@@ -256,6 +296,8 @@ impl Trainer {
             snapshots: Vec::new(),
             order: None,
             seconds: 0.0,
+            statistics: Statistics::Batch,
+            built: (config_model, config_loss),
         })
     }
 
@@ -279,6 +321,7 @@ impl Trainer {
         self.window = Window::new(self.device);
         self.order = None;
         self.seconds = 0.0;
+        self.built = (self.config.model.clone(), self.config.loss);
         Ok(())
     }
 
@@ -336,17 +379,28 @@ impl Trainer {
         self.seconds
     }
 
-    /// Changes `lr_g` and `lr_d` from now on (the optimisers keep their moments).
-    pub fn set_lr(&mut self, lr_g: f64, lr_d: f64) {
-        self.config = self.config.clone().lr(lr_g, lr_d);
+    /// Changes `lr_g` and `lr_d` from now on (the optimisers keep their moments). A value that
+    /// is not a learning rate (0, negative, NaN, above 1) is refused and nothing changes.
+    pub fn set_lr(&mut self, lr_g: f64, lr_d: f64) -> Result<()> {
+        let config = self.config.clone().lr(lr_g, lr_d);
+        config.validate()?;
+        self.config = config;
         self.opt_g.set_lr(lr_g);
         self.opt_d.set_lr(lr_d);
+        Ok(())
     }
 
     /// Trains for `steps` more generator steps (each after `n_critic` discriminator steps),
     /// printing a line of progress every `print_every` steps. Stops with an error naming the
     /// step if a loss becomes NaN or infinite.
     pub fn train(&mut self, steps: usize) -> Result<()> {
+        // `config` is a public field: changes other than the learning rates need reset().
+        self.config.validate()?;
+        ensure!(
+            self.config.model == self.built.0 && self.config.loss == self.built.1,
+            "trainer.config.model or .loss was changed after the networks were built: call \
+             trainer.reset()? to rebuild them with the new settings (from step 0)"
+        );
         let start = Instant::now();
         let first = self.step;
         if self.step == 0 && self.snapshots.is_empty() && self.config.snapshot_every > 0 {
@@ -369,7 +423,7 @@ impl Trainer {
             }
         }
         self.seconds += start.elapsed().as_secs_f64();
-        Ok(())
+        self.check_window()
     }
 
     /// One line: step, the latest history point, speed.
@@ -499,6 +553,13 @@ impl Trainer {
     /// batch is dropped).
     fn next_batch(&mut self) -> Result<Real> {
         let b = self.config.batch_size;
+        if let TrainData::Absent { info, .. } = &self.data {
+            bail!(
+                "this trainer was loaded without its data (to sample or score), so it cannot \
+                 train: load it with Trainer::load(dir, data), data being {}",
+                info.name
+            );
+        }
         if let TrainData::Toy(toy) = &self.data {
             return Ok(Real {
                 real: toy.sample(b),
@@ -537,7 +598,7 @@ impl Trainer {
                     condition: Some(input),
                 }
             }
-            TrainData::Toy(_) => unreachable!("handled above"),
+            TrainData::Toy(_) | TrainData::Absent { .. } => bail!("handled above"),
         })
     }
 
@@ -561,15 +622,56 @@ impl Trainer {
         );
         self.window = Window::new(self.device);
         if let Some((name, value)) = self.history.last_non_finite() {
-            bail!(
+            return Err(self.diverged(name, value).into());
+        }
+        Ok(())
+    }
+
+    /// The error for a loss or weight that stopped being finite at the current step.
+    fn diverged(&self, name: &str, value: f64) -> Diverged {
+        Diverged {
+            step: self.step,
+            message: format!(
                 "training diverged at step {}: {name} became {value}. Likely causes: a learning \
-                 rate too high (lr_g = {}, lr_d = {}), a critic without clipping or penalty, or a \
-                 loss that took log(0). Lower the learning rates and call reset(), or load the \
+                 rate too high (lr_g = {}, lr_d = {}), a critic without clipping or penalty, or \
+                 a loss that took log(0). Lower the learning rates and call reset(), or load the \
                  last checkpoint.",
                 self.step,
                 super::config::lr_of(self.config.opt_g),
                 super::config::lr_of(self.config.opt_d)
-            );
+            ),
+        }
+    }
+
+    /// Checks the steps trained since the last history point (a `train(n)` whose `n` is not a
+    /// multiple of `log_every` ends between two): their summed losses must be finite. The
+    /// window stays as it is, so the history is the same however the steps were split.
+    fn check_window(&self) -> Result<()> {
+        if self.window.d_count + self.window.g_count == 0 {
+            return Ok(());
+        }
+        let d = Vec::<f64>::try_from(self.window.d.to_kind(Kind::Double))?;
+        let g = Vec::<f64>::try_from(self.window.g.to_kind(Kind::Double))?;
+        let names = ["loss_d", "D(x)", "D(G(z))", "‖∇D‖", "W estimate"];
+        let g_names = ["loss_g", "D(G(z)) after D's step", "‖∇G‖", "L1"];
+        let all = names.iter().zip(&d).chain(g_names.iter().zip(&g));
+        for (name, value) in all {
+            if !value.is_finite() {
+                return Err(self.diverged(name, *value).into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Every weight of both networks is finite; an error naming the first that is not.
+    /// [`Trainer::save`] calls it, so a diverged state is never written over a good checkpoint.
+    pub fn check_finite(&self) -> Result<()> {
+        for (name, var) in self.variables() {
+            if var.is_floating_point() && !bool::try_from(var.isfinite().all())? {
+                return Err(self
+                    .diverged(&format!("the weight {name}"), f64::NAN)
+                    .into());
+            }
         }
         Ok(())
     }
@@ -580,7 +682,8 @@ impl Trainer {
         let samples = if matches!(self.config.model, ModelConfig::Toy(_)) {
             samples.to_device(Device::Cpu)
         } else {
-            to_bytes(&samples)
+            // Bytes on the CPU: a quarter of the memory of floats.
+            crate::viz::to_u8(&samples)
         };
         self.snapshots.push(Snapshot {
             step: self.step,
@@ -611,8 +714,8 @@ impl Trainer {
     /// conditional model gets labels `0, 1, …, n_classes − 1, 0, 1, …`. Pix2Pix has no noise to
     /// sample: use [`Trainer::translate`].
     ///
-    /// Batch norm runs in training mode, with the statistics of the batch generated, as the
-    /// DCGAN and Pix2Pix papers do at test time.
+    /// Batch norm uses [`Trainer::statistics`]: by default the statistics of the batch
+    /// generated, as the DCGAN and Pix2Pix papers do at test time.
     pub fn sample(&self, n: usize) -> Result<Tensor> {
         let latent_dim = self.config.model.latent_dim().context(
             "a Pix2Pix generator translates images: call translate(&inputs) instead of sample(n)",
@@ -620,9 +723,18 @@ impl Trainer {
         ensure!(n > 0, "sample(n) needs n ≥ 1");
         let z = Tensor::randn([n as i64, latent_dim], (Kind::Float, self.device));
         let labels = self.labels_cycling(n);
+        let train = self.batch_statistics(n);
         Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), true)
+            self.generator.generate(&z, labels.as_ref(), train)
         }))
+    }
+
+    /// Whether a generator run on `n` noise vectors uses the batch's own statistics (training
+    /// mode: batch norm on the batch, dropout on) or the running ones (evaluation mode). One
+    /// noise vector has no spread to normalise by: batch norm would map every z to the same
+    /// image, so a batch of one always uses the running statistics.
+    fn batch_statistics(&self, n: usize) -> bool {
+        self.statistics == Statistics::Batch && n > 1
     }
 
     /// Generates from given noise `z` (`[n, latent_dim]`) and, for a cGAN, labels `[n]`.
@@ -642,16 +754,38 @@ impl Trainer {
             "labels are needed exactly when the model is conditional (n_classes = {})",
             self.config.model.n_classes()
         );
+        ensure!(
+            size[0] > 0,
+            "z holds no noise vector: give it at least one row"
+        );
+        if let Some(labels) = labels {
+            ensure!(
+                labels.size() == [size[0]]
+                    || labels.size() == [size[0], self.config.model.n_classes()],
+                "labels must be [{}] (one class per row of z) or [{}, {}] (class weights), got \
+                 {:?}",
+                size[0],
+                size[0],
+                self.config.model.n_classes(),
+                labels.size()
+            );
+        }
         let z = z.to_device(self.device);
         let labels = labels.map(|l| l.to_device(self.device));
+        let train = self.batch_statistics(size[0] as usize);
         Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), true)
+            self.generator.generate(&z, labels.as_ref(), train)
         }))
     }
 
     /// Pix2Pix: the generator's output for any number of inputs, translated 64 at a time (the
     /// U-Net's batch norm uses each chunk's statistics, as at training time).
     pub fn translate_all(&self, inputs: &Tensor) -> Result<Tensor> {
+        ensure!(
+            inputs.dim() == 4 && inputs.size()[0] > 0,
+            "translate_all needs input images [n ≥ 1, C, H, W], got {:?}",
+            inputs.size()
+        );
         let chunks: Vec<Tensor> = inputs
             .split(64, 0)
             .iter()
@@ -667,9 +801,24 @@ impl Trainer {
             "translate is for Pix2Pix; a {} model samples from noise: call sample(n)",
             self.config.model.name()
         );
+        if let ModelConfig::Pix2Pix { generator: g, .. } = &self.config.model {
+            let size = inputs.size();
+            ensure!(
+                size.len() == 4
+                    && size[0] > 0
+                    && size[1..] == [g.in_channels, g.image_size, g.image_size],
+                "translate needs input images [n ≥ 1, {}, {}, {}], got {size:?}",
+                g.in_channels,
+                g.image_size,
+                g.image_size
+            );
+        }
         let inputs = inputs.to_device(self.device);
+        // Pix2Pix keeps batch statistics and dropout at test time (the paper's noise), also
+        // for one image: batch norm then normalises over its pixels.
+        let train = self.statistics == Statistics::Batch;
         Ok(tch::no_grad(|| {
-            self.generator.generate(&inputs, None, true)
+            self.generator.generate(&inputs, None, train)
         }))
     }
 
@@ -680,14 +829,6 @@ impl Trainer {
     }
 }
 
-/// Images in [−1, 1] → bytes on the CPU (a quarter of the memory of floats).
-fn to_bytes(images: &Tensor) -> Tensor {
-    ((images.detach().to_device(Device::Cpu).to_kind(Kind::Float) + 1.0) * 127.5)
-        .clamp(0.0, 255.0)
-        .round()
-        .to_kind(Kind::Uint8)
-}
-
 /// Bytes back to images in [−1, 1].
 pub(crate) fn from_bytes(bytes: &Tensor) -> Tensor {
     bytes.to_kind(Kind::Float) / 127.5 - 1.0
@@ -695,8 +836,48 @@ pub(crate) fn from_bytes(bytes: &Tensor) -> Tensor {
 
 /// Checks that the data fits the model, with what to change.
 fn check_data(config: &TrainConfig, data: &TrainData) -> Result<()> {
+    check_fit(config, data)?;
+    let info = data.info();
+    let len = data.len();
+    let sampled = matches!(data, TrainData::Toy(_) | TrainData::Absent { .. });
+    ensure!(
+        sampled || len > 0,
+        "{} holds no examples: a GAN needs data to learn from",
+        info.name
+    );
+    ensure!(
+        sampled || config.batch_size <= len,
+        "batch_size {} is larger than {} ({len} examples), so not one batch can be drawn: use \
+         a batch_size of at most {len} (the papers use 64 or 128)",
+        config.batch_size,
+        info.name
+    );
+    Ok(())
+}
+
+/// The data's shapes, channels and labels fit the model.
+fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
     let info = data.info();
     match (&config.model, data) {
+        (model, TrainData::Absent { info, .. }) => {
+            let expected: Vec<i64> = match model {
+                ModelConfig::Toy(_) => vec![2],
+                ModelConfig::Mlp(c) => c.image_shape.to_vec(),
+                ModelConfig::Dcgan(c) => vec![c.channels, c.image_size, c.image_size],
+                ModelConfig::Pix2Pix { generator: g, .. } => {
+                    vec![g.out_channels, g.image_size, g.image_size]
+                }
+            };
+            ensure!(
+                info.shape == expected,
+                "the checkpoint's data {} has examples of shape {:?}, its model makes {:?}: the \
+                 checkpoint is damaged",
+                info.name,
+                info.shape,
+                expected
+            );
+            Ok(())
+        }
         (ModelConfig::Toy(_), TrainData::Toy(_)) => Ok(()),
         (ModelConfig::Toy(_), _) => bail!(
             "the toy model learns 2-D points: give it Toy2d::new(Toy2dKind::Ring, device), not {}",
@@ -789,26 +970,26 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
                 Box::new(mlp::MlpDiscriminator::new(c, d)),
             ),
             ModelConfig::Dcgan(c) => {
-                let pair: (Box<dyn Generator>, Box<dyn Discriminator>) = (
-                    Box::new(dcgan::DcganGenerator::new(c, g)?),
-                    Box::new(dcgan::DcganDiscriminator::new(c, d)?),
+                let (g, d) = (
+                    dcgan::DcganGenerator::new(c, g)?,
+                    dcgan::DcganDiscriminator::new(c, d)?,
                 );
                 if c.dcgan_init {
-                    init::dcgan_normal(&vs);
+                    init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
                 }
-                pair
+                (Box::new(g), Box::new(d))
             }
             ModelConfig::Pix2Pix {
                 generator,
                 discriminator,
             } => {
-                let pair: (Box<dyn Generator>, Box<dyn Discriminator>) = (
-                    Box::new(unet::UnetGenerator::new(generator, g)?),
-                    Box::new(patchgan::PatchGan::new(discriminator, d)),
+                let (g, d) = (
+                    unet::UnetGenerator::new(generator, g)?,
+                    patchgan::PatchGan::new(discriminator, d),
                 );
                 // The paper initialises both networks from N(0, 0.02), like DCGAN.
-                init::dcgan_normal(&vs);
-                pair
+                init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
+                (Box::new(g), Box::new(d))
             }
         };
     if config.channels_last {
@@ -835,6 +1016,17 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
             let (input, target) = p.select(&Tensor::from_slice(&index));
             (input, Some(target))
         }
+        (None, TrainData::Absent { .. }) => match &config.model {
+            // Placeholders of the right shapes: loading the checkpoint replaces them.
+            ModelConfig::Pix2Pix { generator: g, .. } => {
+                let shape = |c: i64| [n as i64, c, g.image_size, g.image_size];
+                (
+                    Tensor::zeros(shape(g.in_channels), (Kind::Float, device)),
+                    Some(Tensor::zeros(shape(g.out_channels), (Kind::Float, device))),
+                )
+            }
+            _ => bail!("only Pix2Pix has no latent noise"),
+        },
         (None, _) => bail!("Pix2Pix needs a PairedDataset"),
     };
     Ok(Parts {
@@ -857,5 +1049,96 @@ impl GanLoss {
             GanLoss::Wasserstein => "Wasserstein, clipped".into(),
             GanLoss::WassersteinGp { lambda } => format!("Wasserstein, GP λ = {lambda}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::mlp::MlpConfig;
+    use crate::models::patchgan::PatchGanConfig;
+    use crate::models::unet::UnetConfig;
+
+    fn mlp_trainer() -> Trainer {
+        let data = Dataset {
+            name: "noise".into(),
+            images: Tensor::rand([64, 1, 28, 28], (Kind::Float, Device::Cpu)) * 2.0 - 1.0,
+            labels: None,
+            class_names: vec![],
+        };
+        let config = TrainConfig::gan(ModelConfig::Mlp(MlpConfig::default()))
+            .batch_size(16)
+            .print_every(0);
+        let mut trainer = Trainer::new(config, data).unwrap();
+        trainer.train(3).unwrap();
+        trainer
+    }
+
+    /// One noise vector has no batch statistics: batch norm would give every z the same
+    /// picture, so `sample(1)` uses the running ones; `Statistics::Running` uses them always.
+    #[test]
+    fn one_sample_depends_on_its_noise_and_running_statistics_are_an_option() {
+        let mut trainer = mlp_trainer();
+        let (a, b) = (trainer.sample(1).unwrap(), trainer.sample(1).unwrap());
+        assert!(
+            !a.equal(&b),
+            "two single samples from different z are different"
+        );
+        let z = Tensor::randn([4, 100], (Kind::Float, Device::Cpu));
+        let batch = trainer.generate_from(&z, None).unwrap();
+        trainer.statistics = Statistics::Running;
+        let running = trainer.generate_from(&z, None).unwrap();
+        assert!(!batch.allclose(&running, 1e-4, 1e-4, false));
+        // With running statistics, a sample is the same alone or in a batch.
+        let alone = trainer.generate_from(&z.narrow(0, 0, 1), None).unwrap();
+        assert!(alone.allclose(&running.narrow(0, 0, 1), 1e-5, 1e-5, false));
+    }
+
+    #[test]
+    fn learning_rates_and_edits_that_do_not_fit_change_nothing() {
+        let mut trainer = mlp_trainer();
+        let before = trainer.config.clone();
+        for lr in [0.0, -1e-4, f64::NAN, f64::INFINITY, 1e9] {
+            let err = trainer.set_lr(lr, lr).unwrap_err().to_string();
+            assert!(err.contains("lr_g"), "{err}");
+            assert_eq!(trainer.config, before, "{lr}");
+        }
+        trainer.set_lr(1e-4, 1e-4).unwrap();
+        assert_eq!(crate::train::lr_of(trainer.config.opt_g), 1e-4);
+        // An edit of the model without reset() is refused by name, not by a shape panic.
+        trainer.config.model = ModelConfig::Mlp(MlpConfig {
+            latent_dim: 64,
+            ..MlpConfig::default()
+        });
+        let err = trainer.train(1).unwrap_err().to_string();
+        assert!(err.contains("reset()"), "{err}");
+        trainer.reset().unwrap();
+        trainer.train(1).unwrap();
+        // Wrong shapes for the public sampling functions are errors, not panics.
+        assert!(
+            trainer
+                .generate_from(&Tensor::zeros([0, 64], (Kind::Float, Device::Cpu)), None)
+                .is_err()
+        );
+        assert!(
+            trainer
+                .interpolation(0, 5, crate::train::Interpolation::Slerp)
+                .is_err()
+        );
+        assert!(trainer.snapshot_rows(0, 4).is_err());
+    }
+
+    #[test]
+    fn a_patchgan_that_cannot_read_the_pairs_is_refused() {
+        let unet = UnetConfig {
+            image_size: 64,
+            in_channels: 1,
+            out_channels: 3,
+            width: 8,
+            dropout: 0.5,
+        };
+        let config = TrainConfig::pix2pix(unet, PatchGanConfig::default()); // 6 channels
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("in_channels to 4"), "{err}");
     }
 }

@@ -99,7 +99,7 @@ impl Trainer {
 
     fn per_row(&self, n: usize) -> usize {
         match self.config.model.n_classes() {
-            0 => (n as f64).sqrt().ceil() as usize,
+            0 => crate::viz::square_columns(n),
             classes => classes as usize,
         }
     }
@@ -196,6 +196,11 @@ impl Trainer {
             .model
             .latent_dim()
             .context("Pix2Pix has no noise to interpolate")?;
+        ensure!(
+            rows >= 1 && steps >= 2,
+            "interpolation(rows, steps, …) needs rows ≥ 1 and steps ≥ 2 (both ends), got {rows} \
+             and {steps}"
+        );
         let ends = Tensor::randn([rows as i64, 2, latent_dim], (Kind::Float, self.device()));
         let walks: Vec<Tensor> = (0..rows as i64)
             .map(|r| interpolate(&ends.get(r).get(0), &ends.get(r).get(1), steps, how))
@@ -281,6 +286,10 @@ impl Trainer {
     /// Training as a table: one row per snapshot of [`Self::snapshot_picks`], the first
     /// `per_row` fixed samples in each, so the same noise vectors read top to bottom through time.
     pub fn snapshot_rows(&self, rows: usize, per_row: usize) -> Result<ImageGrid> {
+        ensure!(
+            rows >= 1 && per_row >= 1,
+            "snapshot_rows(rows, per_row) needs both ≥ 1, got {rows} and {per_row}"
+        );
         ensure!(
             !self.snapshots.is_empty(),
             "no snapshots yet: train with snapshot_every > 0 first"
@@ -503,6 +512,7 @@ mod tests {
         let t = Trainer::new(
             TrainConfig {
                 n_fixed: 4,
+                batch_size: 2,
                 ..config
             },
             pairs,

@@ -55,17 +55,7 @@ pub(crate) fn tile(images: &Tensor, per_row: usize, scale: u32) -> Result<image:
     let (grid_w, grid_h) = (cols * (w + pad) + pad, rows * (h + pad) + pad);
 
     // [-1, 1] → bytes, channels last, on the CPU: one copy for the whole batch.
-    let bytes = ((images
-        .detach()
-        .to_device(tch::Device::Cpu)
-        .to_kind(Kind::Float)
-        + 1.0)
-        * 127.5)
-        .clamp(0.0, 255.0)
-        .round()
-        .to_kind(Kind::Uint8)
-        .permute([0, 2, 3, 1])
-        .contiguous();
+    let bytes = super::to_u8(images).permute([0, 2, 3, 1]).contiguous();
     let pixels = Vec::<u8>::try_from(bytes.view([-1])).context("copying the images to the CPU")?;
 
     let mut canvas =

@@ -17,6 +17,25 @@ pub use grid::{ImageGrid, compare, image_grid};
 
 use base64::Engine;
 
+/// Images in [−1, 1] → bytes 0–255 on the CPU (rounded, clamped), shape unchanged. The one
+/// conversion every picture, snapshot and exported array uses.
+pub fn to_u8(images: &tch::Tensor) -> tch::Tensor {
+    ((images
+        .detach()
+        .to_device(tch::Device::Cpu)
+        .to_kind(tch::Kind::Float)
+        + 1.0)
+        * 127.5)
+        .clamp(0.0, 255.0)
+        .round()
+        .to_kind(tch::Kind::Uint8)
+}
+
+/// Columns of a square-ish grid of `n` pictures: ⌈√n⌉ (8 for 64, 6 for 36).
+pub fn square_columns(n: usize) -> usize {
+    ((n as f64).sqrt().ceil() as usize).max(1)
+}
+
 /// Sends content of the given MIME type to the notebook (evcxr's display protocol).
 pub(crate) fn display_in_notebook(mime: &str, payload: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{payload}\nEVCXR_END_CONTENT");
@@ -27,10 +46,30 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so that a
-/// crash never leaves a half-written file in place of a good one.
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then a
+/// rename, so that a crash or a kill never leaves a half-written file in place of a good one.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
+    use std::io::Write;
+    let temp = temp_beside(path)?;
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("writing {}", temp.display()));
+    }
+    std::fs::rename(&temp, path)
+        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+}
+
+/// A temporary name beside `path` (`.NAME.tmp-PID-N`), unique within this process, its folder
+/// created if missing. Renaming it onto `path` replaces `path` in one step.
+pub(crate) fn temp_beside(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the folder {}", parent.display()))?;
@@ -39,8 +78,6 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&temp, bytes).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path)
-        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    Ok(path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id())))
 }

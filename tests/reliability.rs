@@ -1,0 +1,452 @@
+//! Hostile input against the `gans` command, as a new user would try it: nothing a user has is
+//! lost (old runs, their own files, the data), and every refusal names the value or file, what
+//! is wrong and what to do. Each case is a row of docs/reliability.md.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use gans::run::RunFolder;
+use tch::Device;
+
+fn gans(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gans"))
+        .args(args)
+        .output()
+        .expect("the gans binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gans-reliability-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ok(output: &Output) {
+    assert!(
+        output.status.success(),
+        "gans failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// The command failed with exit status 1 and said every one of `needles` on stderr.
+fn refused(output: &Output, needles: &[&str]) {
+    let message = text(&output.stderr);
+    // 1: refused by gans; 2: refused by the argument parser.
+    assert!(matches!(output.status.code(), Some(1 | 2)), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    for needle in needles {
+        assert!(message.contains(needle), "no `{needle}` in:\n{message}");
+    }
+}
+
+/// `n` random colour pictures of `side`×`side` pixels in `dir`.
+fn pictures(dir: &Path, n: usize, side: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        let picture = image::RgbImage::from_fn(side, side, |x, y| {
+            let v = ((x * 37 + y * 11 + i as u32 * 53) % 256) as u8;
+            image::Rgb([v, v / 2, 255 - v])
+        });
+        picture.save(dir.join(format!("{i:03}.png"))).unwrap();
+    }
+}
+
+/// `gans train MODEL` on a folder of 28×28 pictures, a few steps of a narrow model.
+fn train_folder(model: &str, data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        model,
+        "--dataset",
+        data.to_str().unwrap(),
+        "--image-size",
+        "28",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--batch-size") {
+        args.extend_from_slice(&["--batch-size", "4"]);
+    }
+    if !extra.contains(&"--steps") && !extra.contains(&"--epochs") {
+        args.extend_from_slice(&["--steps", "2"]);
+    }
+    if model != "vanilla" {
+        args.extend_from_slice(&["--width", "8"]);
+    }
+    args.extend_from_slice(extra);
+    gans(&args)
+}
+
+fn ring(out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gans"));
+    command
+        .args(["train", "vanilla", "--dataset", "ring", "--device", "cpu"])
+        .args(["--out", out.to_str().unwrap()])
+        .args(extra);
+    command
+}
+
+/// The run folder loads (from its checkpoint alone) and is at this step.
+fn loads_at(run: &Path) -> usize {
+    let folder = RunFolder::open(run).unwrap_or_else(|e| panic!("{}: {e:#}", run.display()));
+    let (trainer, _) = folder
+        .load_for_sampling(Device::Cpu)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", run.display()));
+    trainer.steps_done()
+}
+
+/// Hidden staging or replaced folders left beside `dir`.
+fn leftovers(dir: &Path) -> Vec<String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!(".{name}.")))
+        .collect()
+}
+
+#[test]
+fn force_checks_everything_before_it_deletes_and_replaces_only_run_folders() {
+    let dir = scratch("force");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    ok(&train_folder("vanilla", &data, &run, &[]));
+    assert_eq!(loads_at(&run), 2);
+
+    // A batch larger than the data: refused before the old run is touched.
+    let out = train_folder(
+        "vanilla",
+        &data,
+        &run,
+        &["--force", "--batch-size", "100000"],
+    );
+    refused(&out, &["batch_size 100000 is larger than", "(24 examples)"]);
+    assert_eq!(loads_at(&run), 2);
+    assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
+
+    // A folder of the user's own files, a plain file: never deleted, with or without --force.
+    let thesis = dir.join("thesis");
+    std::fs::create_dir_all(&thesis).unwrap();
+    std::fs::write(thesis.join("thesis.txt"), "four years").unwrap();
+    let out = train_folder("vanilla", &data, &thesis, &["--force"]);
+    refused(&out, &["not a run folder", "nothing was deleted"]);
+    assert_eq!(
+        std::fs::read_to_string(thesis.join("thesis.txt")).unwrap(),
+        "four years"
+    );
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "mine").unwrap();
+    let out = train_folder("vanilla", &data, &file, &["--force"]);
+    refused(&out, &["is a file, not a folder"]);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+
+    // A run folder that also holds the user's file: --force would delete it, so it refuses.
+    std::fs::write(run.join("my-notes.md"), "keep").unwrap();
+    let out = train_folder("vanilla", &data, &run, &["--force"]);
+    refused(&out, &["`my-notes.md`", "nothing was deleted"]);
+    assert_eq!(loads_at(&run), 2);
+    std::fs::remove_file(run.join("my-notes.md")).unwrap();
+
+    // The dataset itself, a folder holding it, a folder inside it: refused.
+    let out = train_folder("vanilla", &data, &data, &["--force"]);
+    refused(&out, &["the dataset folder"]);
+    let out = train_folder("vanilla", &data, &dir, &["--force"]);
+    refused(&out, &["holds the dataset folder"]);
+    let out = train_folder("vanilla", &data, &data.join("run"), &[]);
+    refused(
+        &out,
+        &["inside the dataset folder", "would become training data"],
+    );
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 24);
+
+    // --force on a real run folder replaces it, and leaves nothing hidden behind.
+    ok(&train_folder(
+        "vanilla",
+        &data,
+        &run,
+        &["--force", "--steps", "3"],
+    ));
+    assert_eq!(loads_at(&run), 3);
+    assert!(leftovers(&run).is_empty(), "{:?}", leftovers(&run));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A pseudo-random number in 0..n from a seed (the test prints its seed).
+fn lcg(state: &mut u64, n: u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    (*state >> 33) % n
+}
+
+#[test]
+fn a_kill_at_any_moment_leaves_a_run_that_loads() {
+    let dir = scratch("kill");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("delays drawn from seed {seed}");
+    let mut state = seed;
+    let run = dir.join("run");
+    let mut loaded = 0;
+    for attempt in 0..10 {
+        // A new run or a resumed one, each saving a checkpoint (and its figures) every 10
+        // steps; every third attempt is killed at once, while the run folder is being made.
+        let resume = attempt % 2 == 1 && run.join("run.json").is_file();
+        let early = attempt % 3 == 0;
+        let mut command = if resume {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_gans"));
+            c.args(["train", "--resume", run.to_str().unwrap()]).args([
+                "--steps",
+                "100000000",
+                "--print-every",
+                "10",
+            ]);
+            c
+        } else {
+            ring(
+                &run,
+                &[
+                    "--steps",
+                    "100000000",
+                    "--checkpoint-every",
+                    "1",
+                    "--print-every",
+                    "10",
+                    "--force",
+                ],
+            )
+        };
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let start = Instant::now();
+        if !early {
+            // Training has begun: the first progress line.
+            for line in lines.by_ref() {
+                if line.unwrap().starts_with("step") {
+                    break;
+                }
+                assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+            }
+        }
+        let delay = Duration::from_millis(lcg(&mut state, if early { 600 } else { 800 }));
+        std::thread::sleep(delay);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        println!(
+            "attempt {attempt}: killed {delay:?} after {} (resume: {resume})",
+            if early {
+                "the start"
+            } else {
+                "the first progress line"
+            }
+        );
+        if run.exists() {
+            let step = loads_at(&run);
+            println!("  the run loads at step {step}");
+            loaded += 1;
+        } else {
+            println!("  killed before the run folder was moved into place: no folder");
+        }
+    }
+    assert!(
+        loaded >= 6,
+        "only {loaded} of 10 kills left a folder to load"
+    );
+    // And it trains on from whatever it holds.
+    let step = loads_at(&run);
+    ok(&gans(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        &(step + 10).to_string(),
+    ]));
+    assert_eq!(loads_at(&run), step + 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn learning_rates_that_are_not_are_refused_and_the_run_still_loads() {
+    let dir = scratch("lr");
+    let run = dir.join("run");
+    ok(&ring(&run, &["--steps", "20"]).output().unwrap());
+    for (lr, said) in [
+        ("nan", "is not a learning rate"),
+        ("0", "is not a learning rate"),
+        ("-1e-4", "is not a learning rate"),
+        ("1e9", "is too large"),
+        ("inf", "is not a learning rate"),
+    ] {
+        let out = gans(&[
+            "train",
+            "--resume",
+            run.to_str().unwrap(),
+            "--steps",
+            "40",
+            "--lr",
+            lr,
+        ]);
+        refused(&out, &[said, "is unchanged"]);
+        assert_eq!(loads_at(&run), 20, "--lr {lr}");
+    }
+    // The run still trains on, at its own rate.
+    ok(&gans(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        "30",
+    ]));
+    assert_eq!(loads_at(&run), 30);
+    // A new run with a rate ten times the paper's trains, with a warning.
+    let out = ring(&dir.join("fast"), &["--steps", "10", "--lr", "0.05"])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("50 times the paper's"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_refusal_says_what_to_do() {
+    let dir = scratch("answers");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap().to_string();
+
+    let out = train_folder("vanilla", &data, &dir.join("e0"), &["--epochs", "0"]);
+    refused(&out, &["0 is not allowed here", "at least 1"]);
+    let out = train_folder("vanilla", &data, &dir.join("s"), &["--steps", "-3"]);
+    refused(&out, &["-3 is not allowed here"]);
+
+    // Tiny pictures are not blown up silently.
+    let tiny = dir.join("tiny");
+    pictures(&tiny, 8, 1);
+    let out = train_folder("vanilla", &tiny, &dir.join("t"), &[]);
+    refused(&out, &["1×1 is too small to make a 28×28 image"]);
+    assert!(!dir.join("t").exists(), "no stub folder on refusal");
+
+    // Pix2Pix offers only the sizes its U-Net has.
+    let out = gans(&[
+        "train",
+        "pix2pix",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--image-size",
+        "128",
+        "--steps",
+        "1",
+        "--out",
+        dir.join("p").to_str().unwrap(),
+    ]);
+    refused(&out, &["--image-size 128 is not available", "[64, 256]"]);
+
+    // A WGAN names itself; sample and eval ask for numbers that make sense.
+    let wgan = dir.join("wgan");
+    let out = train_folder("wgan", &data, &wgan, &[]);
+    ok(&out);
+    assert!(
+        text(&out.stdout).contains("gans: wgan on"),
+        "{}",
+        text(&out.stdout)
+    );
+    ok(&train_folder("dcgan", &data, &run, &[]));
+    let png = dir.join("x.png");
+    let png_s = png.to_str().unwrap();
+    let out = gans(&[
+        "sample",
+        "--checkpoint",
+        &run_s,
+        "--n",
+        "-3",
+        "--out",
+        png_s,
+    ]);
+    refused(&out, &["-3 is not allowed here"]);
+    let out = gans(&["eval", "--checkpoint", &run_s, "--n", "0"]);
+    refused(&out, &["0 is not allowed here"]);
+    let out = gans(&["eval", "--checkpoint", &run_s, "--n", "10"]);
+    refused(&out, &["--n 10", "50 or more"]);
+
+    // sample needs only the checkpoint: the data may move.
+    std::fs::rename(&data, dir.join("moved")).unwrap();
+    ok(&gans(&[
+        "sample",
+        "--checkpoint",
+        &run_s,
+        "--n",
+        "4",
+        "--out",
+        png_s,
+    ]));
+    assert!(image::open(&png).is_ok());
+    // Training on needs the data, and says so.
+    let out = gans(&["train", "--resume", &run_s, "--steps", "4"]);
+    refused(
+        &out,
+        &[
+            "loading the training data",
+            "sampling and scoring do not need it",
+        ],
+    );
+    std::fs::rename(dir.join("moved"), &data).unwrap();
+
+    // A checkpoint copied in from the WGAN run: refused by name, not resumed as a WGAN.
+    let own = dir.join("own-checkpoint");
+    std::fs::rename(run.join("checkpoint"), &own).unwrap();
+    std::fs::create_dir_all(run.join("checkpoint")).unwrap();
+    for file in ["checkpoint.safetensors", "checkpoint.json"] {
+        std::fs::copy(
+            wgan.join("checkpoint").join(file),
+            run.join("checkpoint").join(file),
+        )
+        .unwrap();
+    }
+    let out = gans(&["train", "--resume", &run_s, "--steps", "4"]);
+    refused(
+        &out,
+        &[
+            "holds a wgan model",
+            "says dcgan",
+            "copied in from another run",
+        ],
+    );
+    std::fs::remove_dir_all(run.join("checkpoint")).unwrap();
+    std::fs::rename(&own, run.join("checkpoint")).unwrap();
+
+    // A damaged checkpoint: which file, that it is damaged, what to do; nothing changes.
+    let tensors = run.join("checkpoint/checkpoint.safetensors");
+    let good = std::fs::read(&tensors).unwrap();
+    for damaged in [good[..good.len() / 2].to_vec(), vec![7u8; 1000], Vec::new()] {
+        std::fs::write(&tensors, &damaged).unwrap();
+        let out = gans(&["sample", "--checkpoint", &run_s, "--out", png_s]);
+        refused(&out, &["checkpoint.safetensors is damaged", "Restore it"]);
+        assert_eq!(std::fs::read(&tensors).unwrap(), damaged);
+    }
+    std::fs::write(&tensors, &good).unwrap();
+    assert_eq!(loads_at(&run), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
