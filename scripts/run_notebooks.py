@@ -118,7 +118,7 @@ def warm_up() -> int:
     print("[notebooks] building the crate for notebooks once (a few minutes, only the first time) ...", flush=True)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Rust (gans)", "language": "rust"}
-    nb.cells = [nbformat.v4.new_code_cell(f':dep gans = {{ path = "{ROOT}" }}'),
+    nb.cells = [nbformat.v4.new_code_cell(f':dep gans = {{ path = "{ROOT}", default-features = false }}'),
                 nbformat.v4.new_code_cell("use gans::prelude::*;")]
     path = ROOT / "target" / "notebooks" / "warm-up.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)

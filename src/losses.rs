@@ -67,11 +67,17 @@ pub fn generator_loss_wasserstein(fake_scores: &Tensor) -> Tensor {
 /// `critic` maps a batch to scores `[B]` or `[B, 1]`. The gradient is taken with
 /// `create_graph`, so the penalty itself can be back-propagated into the critic's weights.
 pub fn gradient_penalty(
-    critic: impl Fn(&Tensor) -> Tensor,
+    critic: impl Fn(&Tensor) -> anyhow::Result<Tensor>,
     real: &Tensor,
     fake: &Tensor,
     lambda: f64,
-) -> Tensor {
+) -> anyhow::Result<Tensor> {
+    anyhow::ensure!(
+        real.dim() >= 1 && real.size() == fake.size(),
+        "the gradient penalty mixes real and fake samples of the same shape, got {:?} and {:?}",
+        real.size(),
+        fake.size()
+    );
     let batch = real.size()[0];
     // One α per sample, broadcast over the other dimensions.
     let mut shape = vec![batch];
@@ -79,7 +85,7 @@ pub fn gradient_penalty(
     let alpha = Tensor::rand(&shape, (real.kind(), real.device()));
     let x_hat: Tensor = &alpha * real.detach() + (alpha.ones_like() - &alpha) * fake.detach();
     let x_hat = x_hat.set_requires_grad(true);
-    penalty_at(&critic(&x_hat), &x_hat, lambda)
+    Ok(penalty_at(&critic(&x_hat)?, &x_hat, lambda))
 }
 
 /// The penalty term for scores already computed at `x_hat` (which must require grad).
@@ -235,23 +241,26 @@ mod tests {
     fn gradient_penalty_of_a_linear_critic_is_analytic() {
         // C(x) = w·x has gradient w everywhere, so the penalty is λ (‖w‖ − 1)² whatever α is.
         let w = t(&[3.0, 4.0, 0.0, 0.0]).view([1, 4]); // ‖w‖ = 5
-        let critic = |x: &Tensor| x.flatten(1, -1).matmul(&w.transpose(0, 1));
+        let critic = |x: &Tensor| Ok(x.flatten(1, -1).matmul(&w.transpose(0, 1)));
         let real = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu));
         let fake = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu));
-        close(&gradient_penalty(critic, &real, &fake, 10.0), 10.0 * 16.0);
+        close(
+            &gradient_penalty(critic, &real, &fake, 10.0).unwrap(),
+            10.0 * 16.0,
+        );
         // A unit-norm critic is not penalised.
         let unit = t(&[0.6, 0.8, 0.0, 0.0]).view([1, 4]);
-        let critic = |x: &Tensor| x.flatten(1, -1).matmul(&unit.transpose(0, 1));
-        close(&gradient_penalty(critic, &real, &fake, 10.0), 0.0);
+        let critic = |x: &Tensor| Ok(x.flatten(1, -1).matmul(&unit.transpose(0, 1)));
+        close(&gradient_penalty(critic, &real, &fake, 10.0).unwrap(), 0.0);
     }
 
     #[test]
     fn gradient_penalty_reaches_the_critic_weights() {
         // create_graph: the penalty must have a gradient with respect to the critic's weights.
         let w = t(&[3.0, 4.0]).view([1, 2]).set_requires_grad(true);
-        let critic = |x: &Tensor| x.matmul(&w.transpose(0, 1));
+        let critic = |x: &Tensor| Ok(x.matmul(&w.transpose(0, 1)));
         let real = Tensor::ones([4, 2], (Kind::Float, Device::Cpu));
-        let penalty = gradient_penalty(critic, &real, &real.zeros_like(), 1.0);
+        let penalty = gradient_penalty(critic, &real, &real.zeros_like(), 1.0).unwrap();
         penalty.backward();
         // d/dw (‖w‖ − 1)² = 2 (‖w‖ − 1) w / ‖w‖ = 2 · 4 · (0.6, 0.8) = (4.8, 6.4)
         let grad = Vec::<f32>::try_from(w.grad().view([-1])).unwrap();

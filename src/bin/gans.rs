@@ -353,8 +353,8 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
     let folder = RunFolder::open(checkpoint)?;
     let (trainer, info) = folder.load_for_sampling(parse_device(device)?)?;
     tch::manual_seed(seed as i64);
-    let pix2pix = matches!(trainer.config().model, ModelConfig::Pix2Pix { .. });
-    if matches!(trainer.config().model, ModelConfig::Toy(_)) {
+    let pix2pix = trainer.config().model.model().input_shape().is_some();
+    if trainer.config().model.makes_points() {
         bail!("the ring's model makes 2-D points, not images: see samples.svg in the run folder");
     }
     let (images, grid) = if pix2pix {
@@ -411,42 +411,41 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
         trainer.steps_done()
     );
     tch::manual_seed(0);
-    match &trainer.config().model {
-        ModelConfig::Toy(_) => println!("{}", trainer.mode_report(n.max(100))?),
-        ModelConfig::Pix2Pix { .. } => {
-            let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
-                bail!("a Pix2Pix run trains on pairs");
-            };
-            let outputs = trainer.translate_all(&test.inputs)?;
-            println!(
-                "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
-                test.len(),
-                metrics::image::l1(&outputs, &test.targets)?,
-                metrics::image::psnr(&outputs, &test.targets)?,
-                metrics::image::ssim(&outputs, &test.targets)?
-            );
-        }
-        ModelConfig::Mlp(_) | ModelConfig::Dcgan(_) => {
-            let classifier = info.dataset.classifier(dev)?.with_context(|| {
-                format!(
-                    "there is no feature classifier for {} (the crate has them for mnist, \
+    let model = &trainer.config().model;
+    if model.makes_points() {
+        println!("{}", trainer.mode_report(n.max(100))?);
+    } else if model.model().input_shape().is_some() {
+        let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
+            bail!("a Pix2Pix run trains on pairs");
+        };
+        let outputs = trainer.translate_all(&test.inputs)?;
+        println!(
+            "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
+            test.len(),
+            metrics::image::l1(&outputs, &test.targets)?,
+            metrics::image::psnr(&outputs, &test.targets)?,
+            metrics::image::ssim(&outputs, &test.targets)?
+        );
+    } else {
+        let classifier = info.dataset.classifier(dev)?.with_context(|| {
+            format!(
+                "there is no feature classifier for {} (the crate has them for mnist, \
                      fashion-mnist, letters at 28 and emoji at 64): export samples with \
                      `gans sample --out samples.npy` and score them with your own tools",
-                    info.dataset.name()
-                )
-            })?;
-            let TrainData::Images(test) = info.dataset.load(Split::Test, dev)? else {
-                bail!("an image run has an image test split");
-            };
-            // The training split gives the real-data floor beside each score.
-            let TrainData::Images(train) = info.dataset.load(Split::Train, dev)? else {
-                bail!("an image run has an image training split");
-            };
-            println!(
-                "{}",
-                metrics::evaluate(&trainer, &classifier, &train, &test, n)?
-            );
-        }
+                info.dataset.name()
+            )
+        })?;
+        let TrainData::Images(test) = info.dataset.load(Split::Test, dev)? else {
+            bail!("an image run has an image test split");
+        };
+        // The training split gives the real-data floor beside each score.
+        let TrainData::Images(train) = info.dataset.load(Split::Train, dev)? else {
+            bail!("an image run has an image training split");
+        };
+        println!(
+            "{}",
+            metrics::evaluate(&trainer, &classifier, &train, &test, n)?
+        );
     }
     Ok(())
 }

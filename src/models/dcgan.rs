@@ -436,6 +436,60 @@ pub fn noise(batch: i64, latent_dim: i64, device: tch::Device) -> Tensor {
     Tensor::randn([batch, latent_dim], (Kind::Float, device))
 }
 
+// ---- The model: DCGAN's networks, also the WGAN critic and the conditional DCGAN. ----
+
+impl super::GanModel for DcganConfig {
+    fn name(&self) -> &'static str {
+        "dcgan"
+    }
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.latent_dim)
+    }
+    fn n_classes(&self) -> i64 {
+        self.n_classes
+    }
+    fn validate(&self) -> Result<()> {
+        DcganConfig::validate(self)
+    }
+    fn example_shape(&self) -> Vec<i64> {
+        vec![self.channels, self.image_size, self.image_size]
+    }
+    fn fits_game(&self, loss: crate::train::GanLoss, _batch_size: usize) -> Result<()> {
+        anyhow::ensure!(
+            !(matches!(loss, crate::train::GanLoss::WassersteinGp { .. })
+                && self.norm == Norm::Batch),
+            "the gradient penalty is per sample, and batch norm mixes the samples of a batch: \
+             set the critic's norm to Norm::Layer (or Instance, or None) for WGAN-GP"
+        );
+        Ok(())
+    }
+    /// The paper's N(0, 0.02) initialisation when `dcgan_init` (the default).
+    fn build(&self, vs: &nn::VarStore) -> Result<super::Networks> {
+        let g = DcganGenerator::new(self, vs.root() / "generator")?;
+        let d = DcganDiscriminator::new(self, vs.root() / "discriminator")?;
+        if self.dcgan_init {
+            super::init::dcgan_normal(vs, g.norm_scales().into_iter().chain(d.norm_scales()));
+        }
+        Ok(super::Networks::new(g, d))
+    }
+}
+
+impl crate::train::Generator for DcganGenerator {
+    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(z, labels, train)
+    }
+}
+
+impl crate::train::Discriminator for DcganDiscriminator {
+    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        Ok(self.forward_t(samples, labels, train))
+    }
+    /// Layer and instance norm normalise each sample by itself; batch norm does not.
+    fn batch_independent(&self) -> bool {
+        self.config().norm != Norm::Batch
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -224,6 +224,58 @@ impl MlpDiscriminator {
     }
 }
 
+// ---- The model: fully connected G and D on flattened images. ----
+
+impl super::GanModel for MlpConfig {
+    fn name(&self) -> &'static str {
+        "mlp"
+    }
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.latent_dim)
+    }
+    fn n_classes(&self) -> i64 {
+        self.n_classes
+    }
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.latent_dim > 0 && self.n_classes >= 0 && self.image_shape.iter().all(|&d| d > 0),
+            "the MLP needs latent_dim ≥ 1, n_classes ≥ 0 and a positive image_shape, got {self:?}"
+        );
+        Ok(())
+    }
+    fn example_shape(&self) -> Vec<i64> {
+        self.image_shape.to_vec()
+    }
+    /// libtorch's default initialisation, as the original paper's code did not prescribe one.
+    fn build(&self, vs: &nn::VarStore) -> anyhow::Result<super::Networks> {
+        Ok(super::Networks::new(
+            MlpGenerator::new(self, vs.root() / "generator"),
+            MlpDiscriminator::new(self, vs.root() / "discriminator"),
+        ))
+    }
+}
+
+impl crate::train::Generator for MlpGenerator {
+    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
+        self.forward_t(z, labels, train)
+    }
+}
+
+impl crate::train::Discriminator for MlpDiscriminator {
+    fn score(
+        &self,
+        samples: &Tensor,
+        labels: Option<&Tensor>,
+        train: bool,
+    ) -> anyhow::Result<Tensor> {
+        Ok(self.forward_t(samples, labels, train))
+    }
+    /// Linear layers, LeakyReLU or maxout, dropout: all per sample.
+    fn batch_independent(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,14 +10,87 @@
 //! | [`dcgan`] | DCGAN G and D/critic at 28, 32, 64 px, grey or RGB, norm switch, optional labels |
 //! | [`unet`] | the Pix2Pix U-Net generator, 64 or 256 px |
 //! | [`patchgan`] | the Pix2Pix 70×70 PatchGAN discriminator |
+//! | [`pix2pix`] | the two above as one model: [`pix2pix::Pix2PixConfig`] |
 //! | [`init`] | the DCGAN paper's N(0, 0.02) initialisation |
+//!
+//! ## One model, one place
+//! Each model's file owns its config, how its networks are built and initialised, what data it
+//! accepts (through [`GanModel::example_shape`] and [`GanModel::input_shape`]), and how its
+//! networks play the game (their [`Generator`] and [`Discriminator`] impls). The trainer only
+//! talks to [`GanModel`]. Adding a model is one new file with a config that implements
+//! [`GanModel`], plus one arm in [`crate::train::ModelConfig`] (and one in `gans::run::ModelKind`
+//! to offer it on the command line).
 
 pub mod dcgan;
 pub mod init;
 pub mod mlp;
 pub mod patchgan;
+pub mod pix2pix;
 pub mod toy;
 pub mod unet;
+
+use crate::train::{Discriminator, Generator};
+
+/// What a model of the course tells the trainer. Implemented by each model's config.
+pub trait GanModel {
+    /// A short name for titles and file names (`"dcgan"`).
+    fn name(&self) -> &'static str;
+
+    /// Size of the noise `z`; `None` for a model whose generator translates an input image.
+    fn latent_dim(&self) -> Option<i64>;
+
+    /// Classes the model is conditioned on (0: unconditional).
+    fn n_classes(&self) -> i64 {
+        0
+    }
+
+    /// Checks the hyperparameters, with what to change.
+    fn validate(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// One example the generator makes and the discriminator judges: `[C, H, W]`, or `[2]`
+    /// for a point of the plane.
+    fn example_shape(&self) -> Vec<i64>;
+
+    /// One input image `[C, H, W]`, for a model that learns from (input, target) pairs.
+    fn input_shape(&self) -> Option<Vec<i64>> {
+        None
+    }
+
+    /// Checks that the model can play this game with this batch size (WGAN-GP's per-sample
+    /// penalty and batch norm do not mix; a pack must not straddle two batches).
+    fn fits_game(&self, _loss: crate::train::GanLoss, _batch_size: usize) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Whether the generator's output has a target to match (the L1 term of Pix2Pix).
+    fn reconstructs(&self) -> bool {
+        false
+    }
+
+    /// Builds both networks under `vs` (`generator.…` and `discriminator.…`), initialised as
+    /// the model's paper does.
+    fn build(&self, vs: &tch::nn::VarStore) -> anyhow::Result<Networks>;
+}
+
+/// A model's two networks, as the trainer holds them.
+pub struct Networks {
+    pub generator: Box<dyn Generator>,
+    pub discriminator: Box<dyn Discriminator>,
+}
+
+impl Networks {
+    pub fn new(
+        generator: impl Generator + 'static,
+        discriminator: impl Discriminator + 'static,
+    ) -> Self {
+        Networks {
+            generator: Box::new(generator),
+            discriminator: Box::new(discriminator),
+        }
+    }
+}
 
 /// How a discriminator normalises its hidden layers.
 ///

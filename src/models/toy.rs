@@ -107,3 +107,61 @@ impl ToyDiscriminator {
         self.net.forward(&packs).view([-1]) // [B / pack]
     }
 }
+
+// ---- The model: the toy networks play the plain (or packed) GAN on points of the plane. ----
+
+impl super::GanModel for ToyConfig {
+    fn name(&self) -> &'static str {
+        "toy"
+    }
+    fn latent_dim(&self) -> Option<i64> {
+        Some(self.latent_dim)
+    }
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.latent_dim > 0 && self.hidden > 0 && self.layers > 0 && self.pack > 0,
+            "the toy model needs latent_dim, hidden, layers and pack of at least 1, got {self:?}"
+        );
+        Ok(())
+    }
+    fn example_shape(&self) -> Vec<i64> {
+        vec![2]
+    }
+    fn fits_game(&self, _loss: crate::train::GanLoss, batch_size: usize) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            batch_size.is_multiple_of(self.pack.max(1)),
+            "batch_size {batch_size} is not a multiple of the discriminator's pack {}",
+            self.pack
+        );
+        Ok(())
+    }
+    /// libtorch's default initialisation.
+    fn build(&self, vs: &nn::VarStore) -> anyhow::Result<super::Networks> {
+        Ok(super::Networks::new(
+            ToyGenerator::new(self, vs.root() / "generator"),
+            ToyDiscriminator::new(self, vs.root() / "discriminator"),
+        ))
+    }
+}
+
+impl crate::train::Generator for ToyGenerator {
+    fn generate(&self, z: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
+        self.forward(z)
+    }
+}
+
+impl crate::train::Discriminator for ToyDiscriminator {
+    fn score(
+        &self,
+        samples: &Tensor,
+        _labels: Option<&Tensor>,
+        _train: bool,
+    ) -> anyhow::Result<Tensor> {
+        Ok(self.forward(samples))
+    }
+    /// A pack is `pack` consecutive points of one batch; the real batch's size is a multiple of
+    /// `pack`, so no pack of the joined batch mixes real and fake points.
+    fn batch_independent(&self) -> bool {
+        true
+    }
+}

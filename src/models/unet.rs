@@ -41,7 +41,7 @@ impl Default for UnetConfig {
 }
 
 impl UnetConfig {
-    fn levels(&self) -> Result<usize> {
+    pub(crate) fn levels(&self) -> Result<usize> {
         match self.image_size {
             64 => Ok(6),
             256 => Ok(8),
@@ -164,7 +164,10 @@ impl UnetGenerator {
                 xs = bn.forward_t(&xs, train);
             }
             if (1..=3).contains(&k) {
-                xs = xs.dropout(self.config.dropout, train);
+                // In the contiguous (NCHW) layout: libtorch draws the mask in memory order, so
+                // a channels-last map would get another mask from the same seed, and the
+                // weight layout would change the run, not only its rounding.
+                xs = xs.contiguous().dropout(self.config.dropout, train);
             }
         }
         xs.tanh()

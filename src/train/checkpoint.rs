@@ -25,8 +25,9 @@ use serde_json::Value;
 use tch::{Kind, Tensor};
 
 use super::config::TrainConfig;
+use super::data::{DataInfo, TrainData};
 use super::history::History;
-use super::trainer::{DataInfo, Snapshot, TrainData, Trainer};
+use super::trainer::{Snapshot, Trainer};
 
 /// The version of the layout below; bump it when the layout changes.
 const FORMAT: &str = "gans-checkpoint/1";

@@ -15,14 +15,18 @@ use anyhow::{Result, ensure};
 use serde::{Deserialize, Serialize};
 
 use super::step::GanLoss;
+use crate::models::GanModel;
 use crate::models::dcgan::DcganConfig;
 use crate::models::mlp::MlpConfig;
 use crate::models::patchgan::PatchGanConfig;
+use crate::models::pix2pix::Pix2PixConfig;
 use crate::models::toy::ToyConfig;
 use crate::models::unet::UnetConfig;
 use crate::optim::OptimizerKind;
 
-/// Which generator and discriminator to build.
+/// Which generator and discriminator to build: one arm per model of the course, each holding
+/// that model's config. Everything else about a model lives in its own file, behind
+/// [`GanModel`]: adding a model is that file and one arm here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ModelConfig {
     /// The small fully connected networks for the 2-D rings.
@@ -32,40 +36,38 @@ pub enum ModelConfig {
     /// DCGAN's convolutional networks (also the WGAN critic, with `norm` set accordingly).
     Dcgan(DcganConfig),
     /// U-Net generator and PatchGAN discriminator.
-    Pix2Pix {
-        generator: UnetConfig,
-        discriminator: PatchGanConfig,
-    },
+    Pix2Pix(Pix2PixConfig),
 }
 
 impl ModelConfig {
+    /// The model behind this arm.
+    pub fn model(&self) -> &dyn GanModel {
+        match self {
+            ModelConfig::Toy(c) => c,
+            ModelConfig::Mlp(c) => c,
+            ModelConfig::Dcgan(c) => c,
+            ModelConfig::Pix2Pix(c) => c,
+        }
+    }
+
     /// Size of `z`; `None` for Pix2Pix, whose generator takes an image.
     pub fn latent_dim(&self) -> Option<i64> {
-        match self {
-            ModelConfig::Toy(c) => Some(c.latent_dim),
-            ModelConfig::Mlp(c) => Some(c.latent_dim),
-            ModelConfig::Dcgan(c) => Some(c.latent_dim),
-            ModelConfig::Pix2Pix { .. } => None,
-        }
+        self.model().latent_dim()
     }
 
     /// Classes the model is conditioned on (0: unconditional).
     pub fn n_classes(&self) -> i64 {
-        match self {
-            ModelConfig::Mlp(c) => c.n_classes,
-            ModelConfig::Dcgan(c) => c.n_classes,
-            ModelConfig::Toy(_) | ModelConfig::Pix2Pix { .. } => 0,
-        }
+        self.model().n_classes()
     }
 
     /// A short name for titles and file names.
     pub fn name(&self) -> &'static str {
-        match self {
-            ModelConfig::Toy(_) => "toy",
-            ModelConfig::Mlp(_) => "mlp",
-            ModelConfig::Dcgan(_) => "dcgan",
-            ModelConfig::Pix2Pix { .. } => "pix2pix",
-        }
+        self.model().name()
+    }
+
+    /// True for a model of points of the plane (the toy networks), not of images.
+    pub fn makes_points(&self) -> bool {
+        self.model().example_shape().len() == 1
     }
 }
 
@@ -175,10 +177,10 @@ impl TrainConfig {
         TrainConfig {
             batch_size: 16,
             n_fixed: 8,
-            ..Self::gan(ModelConfig::Pix2Pix {
+            ..Self::gan(ModelConfig::Pix2Pix(Pix2PixConfig {
                 generator,
                 discriminator,
-            })
+            }))
         }
     }
 
@@ -271,54 +273,15 @@ impl TrainConfig {
                 "clip = {c}: the clipping bound must be positive (0.01)"
             );
         }
-        if let ModelConfig::Toy(toy) = &self.model {
-            let pack = toy.pack.max(1);
-            ensure!(
-                self.batch_size.is_multiple_of(pack),
-                "batch_size {} is not a multiple of the discriminator's pack {pack}",
-                self.batch_size
-            );
-        }
-        if let ModelConfig::Dcgan(model) = &self.model {
-            model.validate()?;
-            ensure!(
-                !(matches!(self.loss, GanLoss::WassersteinGp { .. })
-                    && model.norm == crate::models::Norm::Batch),
-                "the gradient penalty is per sample, and batch norm mixes the samples of a batch: \
-                 set the critic's norm to Norm::Layer (or Instance, or None) for WGAN-GP"
-            );
-        }
+        let model = self.model.model();
+        model.validate()?;
+        model.fits_game(self.loss, self.batch_size)?;
         ensure!(
-            self.adversarial || matches!(self.model, ModelConfig::Pix2Pix { .. }),
+            self.adversarial || model.reconstructs(),
             "adversarial = false (L1 only) exists for Pix2Pix, where the L1 term alone can train \
              G; a {} model learns nothing without its discriminator",
-            self.model.name()
+            model.name()
         );
-        if let ModelConfig::Pix2Pix {
-            generator: g,
-            discriminator: d,
-        } = &self.model
-        {
-            ensure!(
-                d.in_channels == g.in_channels + g.out_channels,
-                "the PatchGAN judges an input beside an output, {} + {} channels, but its \
-                 in_channels is {}: set PatchGanConfig.in_channels to {}",
-                g.in_channels,
-                g.out_channels,
-                d.in_channels,
-                g.in_channels + g.out_channels
-            );
-            ensure!(
-                (0.0..1.0).contains(&g.dropout),
-                "the U-Net's dropout {} is not a probability below 1 (the paper uses 0.5)",
-                g.dropout
-            );
-            ensure!(
-                !self.loss.is_wasserstein(),
-                "Pix2Pix trains with the BCE losses (NonSaturating or Minimax), not {:?}",
-                self.loss
-            );
-        }
         Ok(())
     }
 }

@@ -4,14 +4,18 @@
 
 mod checkpoint;
 mod config;
+mod data;
 mod history;
+mod sample;
 pub mod step;
 mod trainer;
 mod views;
 
 pub use checkpoint::CheckpointMeta;
 pub use config::{ModelConfig, TrainConfig, lr_of};
+pub use data::{DataInfo, TrainData};
 pub use history::{History, smooth};
+pub use sample::Statistics;
 pub use step::{DStep, Discriminator, GStep, GanLoss, Generator, update_d, update_g};
-pub use trainer::{DataInfo, Diverged, Snapshot, Statistics, TrainData, Trainer};
+pub use trainer::{Diverged, Snapshot, Trainer};
 pub use views::{Interpolation, interpolate};

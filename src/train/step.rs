@@ -9,18 +9,22 @@
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
+use anyhow::{Result, ensure};
+
 use crate::losses;
-use crate::models::{dcgan, mlp, patchgan, toy, unet};
 use crate::optim::Optimizer;
 
-/// Anything that turns noise (and, for a conditional model, labels) into samples.
+/// Anything that turns noise (and, for a conditional model, labels) into samples. Each model's
+/// file implements it for its generator.
 pub trait Generator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
 }
 
-/// Anything that scores samples: logits for the BCE games, critic scores for WGAN.
+/// Anything that scores samples: logits for the BCE games, critic scores for WGAN. Each model's
+/// file implements it (and [`Generator`]) for its networks.
 pub trait Discriminator {
-    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
+    /// An error when the condition it needs is missing (the PatchGAN's input image).
+    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor>;
 
     /// True when a sample's score does not depend on the rest of its batch (no batch norm).
     /// Then [`update_d`] scores the real and the fake batch in one pass over both, which gives
@@ -28,63 +32,6 @@ pub trait Discriminator {
     /// see them apart: the DCGAN paper normalises real and fake batches separately.
     fn batch_independent(&self) -> bool {
         false
-    }
-}
-
-impl Generator for mlp::MlpGenerator {
-    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        self.forward_t(z, labels, train)
-    }
-}
-impl Discriminator for mlp::MlpDiscriminator {
-    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        self.forward_t(samples, labels, train)
-    }
-    /// Linear layers, LeakyReLU or maxout, dropout: all per sample.
-    fn batch_independent(&self) -> bool {
-        true
-    }
-}
-impl Generator for dcgan::DcganGenerator {
-    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        self.forward_t(z, labels, train)
-    }
-}
-impl Discriminator for dcgan::DcganDiscriminator {
-    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
-        self.forward_t(samples, labels, train)
-    }
-    /// Layer and instance norm normalise each sample by itself; batch norm does not.
-    fn batch_independent(&self) -> bool {
-        self.config().norm != crate::models::Norm::Batch
-    }
-}
-/// Pix2Pix: the "noise" is the input image (the paper's only noise is the dropout).
-impl Generator for unet::UnetGenerator {
-    fn generate(&self, input: &Tensor, _labels: Option<&Tensor>, train: bool) -> Tensor {
-        self.forward_t(input, train)
-    }
-}
-/// Pix2Pix: the condition is the input image, judged together with the candidate.
-impl Discriminator for patchgan::PatchGan {
-    fn score(&self, candidate: &Tensor, input: Option<&Tensor>, train: bool) -> Tensor {
-        let input = input.expect("the PatchGAN judges (input, candidate) pairs: pass the input");
-        self.forward_t(input, candidate, train)
-    }
-}
-impl Generator for toy::ToyGenerator {
-    fn generate(&self, z: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
-        self.forward(z)
-    }
-}
-impl Discriminator for toy::ToyDiscriminator {
-    fn score(&self, samples: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
-        self.forward(samples)
-    }
-    /// A pack is `pack` consecutive points of one batch; the real batch's size is a multiple of
-    /// `pack`, so no pack of the joined batch mixes real and fake points.
-    fn batch_independent(&self) -> bool {
-        true
     }
 }
 
@@ -151,18 +98,36 @@ fn score_both(
     real: &Tensor,
     fake: &Tensor,
     labels: Option<&Tensor>,
-) -> (Tensor, Tensor) {
+) -> Result<(Tensor, Tensor)> {
     if !discriminator.batch_independent() {
-        let real_scores = discriminator.score(real, labels, true);
-        return (real_scores, discriminator.score(fake, labels, true));
+        let real_scores = discriminator.score(real, labels, true)?;
+        return Ok((real_scores, discriminator.score(fake, labels, true)?));
     }
     let both_labels = labels.map(|l| Tensor::cat(&[l, l], 0));
-    let scores = discriminator.score(&Tensor::cat(&[real, fake], 0), both_labels.as_ref(), true);
+    let scores = discriminator.score(&Tensor::cat(&[real, fake], 0), both_labels.as_ref(), true)?;
     let per_sample = scores.size()[0] / 2; // the toy D gives one score per pack
-    (
+    Ok((
         scores.narrow(0, 0, per_sample),
         scores.narrow(0, per_sample, per_sample),
-    )
+    ))
+}
+
+/// Real and fake batches of the same size and shape, and as many labels (or input images).
+fn check_batches(real: &Tensor, fake: &Tensor, labels: Option<&Tensor>) -> Result<()> {
+    let (r, f) = (real.size(), fake.size());
+    ensure!(
+        !r.is_empty() && r[0] > 0 && r == f,
+        "the real batch {r:?} and the fake batch {f:?} must have the same, non-empty shape"
+    );
+    if let Some(labels) = labels {
+        let l = labels.size();
+        ensure!(
+            l.first() == Some(&r[0]),
+            "the batch has {} samples but its labels (or input images) {l:?} have another count",
+            r[0]
+        );
+    }
+    Ok(())
 }
 
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
@@ -174,9 +139,10 @@ pub fn update_d(
     fake: &Tensor,
     labels: Option<&Tensor>,
     loss: GanLoss,
-) -> DStep {
+) -> Result<DStep> {
+    check_batches(real, fake, labels)?;
     let fake = fake.detach();
-    let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels);
+    let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels)?;
     let loss_d = match loss {
         GanLoss::Minimax | GanLoss::NonSaturating => {
             losses::discriminator_loss(&real_scores, &fake_scores)
@@ -188,7 +154,7 @@ pub fn update_d(
                 real,
                 &fake,
                 lambda,
-            );
+            )?;
             losses::critic_loss(&real_scores, &fake_scores) + penalty
         }
     };
@@ -196,13 +162,13 @@ pub fn update_d(
     let wasserstein = loss
         .is_wasserstein()
         .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
-    DStep {
+    Ok(DStep {
         loss_d: loss_d.detach(),
         d_real: mean_output(&real_scores, loss),
         d_fake: mean_output(&fake_scores, loss),
         wasserstein,
         grad_norm,
-    }
+    })
 }
 
 /// One step of the generator on `fake`, a batch it generated WITH its graph (not detached):
@@ -220,8 +186,11 @@ pub fn update_g(
     labels: Option<&Tensor>,
     loss: GanLoss,
     l1: Option<(&Tensor, f64)>,
-) -> GStep {
-    let scores = discriminator.score(fake, labels, true);
+) -> Result<GStep> {
+    if let Some((target, _)) = l1 {
+        check_batches(target, fake, labels)?;
+    }
+    let scores = discriminator.score(fake, labels, true)?;
     let adversarial = match loss {
         GanLoss::Minimax => losses::generator_loss_minimax(&scores),
         GanLoss::NonSaturating => losses::generator_loss_non_saturating(&scores),
@@ -237,26 +206,32 @@ pub fn update_g(
         None => (adversarial, None),
     };
     let grad_norm = opt_g.minimize(&loss_g);
-    GStep {
+    Ok(GStep {
         loss_g: loss_g.detach(),
         d_fake: mean_output(&scores, loss),
         grad_norm,
         l1,
-    }
+    })
 }
 
 /// Pix2Pix's "L1 only" baseline: one step of the generator on `λ · ‖target − fake‖₁` alone,
 /// no discriminator. `d_fake` is reported as 0.
-pub fn update_g_l1(opt_g: &mut Optimizer, fake: &Tensor, target: &Tensor, lambda: f64) -> GStep {
+pub fn update_g_l1(
+    opt_g: &mut Optimizer,
+    fake: &Tensor,
+    target: &Tensor,
+    lambda: f64,
+) -> Result<GStep> {
+    check_batches(target, fake, None)?;
     let distance = losses::l1_loss(fake, target, 1.0);
     let loss_g = &distance * lambda;
     let grad_norm = opt_g.minimize(&loss_g);
-    GStep {
+    Ok(GStep {
         loss_g: loss_g.detach(),
         d_fake: distance.zeros_like(),
         grad_norm,
         l1: Some(distance.detach()),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -264,6 +239,7 @@ mod tests {
     use super::*;
     use crate::data::toy2d::{Toy2d, Toy2dKind};
     use crate::models::toy::ToyConfig;
+    use crate::models::{dcgan, mlp, toy};
     use crate::optim::OptimizerKind;
     use tch::{Device, nn};
 
@@ -303,12 +279,12 @@ mod tests {
                 let real = ring.sample(64);
                 let z = Tensor::randn([64, 16], (Kind::Float, Device::Cpu));
                 let fake = t.generator.forward(&z);
-                let d = update_d(&t.discriminator, &mut t.opt_d, &real, &fake, None, loss);
+                let d = update_d(&t.discriminator, &mut t.opt_d, &real, &fake, None, loss).unwrap();
                 if let Some(c) = clip {
                     t.opt_d.clip(c);
                 }
                 let fake = t.generator.forward(&z);
-                let g = update_g(&t.discriminator, &mut t.opt_g, &fake, None, loss, None);
+                let g = update_g(&t.discriminator, &mut t.opt_g, &fake, None, loss, None).unwrap();
                 (d.loss_d.double_value(&[]), g.loss_g.double_value(&[]))
             })
             .collect()
@@ -370,9 +346,10 @@ mod tests {
             let labels = name
                 .starts_with('c')
                 .then(|| Tensor::arange(8, (Kind::Int64, Device::Cpu)));
-            let (joined_real, joined_fake) = score_both(&*d, &real, &fake, labels.as_ref());
-            let apart_real = d.score(&real, labels.as_ref(), true);
-            let apart_fake = d.score(&fake, labels.as_ref(), true);
+            let (joined_real, joined_fake) =
+                score_both(&*d, &real, &fake, labels.as_ref()).unwrap();
+            let apart_real = d.score(&real, labels.as_ref(), true).unwrap();
+            let apart_fake = d.score(&fake, labels.as_ref(), true).unwrap();
             let gap = f64::max(
                 (joined_real - &apart_real).abs().max().double_value(&[]),
                 (joined_fake - &apart_fake).abs().max().double_value(&[]),
@@ -383,6 +360,7 @@ mod tests {
                 assert_eq!(gap, 0.0, "{name}: scored apart, so nothing changes");
                 let joined = d
                     .score(&Tensor::cat(&[&real, &fake], 0), None, true)
+                    .unwrap()
                     .narrow(0, 0, 8);
                 let bn_gap = (joined - apart_real).abs().max().double_value(&[]);
                 assert!(
@@ -426,7 +404,8 @@ mod tests {
             &fake,
             None,
             GanLoss::NonSaturating,
-        );
+        )
+        .unwrap();
         for (name, old) in g_params {
             assert!(
                 t.vs.variables()[&name].equal(&old),
@@ -452,6 +431,7 @@ mod tests {
                 None,
                 GanLoss::NonSaturating,
             )
+            .unwrap()
             .loss_d
             .double_value(&[]);
         }

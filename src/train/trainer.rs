@@ -26,110 +26,14 @@ use anyhow::{Context, Result, bail, ensure};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor, nn};
 
 use super::config::{ModelConfig, TrainConfig};
+use super::data::{TrainData, check_data};
 use super::history::History;
+use super::sample::Statistics;
 use super::step::{Discriminator, GanLoss, Generator, update_d, update_g, update_g_l1};
-use crate::data::Dataset;
-use crate::data::paired::PairedDataset;
-use crate::data::toy2d::Toy2d;
-use crate::models::{dcgan, init, mlp, patchgan, toy, unet};
 use crate::optim::Optimizer;
-
-/// What the trainer learns from.
-#[derive(Debug)]
-pub enum TrainData {
-    /// Images (and labels, for a conditional model).
-    Images(Dataset),
-    /// A 2-D mixture, sampled afresh every step.
-    Toy(Toy2d),
-    /// Input and target images (Pix2Pix).
-    Pairs(PairedDataset),
-    /// No data, only its description: a trainer loaded from a checkpoint to sample, translate
-    /// or score ([`Trainer::load_without_data`]). Training it is refused.
-    Absent { info: DataInfo, device: Device },
-}
-
-impl From<Dataset> for TrainData {
-    fn from(data: Dataset) -> Self {
-        TrainData::Images(data)
-    }
-}
-impl From<Toy2d> for TrainData {
-    fn from(data: Toy2d) -> Self {
-        TrainData::Toy(data)
-    }
-}
-impl From<PairedDataset> for TrainData {
-    fn from(data: PairedDataset) -> Self {
-        TrainData::Pairs(data)
-    }
-}
-
-/// What a checkpoint records about the data, to refuse resuming on other data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataInfo {
-    pub name: String,
-    pub len: usize,
-    /// `[C, H, W]` of one example (`[2]` for points).
-    pub shape: Vec<i64>,
-}
-
-impl TrainData {
-    fn device(&self) -> Device {
-        match self {
-            TrainData::Images(d) => d.device(),
-            TrainData::Toy(t) => t.centres.device(),
-            TrainData::Pairs(p) => p.inputs.device(),
-            TrainData::Absent { device, .. } => *device,
-        }
-    }
-
-    /// Examples to draw batches from (0 for the toy mixture, which has no end).
-    fn len(&self) -> usize {
-        match self {
-            TrainData::Images(d) => d.len(),
-            TrainData::Toy(_) | TrainData::Absent { .. } => 0,
-            TrainData::Pairs(p) => p.len(),
-        }
-    }
-
-    /// The image dataset of a GAN or cGAN run (e.g. the training split to score against);
-    /// an error for the toy mixture and for Pix2Pix pairs.
-    pub fn images(&self) -> Result<&Dataset> {
-        match self {
-            TrainData::Images(d) => Ok(d),
-            other => bail!(
-                "this run trains on {}, not on an image dataset",
-                other.info().name
-            ),
-        }
-    }
-
-    /// Name, size and example shape (recorded in checkpoints).
-    pub fn info(&self) -> DataInfo {
-        match self {
-            TrainData::Images(d) => DataInfo {
-                name: d.name.clone(),
-                len: d.len(),
-                shape: d.image_shape().to_vec(),
-            },
-            TrainData::Toy(t) => DataInfo {
-                name: format!("toy2d/{:?}", t.kind).to_lowercase(),
-                len: 0,
-                shape: vec![2],
-            },
-            TrainData::Pairs(p) => DataInfo {
-                name: p.name.clone(),
-                len: p.len(),
-                shape: p.targets.size()[1..].to_vec(),
-            },
-            TrainData::Absent { info, .. } => info.clone(),
-        }
-    }
-}
 
 /// Training stopped because a loss or a weight stopped being finite (NaN or infinite): the
 /// one error whose cure is a smaller learning rate. Find it with `error.downcast_ref`.
@@ -218,18 +122,6 @@ pub struct Trainer {
     /// Which batch-norm statistics `sample`, `generate_from` and `translate` use (not the
     /// training step, nor the snapshots): [`Statistics::Batch`] unless you set it.
     pub statistics: Statistics,
-}
-
-/// Which statistics a generator's batch norm uses when it makes pictures for you.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Statistics {
-    /// Those of the batch being generated (training mode, dropout on), as the DCGAN and
-    /// Pix2Pix papers sample.
-    #[default]
-    Batch,
-    /// The running averages gathered during training (evaluation mode, dropout off), as most
-    /// deployed models do: each sample then depends on its own noise alone.
-    Running,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -479,7 +371,7 @@ impl Trainer {
                 &fake,
                 batch.condition.as_ref(),
                 loss,
-            );
+            )?;
             if let Some(c) = self.config.clip {
                 self.opt_d.clip(c);
             }
@@ -496,10 +388,12 @@ impl Trainer {
             }
         }
         let (batch, fake) = kept.context("n_critic must be at least 1")?;
-        let l1 = match self.config.model {
-            ModelConfig::Pix2Pix { .. } => Some((&batch.real, self.config.l1_lambda)),
-            _ => None,
-        };
+        let l1 = self
+            .config
+            .model
+            .model()
+            .reconstructs()
+            .then_some((&batch.real, self.config.l1_lambda));
         let g = update_g(
             &*self.discriminator,
             &mut self.opt_g,
@@ -507,7 +401,7 @@ impl Trainer {
             batch.condition.as_ref(),
             loss,
             l1,
-        );
+        )?;
         let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
         let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
         self.window.g += values.to_device(self.device);
@@ -520,7 +414,7 @@ impl Trainer {
     fn l1_only_step(&mut self) -> Result<()> {
         let batch = self.next_batch()?;
         let fake = self.generate(&batch, true)?;
-        let g = update_g_l1(&mut self.opt_g, &fake, &batch.real, self.config.l1_lambda);
+        let g = update_g_l1(&mut self.opt_g, &fake, &batch.real, self.config.l1_lambda)?;
         let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
         let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
         self.window.g += values.to_device(self.device);
@@ -612,7 +506,7 @@ impl Trainer {
             self.window.g_count.max(1) as f64,
         );
         let wasserstein = self.config.loss.is_wasserstein();
-        let pix2pix = matches!(self.config.model, ModelConfig::Pix2Pix { .. });
+        let pix2pix = self.config.model.model().reconstructs();
         self.history.push(
             self.step,
             [d[0] / dn, g[0] / gn, d[1] / dn, d[2] / dn, g[1] / gn],
@@ -679,7 +573,7 @@ impl Trainer {
     /// Generates from the fixed input and keeps it, on the CPU, as a snapshot.
     fn snapshot(&mut self) -> Result<()> {
         let samples = self.fixed_samples()?;
-        let samples = if matches!(self.config.model, ModelConfig::Toy(_)) {
+        let samples = if self.config.model.makes_points() {
             samples.to_device(Device::Cpu)
         } else {
             // Bytes on the CPU: a quarter of the memory of floats.
@@ -704,244 +598,17 @@ impl Trainer {
 
     /// Labels of the fixed noise, for a conditional model.
     pub(crate) fn fixed_labels(&self) -> Option<&Tensor> {
-        match self.config.model {
-            ModelConfig::Pix2Pix { .. } => None,
-            _ => self.fixed_extra.as_ref(),
+        // For a model that translates, the extra fixed tensor holds the targets, not labels.
+        match self.config.model.latent_dim() {
+            None => None,
+            Some(_) => self.fixed_extra.as_ref(),
         }
-    }
-
-    /// `n` new samples from the generator (images in [−1, 1], or points), on the device. A
-    /// conditional model gets labels `0, 1, …, n_classes − 1, 0, 1, …`. Pix2Pix has no noise to
-    /// sample: use [`Trainer::translate`].
-    ///
-    /// Batch norm uses [`Trainer::statistics`]: by default the statistics of the batch
-    /// generated, as the DCGAN and Pix2Pix papers do at test time.
-    pub fn sample(&self, n: usize) -> Result<Tensor> {
-        let latent_dim = self.config.model.latent_dim().context(
-            "a Pix2Pix generator translates images: call translate(&inputs) instead of sample(n)",
-        )?;
-        ensure!(n > 0, "sample(n) needs n ≥ 1");
-        let z = Tensor::randn([n as i64, latent_dim], (Kind::Float, self.device));
-        let labels = self.labels_cycling(n);
-        let train = self.batch_statistics(n);
-        Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), train)
-        }))
-    }
-
-    /// Whether a generator run on `n` noise vectors uses the batch's own statistics (training
-    /// mode: batch norm on the batch, dropout on) or the running ones (evaluation mode). One
-    /// noise vector has no spread to normalise by: batch norm would map every z to the same
-    /// image, so a batch of one always uses the running statistics.
-    fn batch_statistics(&self, n: usize) -> bool {
-        self.statistics == Statistics::Batch && n > 1
-    }
-
-    /// Generates from given noise `z` (`[n, latent_dim]`) and, for a cGAN, labels `[n]`.
-    pub fn generate_from(&self, z: &Tensor, labels: Option<&Tensor>) -> Result<Tensor> {
-        let latent_dim = self
-            .config
-            .model
-            .latent_dim()
-            .context("a Pix2Pix generator takes images: call translate(&inputs)")?;
-        let size = z.size();
-        ensure!(
-            size.len() == 2 && size[1] == latent_dim,
-            "z must be [n, {latent_dim}], got {size:?}"
-        );
-        ensure!(
-            labels.is_some() == (self.config.model.n_classes() > 0),
-            "labels are needed exactly when the model is conditional (n_classes = {})",
-            self.config.model.n_classes()
-        );
-        ensure!(
-            size[0] > 0,
-            "z holds no noise vector: give it at least one row"
-        );
-        if let Some(labels) = labels {
-            ensure!(
-                labels.size() == [size[0]]
-                    || labels.size() == [size[0], self.config.model.n_classes()],
-                "labels must be [{}] (one class per row of z) or [{}, {}] (class weights), got \
-                 {:?}",
-                size[0],
-                size[0],
-                self.config.model.n_classes(),
-                labels.size()
-            );
-        }
-        let z = z.to_device(self.device);
-        let labels = labels.map(|l| l.to_device(self.device));
-        let train = self.batch_statistics(size[0] as usize);
-        Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), train)
-        }))
-    }
-
-    /// Pix2Pix: the generator's output for any number of inputs, translated 64 at a time (the
-    /// U-Net's batch norm uses each chunk's statistics, as at training time).
-    pub fn translate_all(&self, inputs: &Tensor) -> Result<Tensor> {
-        ensure!(
-            inputs.dim() == 4 && inputs.size()[0] > 0,
-            "translate_all needs input images [n ≥ 1, C, H, W], got {:?}",
-            inputs.size()
-        );
-        let chunks: Vec<Tensor> = inputs
-            .split(64, 0)
-            .iter()
-            .map(|c| self.translate(c))
-            .collect::<Result<_>>()?;
-        Ok(Tensor::cat(&chunks, 0))
-    }
-
-    /// Pix2Pix: the generator's output for input images `[n, C, H, W]`.
-    pub fn translate(&self, inputs: &Tensor) -> Result<Tensor> {
-        ensure!(
-            matches!(self.config.model, ModelConfig::Pix2Pix { .. }),
-            "translate is for Pix2Pix; a {} model samples from noise: call sample(n)",
-            self.config.model.name()
-        );
-        if let ModelConfig::Pix2Pix { generator: g, .. } = &self.config.model {
-            let size = inputs.size();
-            ensure!(
-                size.len() == 4
-                    && size[0] > 0
-                    && size[1..] == [g.in_channels, g.image_size, g.image_size],
-                "translate needs input images [n ≥ 1, {}, {}, {}], got {size:?}",
-                g.in_channels,
-                g.image_size,
-                g.image_size
-            );
-        }
-        let inputs = inputs.to_device(self.device);
-        // Pix2Pix keeps batch statistics and dropout at test time (the paper's noise), also
-        // for one image: batch norm then normalises over its pixels.
-        let train = self.statistics == Statistics::Batch;
-        Ok(tch::no_grad(|| {
-            self.generator.generate(&inputs, None, train)
-        }))
-    }
-
-    pub(crate) fn labels_cycling(&self, n: usize) -> Option<Tensor> {
-        let classes = self.config.model.n_classes();
-        (classes > 0)
-            .then(|| Tensor::arange(n as i64, (Kind::Int64, self.device)).remainder(classes))
     }
 }
 
 /// Bytes back to images in [−1, 1].
 pub(crate) fn from_bytes(bytes: &Tensor) -> Tensor {
     bytes.to_kind(Kind::Float) / 127.5 - 1.0
-}
-
-/// Checks that the data fits the model, with what to change.
-fn check_data(config: &TrainConfig, data: &TrainData) -> Result<()> {
-    check_fit(config, data)?;
-    let info = data.info();
-    let len = data.len();
-    let sampled = matches!(data, TrainData::Toy(_) | TrainData::Absent { .. });
-    ensure!(
-        sampled || len > 0,
-        "{} holds no examples: a GAN needs data to learn from",
-        info.name
-    );
-    ensure!(
-        sampled || config.batch_size <= len,
-        "batch_size {} is larger than {} ({len} examples), so not one batch can be drawn: use \
-         a batch_size of at most {len} (the papers use 64 or 128)",
-        config.batch_size,
-        info.name
-    );
-    Ok(())
-}
-
-/// The data's shapes, channels and labels fit the model.
-fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
-    let info = data.info();
-    match (&config.model, data) {
-        (model, TrainData::Absent { info, .. }) => {
-            let expected: Vec<i64> = match model {
-                ModelConfig::Toy(_) => vec![2],
-                ModelConfig::Mlp(c) => c.image_shape.to_vec(),
-                ModelConfig::Dcgan(c) => vec![c.channels, c.image_size, c.image_size],
-                ModelConfig::Pix2Pix { generator: g, .. } => {
-                    vec![g.out_channels, g.image_size, g.image_size]
-                }
-            };
-            ensure!(
-                info.shape == expected,
-                "the checkpoint's data {} has examples of shape {:?}, its model makes {:?}: the \
-                 checkpoint is damaged",
-                info.name,
-                info.shape,
-                expected
-            );
-            Ok(())
-        }
-        (ModelConfig::Toy(_), TrainData::Toy(_)) => Ok(()),
-        (ModelConfig::Toy(_), _) => bail!(
-            "the toy model learns 2-D points: give it Toy2d::new(Toy2dKind::Ring, device), not {}",
-            info.name
-        ),
-        (ModelConfig::Pix2Pix { generator, .. }, TrainData::Pairs(p)) => {
-            let size = p.inputs.size();
-            ensure!(
-                size[1] == generator.in_channels
-                    && size[2] == generator.image_size
-                    && p.targets.size()[1] == generator.out_channels,
-                "{}: inputs {:?} and targets {:?} do not fit the U-Net ({} → {} channels at \
-                 {}×{}): set the UnetConfig to the data",
-                info.name,
-                &size[1..],
-                &p.targets.size()[1..],
-                generator.in_channels,
-                generator.out_channels,
-                generator.image_size,
-                generator.image_size
-            );
-            Ok(())
-        }
-        (ModelConfig::Pix2Pix { .. }, _) => bail!(
-            "Pix2Pix learns from pairs of images: give it a PairedDataset (paired::edges_to or \
-             paired::load_ab_folder), not {}",
-            info.name
-        ),
-        (model, TrainData::Images(d)) => {
-            let expected: [i64; 3] = match model {
-                ModelConfig::Mlp(c) => c.image_shape,
-                ModelConfig::Dcgan(c) => [c.channels, c.image_size, c.image_size],
-                _ => unreachable!("toy and pix2pix handled above"),
-            };
-            ensure!(
-                d.image_shape() == expected,
-                "{} has images of shape {:?} but the model makes {:?}: set the model's image \
-                 size and channels to the data's",
-                d.name,
-                d.image_shape(),
-                expected
-            );
-            let classes = model.n_classes();
-            if classes > 0 {
-                ensure!(
-                    d.labels.is_some(),
-                    "the model is conditional (n_classes = {classes}) but {} has no labels",
-                    d.name
-                );
-                ensure!(
-                    d.class_names.len() as i64 == classes,
-                    "the model has n_classes = {classes} but {} has {} classes",
-                    d.name,
-                    d.class_names.len()
-                );
-            }
-            Ok(())
-        }
-        (model, _) => bail!(
-            "the {} model learns from images: give it a Dataset, not {}",
-            model.name(),
-            info.name
-        ),
-    }
 }
 
 /// Freshly initialised networks, optimisers and fixed input for a config.
@@ -958,40 +625,7 @@ struct Parts {
 fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts> {
     torch_seed(mix(config.seed, INIT, 0));
     let vs = nn::VarStore::new(device);
-    let (g, d) = (vs.root() / "generator", vs.root() / "discriminator");
-    let (generator, discriminator): (Box<dyn Generator>, Box<dyn Discriminator>) =
-        match &config.model {
-            ModelConfig::Toy(c) => (
-                Box::new(toy::ToyGenerator::new(c, g)),
-                Box::new(toy::ToyDiscriminator::new(c, d)),
-            ),
-            ModelConfig::Mlp(c) => (
-                Box::new(mlp::MlpGenerator::new(c, g)),
-                Box::new(mlp::MlpDiscriminator::new(c, d)),
-            ),
-            ModelConfig::Dcgan(c) => {
-                let (g, d) = (
-                    dcgan::DcganGenerator::new(c, g)?,
-                    dcgan::DcganDiscriminator::new(c, d)?,
-                );
-                if c.dcgan_init {
-                    init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
-                }
-                (Box::new(g), Box::new(d))
-            }
-            ModelConfig::Pix2Pix {
-                generator,
-                discriminator,
-            } => {
-                let (g, d) = (
-                    unet::UnetGenerator::new(generator, g)?,
-                    patchgan::PatchGan::new(discriminator, d),
-                );
-                // The paper initialises both networks from N(0, 0.02), like DCGAN.
-                init::dcgan_normal(&vs, g.norm_scales().into_iter().chain(d.norm_scales()));
-                (Box::new(g), Box::new(d))
-            }
-        };
+    let networks = config.model.model().build(&vs)?;
     if config.channels_last {
         crate::models::to_channels_last(&vs);
     }
@@ -1016,23 +650,27 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
             let (input, target) = p.select(&Tensor::from_slice(&index));
             (input, Some(target))
         }
-        (None, TrainData::Absent { .. }) => match &config.model {
+        (None, TrainData::Absent { .. }) => {
             // Placeholders of the right shapes: loading the checkpoint replaces them.
-            ModelConfig::Pix2Pix { generator: g, .. } => {
-                let shape = |c: i64| [n as i64, c, g.image_size, g.image_size];
-                (
-                    Tensor::zeros(shape(g.in_channels), (Kind::Float, device)),
-                    Some(Tensor::zeros(shape(g.out_channels), (Kind::Float, device))),
-                )
-            }
-            _ => bail!("only Pix2Pix has no latent noise"),
-        },
+            let model = config.model.model();
+            let input = model
+                .input_shape()
+                .context("a model without noise takes an input")?;
+            let shape = |example: Vec<i64>| [vec![n as i64], example].concat();
+            (
+                Tensor::zeros(shape(input), (Kind::Float, device)),
+                Some(Tensor::zeros(
+                    shape(model.example_shape()),
+                    (Kind::Float, device),
+                )),
+            )
+        }
         (None, _) => bail!("Pix2Pix needs a PairedDataset"),
     };
     Ok(Parts {
         vs,
-        generator,
-        discriminator,
+        generator: networks.generator,
+        discriminator: networks.discriminator,
         opt_g,
         opt_d,
         fixed,
@@ -1055,6 +693,7 @@ impl GanLoss {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Dataset;
     use crate::models::mlp::MlpConfig;
     use crate::models::patchgan::PatchGanConfig;
     use crate::models::unet::UnetConfig;

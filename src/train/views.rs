@@ -4,8 +4,8 @@
 use anyhow::{Context, Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::config::ModelConfig;
-use super::trainer::{TrainData, Trainer, from_bytes};
+use super::data::TrainData;
+use super::trainer::{Trainer, from_bytes};
 use crate::data::toy2d::ModeReport;
 use crate::viz::{Animation, ImageGrid, LineChart, animation, compare, image_grid};
 
@@ -140,7 +140,7 @@ impl Trainer {
             "no snapshots yet: train with snapshot_every > 0 first"
         );
         ensure!(
-            !matches!(self.config.model, ModelConfig::Toy(_)),
+            !self.config.model.makes_points(),
             "the toy model's snapshots are points: show one with snapshot_chart(i)"
         );
         let frames: Vec<Tensor> = self
@@ -295,7 +295,7 @@ impl Trainer {
             "no snapshots yet: train with snapshot_every > 0 first"
         );
         ensure!(
-            !matches!(self.config.model, ModelConfig::Toy(_)),
+            !self.config.model.makes_points(),
             "the toy model's snapshots are points: show one with snapshot_chart(i)"
         );
         let frames: Vec<Tensor> = self
@@ -314,8 +314,11 @@ impl Trainer {
 
     /// Pix2Pix: input | output | target for the fixed pairs, `groups_per_row` triplets a row.
     pub fn triplets(&self, groups_per_row: usize) -> Result<ImageGrid> {
-        let targets = match (&self.config.model, self.fixed_extra.as_ref()) {
-            (ModelConfig::Pix2Pix { .. }, Some(t)) => t,
+        let targets = match (
+            self.config.model.model().reconstructs(),
+            self.fixed_extra.as_ref(),
+        ) {
+            (true, Some(t)) => t,
             _ => anyhow::bail!("triplets are for Pix2Pix"),
         };
         let outputs = self.fixed_samples()?;
@@ -337,6 +340,7 @@ mod tests {
     use crate::models::dcgan::DcganConfig;
     use crate::models::patchgan::PatchGanConfig;
     use crate::models::unet::UnetConfig;
+    use crate::train::ModelConfig;
     use crate::train::TrainConfig;
     use tch::Device;
 
