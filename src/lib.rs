@@ -21,7 +21,8 @@
 //! from the generator. `loss_d`, `loss_g`: the two players' losses. `generator`, `discriminator`
 //! (`critic` in a WGAN, whose output is a score, not a probability).
 //!
-//! In a notebook: `:dep gans = { path = ".." }` then `use gans::prelude::*;`.
+//! In a notebook: `:dep gans = { path = "..", default-features = false }` then
+//! `use gans::prelude::*;` (the default `cli` feature is only for the `gans` command).
 
 pub mod data;
 pub mod device;

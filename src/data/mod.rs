@@ -106,6 +106,11 @@ impl Dataset {
         let labels = self.labels.as_ref().ok_or_else(|| {
             anyhow::anyhow!("{} has no labels, so it has no classes to show", self.name)
         })?;
+        anyhow::ensure!(
+            !self.class_names.is_empty() && k > 0,
+            "{} names no classes (class_names is empty) or k = 0: nothing to show",
+            self.name
+        );
         let mut rows = Vec::with_capacity(self.class_names.len());
         for (class, name) in self.class_names.iter().enumerate() {
             let index = labels.eq(class as i64).nonzero().view([-1]);

@@ -97,6 +97,12 @@ pub fn mmd2_unbiased(x: &Tensor, y: &Tensor) -> f64 {
 /// KID between feature sets `a` and `b`: `subsets` random subsets of `subset_size` rows from
 /// each (without replacement inside a subset), drawn from `seed`.
 pub fn kid(a: &Tensor, b: &Tensor, subsets: usize, subset_size: usize, seed: u64) -> Result<Kid> {
+    ensure!(
+        a.dim() == 2 && b.dim() == 2 && a.size()[1] == b.size()[1],
+        "KID compares two sets of feature vectors of one width, [n, d] and [m, d]; got {:?} and {:?}",
+        a.size(),
+        b.size()
+    );
     let (na, nb) = (a.size()[0] as usize, b.size()[0] as usize);
     let m = subset_size.min(na).min(nb);
     ensure!(

@@ -112,6 +112,8 @@ pub fn evaluate(
     test: &Dataset,
     n: usize,
 ) -> Result<Scores> {
+    // Only as many samples as are scored (the test split's size caps them).
+    let n = n.min(test.len()).min(train.len());
     let (samples, labels) = samples_with_labels(trainer, n)?;
     score_samples(classifier, &samples, labels.as_ref(), train, test)
 }

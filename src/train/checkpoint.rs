@@ -354,6 +354,18 @@ impl Trainer {
             .collect::<Result<_>>()?;
         let window_d = find("window/d")?.to_device(device).to_kind(Kind::Float);
         let window_g = find("window/g")?.to_device(device).to_kind(Kind::Float);
+        ensure!(
+            window_d.size() == self.window.d.size()
+                && window_g.size() == self.window.g.size()
+                && fixed.size().get(1..) == self.fixed.size().get(1..),
+            "{}: the history window or the fixed input has the wrong shape for this model ({:?}, \
+             {:?}, {:?}): {}",
+            path.display(),
+            window_d.size(),
+            window_g.size(),
+            fixed.size(),
+            damaged(&path)
+        );
 
         // Everything is read and checked: now change the trainer.
         tch::no_grad(|| {

@@ -169,6 +169,13 @@ fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
         ),
         (false, None, TrainData::Images(d)) => {
             ensure!(
+                d.images.is_floating_point(),
+                "{}: images must be floats in [-1, 1], got {:?} (convert bytes with \
+                 `images.to_kind(Kind::Float) / 127.5 - 1.0`)",
+                d.name,
+                d.images.kind()
+            );
+            ensure!(
                 d.image_shape().to_vec() == example,
                 "{} has images of shape {:?} but the model makes {example:?}: set the model's \
                  image size and channels to the data's",
@@ -188,6 +195,23 @@ fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
                     d.name,
                     d.class_names.len()
                 );
+                if let Some(labels) = d.labels.as_ref().filter(|_| d.len() > 0) {
+                    ensure!(
+                        labels.size() == [d.len() as i64] && labels.kind() == tch::Kind::Int64,
+                        "{}: labels must be int64 [{}] (one class number per image), got {:?} {:?}",
+                        d.name,
+                        d.len(),
+                        labels.kind(),
+                        labels.size()
+                    );
+                    let (low, high) =
+                        (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+                    ensure!(
+                        low >= 0 && high < classes,
+                        "{}: labels must lie in 0..{classes}, got values from {low} to {high}",
+                        d.name
+                    );
+                }
             }
             Ok(())
         }

@@ -78,8 +78,28 @@ impl Trainer {
                 labels.size()
             );
         }
-        let z = z.to_device(self.device);
-        let labels = labels.map(|l| l.to_device(self.device));
+        let classes = self.config.model.n_classes();
+        let labels = match labels {
+            // Hard labels: whole numbers in 0..n_classes, as int64 (what one_hot wants).
+            Some(l) if l.dim() == 1 => {
+                ensure!(
+                    !l.is_floating_point(),
+                    "labels [{}] must be class numbers (integers), got {:?}; class weights are \
+                     [n, {classes}]",
+                    size[0],
+                    l.kind()
+                );
+                let (low, high) = (l.min().int64_value(&[]), l.max().int64_value(&[]));
+                ensure!(
+                    low >= 0 && high < classes,
+                    "labels must lie in 0..{classes}, got values from {low} to {high}"
+                );
+                Some(l.to_kind(Kind::Int64).to_device(self.device))
+            }
+            Some(l) => Some(l.to_kind(Kind::Float).to_device(self.device)),
+            None => None,
+        };
+        let z = z.to_kind(Kind::Float).to_device(self.device);
         let train = self.batch_statistics(size[0] as usize);
         Ok(tch::no_grad(|| {
             self.generator.generate(&z, labels.as_ref(), train)

@@ -99,6 +99,16 @@ pub fn compare(
         !columns.is_empty(),
         "compare needs at least one column of images"
     );
+    let side = |c: &Tensor| c.size().get(2..4).map(<[i64]>::to_vec);
+    for (i, column) in columns.iter().enumerate() {
+        let size = column.size();
+        anyhow::ensure!(
+            size.len() == 4 && matches!(size[1], 1 | 3) && side(column) == side(columns[0]),
+            "compare: column {i} is {size:?}; every column must be images [n, 1 or 3, H, W] of \
+             the same H and W as column 0 ({:?})",
+            columns[0].size()
+        );
+    }
     let n = columns
         .iter()
         .map(|c| c.size()[0] as usize)
