@@ -195,7 +195,7 @@ fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
                     d.name,
                     d.class_names.len()
                 );
-                if let Some(labels) = d.labels.as_ref().filter(|_| d.len() > 0) {
+                if let Some(labels) = d.labels.as_ref().filter(|_| !d.is_empty()) {
                     ensure!(
                         labels.size() == [d.len() as i64] && labels.kind() == tch::Kind::Int64,
                         "{}: labels must be int64 [{}] (one class number per image), got {:?} {:?}",

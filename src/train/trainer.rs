@@ -767,6 +767,53 @@ mod tests {
         assert!(trainer.snapshot_rows(0, 4).is_err());
     }
 
+    /// Labels and hand-made datasets of the wrong kind are errors that say what to give, not
+    /// libtorch panics in `one_hot` or `index_select`.
+    #[test]
+    fn labels_of_the_wrong_kind_or_range_are_explained() {
+        let cpu = (Kind::Float, Device::Cpu);
+        let labelled = |labels: Tensor| Dataset {
+            name: "three".into(),
+            images: Tensor::rand([12, 1, 28, 28], cpu) * 2.0 - 1.0,
+            labels: Some(labels),
+            class_names: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let config = TrainConfig::gan(ModelConfig::Mlp(MlpConfig {
+            n_classes: 3,
+            ..MlpConfig::default()
+        }))
+        .batch_size(4)
+        .print_every(0);
+        let good = Tensor::arange(12, (Kind::Int64, Device::Cpu)).remainder(3);
+        for (labels, said) in [
+            (good.to_kind(Kind::Int32), "must be int64"),
+            (good.narrow(0, 0, 6), "must be int64 [12]"),
+            (&good + 1, "must lie in 0..3"),
+        ] {
+            let err = Trainer::new(config.clone(), labelled(labels)).unwrap_err().to_string();
+            assert!(err.contains(said), "{err}");
+        }
+        let bytes = Dataset {
+            images: Tensor::zeros([12, 1, 28, 28], (Kind::Uint8, Device::Cpu)),
+            ..labelled(good.shallow_clone())
+        };
+        let err = Trainer::new(config.clone(), bytes).unwrap_err().to_string();
+        assert!(err.contains("must be floats"), "{err}");
+
+        let trainer = Trainer::new(config, labelled(good)).unwrap();
+        let z = Tensor::randn([2, 100], cpu);
+        let int32 = Tensor::from_slice(&[0i32, 2]);
+        assert!(trainer.generate_from(&z, Some(&int32)).is_ok(), "int32 class numbers are fine");
+        for (labels, said) in [
+            (Tensor::from_slice(&[0i64, 3]), "must lie in 0..3"),
+            (Tensor::from_slice(&[0.0f32, 1.0]), "must be class numbers"),
+            (Tensor::from_slice(&[0i64, 1, 2]), "one class per row of z"),
+        ] {
+            let err = trainer.generate_from(&z, Some(&labels)).unwrap_err().to_string();
+            assert!(err.contains(said), "{err}");
+        }
+    }
+
     #[test]
     fn a_patchgan_that_cannot_read_the_pairs_is_refused() {
         let unet = UnetConfig {
