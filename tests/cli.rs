@@ -4,39 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn gans(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gans"))
-        .args(args)
-        .output()
-        .expect("the gans binary runs")
-}
+mod common;
+use common::{checkpoint_step, gans, ok, text};
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh scratch folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gans-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "gans failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-}
-
-fn checkpoint_step(run: &Path) -> u64 {
-    let json = std::fs::read_to_string(run.join("checkpoint/checkpoint.json")).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    value["step"].as_u64().unwrap()
+    common::scratch("cli", name)
 }
 
 fn ring(out: &Path, steps: usize, extra: &[&str]) -> Output {

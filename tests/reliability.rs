@@ -9,32 +9,11 @@ use std::time::{Duration, Instant};
 use gans::run::RunFolder;
 use tch::Device;
 
-fn gans(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gans"))
-        .args(args)
-        .output()
-        .expect("the gans binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{gans, ok, text};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gans-reliability-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "gans failed ({:?})\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    common::scratch("reliability", name)
 }
 
 /// The command failed with exit status 1 and said every one of `needles` on stderr.

@@ -172,8 +172,13 @@ pub fn edges_to(data: &Dataset, size: u32) -> Result<PairedDataset> {
 
 /// The paper's random jitter, applied to a batch of pairs: both images of a pair get the same
 /// resize (×1.125), random crop and left-right flip; each pair gets its own crop and flip.
-pub fn jitter(inputs: &Tensor, targets: &Tensor, rng: &mut impl Rng) -> (Tensor, Tensor) {
-    let size = inputs.size();
+pub fn jitter(inputs: &Tensor, targets: &Tensor, rng: &mut impl Rng) -> Result<(Tensor, Tensor)> {
+    let (size, t) = (inputs.size(), targets.size());
+    anyhow::ensure!(
+        size.len() == 4 && t.len() == 4 && size[0] > 0 && size[0] == t[0] && size[2..] == t[2..],
+        "jitter needs a non-empty batch of pairs, inputs [n, C, H, W] and targets [n, C', H, W]; \
+         got {size:?} and {t:?}"
+    );
     let (n, h, w) = (size[0], size[2], size[3]);
     let (big_h, big_w) = (
         (h as f64 * 1.125).round() as i64,
@@ -198,7 +203,7 @@ pub fn jitter(inputs: &Tensor, targets: &Tensor, rng: &mut impl Rng) -> (Tensor,
     }
     let out = Tensor::stack(&out, 0);
     let total = out.size()[1];
-    (out.narrow(1, 0, ci), out.narrow(1, ci, total - ci))
+    Ok((out.narrow(1, 0, ci), out.narrow(1, ci, total - ci)))
 }
 
 /// The left and right halves of an A|B picture.
@@ -280,7 +285,8 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let inputs = Tensor::rand([8, 1, 64, 64], (Kind::Float, Device::Cpu));
         let targets = inputs.repeat([1, 3, 1, 1]) * 2.0; // target = 2 × input, in each channel
-        let (a, b) = jitter(&inputs, &targets, &mut rng);
+        let (a, b) = jitter(&inputs, &targets, &mut rng).unwrap();
+        assert!(jitter(&inputs.narrow(0, 0, 0), &targets.narrow(0, 0, 0), &mut rng).is_err());
         assert_eq!(
             (a.size(), b.size()),
             (vec![8, 1, 64, 64], vec![8, 3, 64, 64])

@@ -386,6 +386,12 @@ pub fn emoji(device: Device) -> Result<Classifier> {
 
 /// Share of `images` the classifier assigns to `labels` (a cGAN's samples with the labels asked for).
 pub fn label_accuracy(classifier: &Classifier, images: &Tensor, labels: &Tensor) -> Result<f64> {
+    ensure!(
+        images.dim() == 4 && labels.size() == [images.size()[0]],
+        "label_accuracy needs one label per image: images {:?}, labels {:?}",
+        images.size(),
+        labels.size()
+    );
     let predicted = classifier.predict(images)?;
     Ok(predicted
         .eq_tensor(&labels.to_device(predicted.device()))

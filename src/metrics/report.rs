@@ -68,6 +68,19 @@ pub fn score_samples(
     train: &Dataset,
     test: &Dataset,
 ) -> Result<Scores> {
+    ensure!(
+        samples.dim() == 4,
+        "score_samples needs images [N, C, H, W], got {:?}",
+        samples.size()
+    );
+    if let Some(labels) = labels {
+        ensure!(
+            labels.size() == [samples.size()[0]],
+            "score_samples needs one label per sample: {} samples, labels {:?}",
+            samples.size()[0],
+            labels.size()
+        );
+    }
     let n = (samples.size()[0] as usize)
         .min(test.len())
         .min(train.len());

@@ -786,11 +786,13 @@ mod tests {
         .print_every(0);
         let good = Tensor::arange(12, (Kind::Int64, Device::Cpu)).remainder(3);
         for (labels, said) in [
-            (good.to_kind(Kind::Int32), "must be int64"),
+            (good.to_kind(Kind::Int), "must be int64"),
             (good.narrow(0, 0, 6), "must be int64 [12]"),
             (&good + 1, "must lie in 0..3"),
         ] {
-            let err = Trainer::new(config.clone(), labelled(labels)).unwrap_err().to_string();
+            let err = Trainer::new(config.clone(), labelled(labels))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(said), "{err}");
         }
         let bytes = Dataset {
@@ -803,13 +805,19 @@ mod tests {
         let trainer = Trainer::new(config, labelled(good)).unwrap();
         let z = Tensor::randn([2, 100], cpu);
         let int32 = Tensor::from_slice(&[0i32, 2]);
-        assert!(trainer.generate_from(&z, Some(&int32)).is_ok(), "int32 class numbers are fine");
+        assert!(
+            trainer.generate_from(&z, Some(&int32)).is_ok(),
+            "int32 class numbers are fine"
+        );
         for (labels, said) in [
             (Tensor::from_slice(&[0i64, 3]), "must lie in 0..3"),
             (Tensor::from_slice(&[0.0f32, 1.0]), "must be class numbers"),
             (Tensor::from_slice(&[0i64, 1, 2]), "one class per row of z"),
         ] {
-            let err = trainer.generate_from(&z, Some(&labels)).unwrap_err().to_string();
+            let err = trainer
+                .generate_from(&z, Some(&labels))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(said), "{err}");
         }
     }

@@ -20,34 +20,44 @@ pub enum Interpolation {
     Slerp,
 }
 
-/// `steps` points from `z0` to `z1` (both `[latent_dim]`), as `[steps, latent_dim]`.
+/// `steps` points from `z0` to `z1` (both `[latent_dim]`), as `[steps, latent_dim]`; an error
+/// when the two are not vectors of one length.
 ///
 /// ```
 /// use gans::prelude::*;
 /// use gans::train::{interpolate, Interpolation};
 /// let (z0, z1) = (Tensor::from_slice(&[1.0f32, 0.0]), Tensor::from_slice(&[0.0f32, 1.0]));
-/// let mid = interpolate(&z0, &z1, 3, Interpolation::Slerp).get(1);
+/// let mid = interpolate(&z0, &z1, 3, Interpolation::Slerp)?.get(1);
 /// let half = std::f64::consts::FRAC_1_SQRT_2; // 45° along the unit circle
 /// assert!((mid.double_value(&[0]) - half).abs() < 1e-6 && (mid.double_value(&[1]) - half).abs() < 1e-6);
-/// let mid = interpolate(&z0, &z1, 3, Interpolation::Lerp).get(1);
+/// let mid = interpolate(&z0, &z1, 3, Interpolation::Lerp)?.get(1);
 /// assert!((mid.double_value(&[0]) - 0.5).abs() < 1e-6);
+/// assert!(interpolate(&z0, &Tensor::zeros([3], (Kind::Float, Device::Cpu)), 3, Interpolation::Lerp).is_err());
+/// # Ok::<(), anyhow::Error>(())
 /// ```
-pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -> Tensor {
+pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -> Result<Tensor> {
+    ensure!(
+        z0.dim() == 1 && z0.size() == z1.size() && z0.size()[0] > 0,
+        "interpolate walks between two noise vectors [latent_dim] of one length, got {:?} and {:?}",
+        z0.size(),
+        z1.size()
+    );
+    let z1 = &z1.to_device(z0.device());
     let device = z0.device();
     let t = Tensor::linspace(0.0, 1.0, steps.max(2) as i64, (Kind::Float, device)).unsqueeze(1); // [steps, 1]
     let (a, b) = (z0.unsqueeze(0), z1.unsqueeze(0)); // [1, latent_dim]
     let lerp = || &a * (t.ones_like() - &t) + &b * &t;
     match how {
-        Interpolation::Lerp => lerp(),
+        Interpolation::Lerp => Ok(lerp()),
         Interpolation::Slerp => {
             let cos = (z0 / z0.norm()).dot(&(z1 / z1.norm())).clamp(-1.0, 1.0);
             let omega = cos.acos().double_value(&[]);
             if omega.sin().abs() < 1e-6 {
-                return lerp(); // (anti)parallel: the circle is not defined, the line is
+                return Ok(lerp()); // (anti)parallel: the circle is not defined, the line is
             }
             let wa = ((t.ones_like() - &t) * omega).sin() / omega.sin();
             let wb = (&t * omega).sin() / omega.sin();
-            &a * wa + &b * wb
+            Ok(&a * wa + &b * wb)
         }
     }
 }
@@ -204,7 +214,7 @@ impl Trainer {
         let ends = Tensor::randn([rows as i64, 2, latent_dim], (Kind::Float, self.device()));
         let walks: Vec<Tensor> = (0..rows as i64)
             .map(|r| interpolate(&ends.get(r).get(0), &ends.get(r).get(1), steps, how))
-            .collect();
+            .collect::<Result<_>>()?;
         let z = Tensor::cat(&walks, 0); // [rows · steps, latent_dim]
         let labels = (self.config.model.n_classes() > 0).then(|| {
             Tensor::arange(rows as i64, (Kind::Int64, self.device()))

@@ -81,3 +81,20 @@ pub(crate) fn temp_beside(path: &std::path::Path) -> anyhow::Result<std::path::P
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     Ok(path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id())))
 }
+
+#[cfg(test)]
+mod tests {
+    /// Two writers in one process (two tests training the same cached classifier) never share a
+    /// temporary file: each name carries the process id and a counter.
+    #[test]
+    fn temporary_names_are_unique_within_a_process() {
+        let path = std::env::temp_dir().join("gans-viz-temp/cache.safetensors");
+        let (a, b) = (
+            super::temp_beside(&path).unwrap(),
+            super::temp_beside(&path).unwrap(),
+        );
+        assert_ne!(a, b);
+        let pid = std::process::id().to_string();
+        assert!(a.to_string_lossy().contains(&pid) && a.parent() == path.parent());
+    }
+}
