@@ -371,6 +371,53 @@ mod tests {
         }
     }
 
+    /// Batches that do not pair up are errors, not a silent mix of real and fake scores (a
+    /// batch-independent D scores them joined and splits the scores in half).
+    #[test]
+    fn batches_that_do_not_pair_up_are_refused() {
+        let mut t = toy(2, OptimizerKind::adam(1e-3, (0.5, 0.999)));
+        let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
+        let fake = t
+            .generator
+            .forward(&Tensor::randn([32, 16], (Kind::Float, Device::Cpu)));
+        let loss = GanLoss::NonSaturating;
+        let err = update_d(
+            &t.discriminator,
+            &mut t.opt_d,
+            &ring.sample(64),
+            &fake,
+            None,
+            loss,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("[64, 2]") && err.contains("[32, 2]"), "{err}");
+        let labels = Tensor::zeros([10], (Kind::Int64, Device::Cpu));
+        let real = ring.sample(32);
+        let err = update_d(
+            &t.discriminator,
+            &mut t.opt_d,
+            &real,
+            &fake,
+            Some(&labels),
+            loss,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("another count"), "{err}");
+        // A PatchGAN asked to judge without its input image.
+        let patch = crate::models::patchgan::PatchGan::new(
+            &crate::models::patchgan::PatchGanConfig {
+                in_channels: 2,
+                width: 4,
+            },
+            t.vs.root() / "patch",
+        );
+        let images = Tensor::zeros([2, 1, 64, 64], (Kind::Float, Device::Cpu));
+        let err = patch.score(&images, None, true).unwrap_err().to_string();
+        assert!(err.contains("pass the input image"), "{err}");
+    }
+
     #[test]
     fn clipping_keeps_every_critic_weight_within_c() {
         let mut t = toy(3, OptimizerKind::rmsprop(5e-2)); // a large lr pushes weights past c
