@@ -130,12 +130,22 @@ fn force_checks_everything_before_it_deletes_and_replaces_only_run_folders() {
     refused(&out, &["is a file, not a folder"]);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
 
-    // A run folder that also holds the user's file: --force would delete it, so it refuses.
-    std::fs::write(run.join("my-notes.md"), "keep").unwrap();
-    let out = train_folder("vanilla", &data, &run, &["--force"]);
-    refused(&out, &["`my-notes.md`", "nothing was deleted"]);
-    assert_eq!(loads_at(&run), 2);
-    std::fs::remove_file(run.join("my-notes.md")).unwrap();
+    // A run folder that also holds the user's file, a hidden one, or a backup inside its
+    // checkpoint/: --force would delete them, so it refuses, naming them.
+    for (extra, named) in [
+        ("my-notes.md", "`my-notes.md`"),
+        (".notes", "`.notes`"),
+        (
+            "checkpoint/step-1000.safetensors",
+            "`checkpoint/step-1000.safetensors`",
+        ),
+    ] {
+        std::fs::write(run.join(extra), "keep").unwrap();
+        let out = train_folder("vanilla", &data, &run, &["--force"]);
+        refused(&out, &[named, "nothing was deleted"]);
+        assert_eq!(loads_at(&run), 2);
+        std::fs::remove_file(run.join(extra)).unwrap();
+    }
 
     // The dataset itself, a folder holding it, a folder inside it: refused.
     let out = train_folder("vanilla", &data, &data, &["--force"]);
@@ -237,7 +247,14 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
                 "the first progress line"
             }
         );
-        if run.exists() {
+        let hidden_old = std::fs::read_dir(&dir).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".run.old-")
+        });
+        if run.exists() || hidden_old {
+            // (A kill between --force's two renames: opening the run moves it back.)
             let step = loads_at(&run);
             println!("  the run loads at step {step}");
             loaded += 1;
@@ -259,6 +276,68 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
         &(step + 10).to_string(),
     ]));
     assert_eq!(loads_at(&run), step + 10);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// While a command trains into a run folder, no other command may replace it or train into it.
+#[test]
+fn a_run_in_use_is_left_alone() {
+    let dir = scratch("busy");
+    let run = dir.join("run");
+    let mut child = ring(
+        &run,
+        &[
+            "--steps",
+            "100000000",
+            "--checkpoint-every",
+            "1",
+            "--print-every",
+            "10",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let start = Instant::now();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("step") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+    }
+    let out = ring(&run, &["--steps", "5", "--force"]).output().unwrap();
+    refused(
+        &out,
+        &["in use by another gans command", "nothing was changed"],
+    );
+    let out = gans(&["train", "--resume", run.to_str().unwrap(), "--steps", "5"]);
+    refused(&out, &["in use by another gans command"]);
+    // Reading it is fine.
+    ok(&gans(&[
+        "eval",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--n",
+        "100",
+    ]));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let step = loads_at(&run);
+    // Once it is gone, the folder is free; --checkpoint-every can change on --resume.
+    ok(&gans(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        &(step + 20).to_string(),
+        "--checkpoint-every",
+        "7",
+    ]));
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(info.contains("\"checkpoint_every\": 7"), "{info}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

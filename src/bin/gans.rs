@@ -106,9 +106,10 @@ struct TrainArgs {
     /// Delete a non-empty --out folder and start over.
     #[arg(long)]
     force: bool,
-    /// Save a checkpoint and the figures every this many steps.
-    #[arg(long, default_value_t = 500, allow_negative_numbers = true, value_parser = at_least_one)]
-    checkpoint_every: usize,
+    /// Save a checkpoint and the figures every this many steps (500 for a new run; with
+    /// --resume, from now on).
+    #[arg(long, allow_negative_numbers = true, value_parser = at_least_one)]
+    checkpoint_every: Option<usize>,
     /// Without a terminal (logs, CI): print a line of progress every this many steps.
     #[arg(long, default_value_t = 100)]
     print_every: usize,
@@ -282,7 +283,7 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     config.print_every = 0;
     config.snapshot_every = run::snapshot_every(target, config.log_every);
     let trainer = Trainer::new(config, data)?;
-    let run = RunInfo::new(model, spec, target, args.checkpoint_every);
+    let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
     let folder = RunFolder::create(out, args.force, &run, &trainer)?;
     Ok((folder, trainer, run))
 }
@@ -321,7 +322,7 @@ fn resume(
             dir.join("config.json").display()
         );
     }
-    let folder = RunFolder::open(dir)?;
+    let folder = RunFolder::open_to_train(dir)?;
     let (mut trainer, mut run) = folder.load_trainer(device)?;
     if let Some(lr) = args.lr {
         warn_if_large(lr, trainer.config());
@@ -329,9 +330,12 @@ fn resume(
             .set_lr(lr, lr)
             .with_context(|| format!("--lr {lr}: the run in {} is unchanged", dir.display()))?;
     }
-    if let Some(steps) = args.steps.filter(|&s| s != run.target_steps) {
+    let steps = args.steps.filter(|&s| s != run.target_steps);
+    let every = args.checkpoint_every.filter(|&e| e != run.checkpoint_every);
+    if steps.is_some() || every.is_some() {
         // config.json follows the checkpoint (a new learning rate lands with the next one).
-        run.target_steps = steps;
+        run.target_steps = steps.unwrap_or(run.target_steps);
+        run.checkpoint_every = every.unwrap_or(run.checkpoint_every);
         folder.write_run(&run)?;
     }
     Ok((folder, trainer, run))

@@ -42,10 +42,13 @@ impl RunInfo {
     }
 }
 
-/// A run's folder: `runs/NAME/`.
+/// A run's folder: `runs/NAME/`. A folder a command trains into is locked for as long as the
+/// command runs (`runs/NAME/.lock`), so that a second command cannot replace or write it.
 #[derive(Debug, Clone)]
 pub struct RunFolder {
     pub dir: PathBuf,
+    /// The lock this command holds on the folder, if it writes it.
+    lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// What a run folder may hold: `--force` replaces a folder that holds nothing else.
@@ -59,32 +62,124 @@ const RUN_FILES: [&str; 8] = [
     "samples.svg",
     "snapshots.gif",
 ];
+/// What its `checkpoint/` may hold.
+const CHECKPOINT_FILES: [&str; 2] = ["checkpoint.safetensors", "checkpoint.json"];
+const LOCK: &str = ".lock";
 
-/// `path` made absolute with its links resolved as far as it exists (the rest appended).
+/// A name gans writes in a run folder: one of `known`, the lock, or a temporary file of one of
+/// them (`.NAME.tmp-PID-N`, left by a kill mid-write).
+fn is_own(name: &str, known: &[&str]) -> bool {
+    known.contains(&name)
+        || name == LOCK
+        || known
+            .iter()
+            .any(|k| name.starts_with(&format!(".{k}.tmp-")))
+}
+
+/// `path` made absolute with its links resolved as far as it exists (the rest appended), and
+/// `..` taken back lexically where the path does not exist.
 fn resolved(path: &Path) -> PathBuf {
     if let Ok(path) = std::fs::canonicalize(path) {
         return path;
     }
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => resolved(parent).join(name),
-        (_, Some(name)) => std::env::current_dir().unwrap_or_default().join(name),
-        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
     }
+    match (out.parent(), out.file_name()) {
+        (Some(parent), Some(name)) if parent.exists() => resolved(parent).join(name),
+        _ => out,
+    }
+}
+
+/// Takes the lock of the run folder `dir` (created if missing), or says who has it.
+fn lock(dir: &Path) -> Result<std::sync::Arc<std::fs::File>> {
+    let path = dir.join(LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(std::sync::Arc::new(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "{} is in use by another gans command (training into it, or replacing it): wait for \
+             it to end, or stop it first; nothing was changed",
+            dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// The entries of the folder `dir` that gans did not write there (`checkpoint/` looked into).
+fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
+    let names = |dir: &Path| -> Result<Vec<String>> {
+        Ok(std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect())
+    };
+    let mut foreign: Vec<String> = names(dir)?
+        .into_iter()
+        .filter(|n| !is_own(n, &RUN_FILES))
+        .collect();
+    let checkpoint = dir.join("checkpoint");
+    if checkpoint.is_dir() {
+        foreign.extend(
+            names(&checkpoint)?
+                .into_iter()
+                .filter(|n| !is_own(n, &CHECKPOINT_FILES))
+                .map(|n| format!("checkpoint/{n}")),
+        );
+    } else if checkpoint.exists() {
+        foreign.push("checkpoint (a file)".into());
+    }
+    foreign.sort();
+    Ok(foreign)
 }
 
 impl RunFolder {
     /// Checks, before anything is deleted or written, that a new run may go to `dir`:
-    /// - never a file, never a folder that is, holds or lies inside the dataset folder `data`
-    ///   (the run's own samples would become training data);
+    /// - a folder's name (not `.` or `..`), never a file, a link or a device, never a folder that
+    ///   is, holds or lies inside the dataset folder `data` (the run's own samples would become
+    ///   training data);
     /// - a folder that holds anything only with `force`, and only when it is a run folder
     ///   written by `gans train` (its `run.json`) holding nothing but a run's files.
     pub fn check_new(dir: &Path, force: bool, data: Option<&Path>) -> Result<()> {
         let shown = dir.display();
         ensure!(
-            !dir.is_file() && !dir.is_symlink(),
-            "--out {shown} is a file, not a folder: choose another --out (--force replaces only \
-             a run folder written by `gans train`, never a file)"
+            dir.file_name().is_some(),
+            "--out {shown} does not name a folder: give the run's own folder, e.g. runs/NAME"
         );
+        let exists = match std::fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e).with_context(|| format!("--out {shown}: cannot read it")),
+            Ok(m) if m.is_dir() => true,
+            Ok(m) => {
+                let kind = if m.is_symlink() {
+                    "a link"
+                } else if m.is_file() {
+                    "a file"
+                } else {
+                    "not a folder (a device, pipe or socket)"
+                };
+                anyhow::bail!(
+                    "--out {shown} is {kind}, not a folder: choose another --out (--force replaces \
+                     only a run folder written by `gans train`)"
+                )
+            }
+        };
         if let Some(data) = data {
             let (out, data) = (resolved(dir), resolved(data));
             ensure!(
@@ -100,14 +195,13 @@ impl RunFolder {
                 data.display()
             );
         }
-        let entries: Vec<String> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect(),
-            Err(_) => return Ok(()),
-        };
-        if entries.is_empty() {
+        if !exists {
+            return Ok(());
+        }
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("--out {shown}: cannot read it"))?
+            .count();
+        if entries == 0 {
             return Ok(());
         }
         ensure!(
@@ -121,11 +215,7 @@ impl RunFolder {
             "{shown} is not a run folder written by `gans train` (it has no run.json): --force \
              replaces only a run folder, so nothing was deleted. Choose another --out"
         );
-        let mut foreign: Vec<&String> = entries
-            .iter()
-            .filter(|name| !RUN_FILES.contains(&name.as_str()) && !name.starts_with('.'))
-            .collect();
-        foreign.sort();
+        let foreign = foreign_entries(dir)?;
         ensure!(
             foreign.is_empty(),
             "{shown} is a run folder but also holds {}, which --force would delete: move \
@@ -143,7 +233,8 @@ impl RunFolder {
     /// A new run in `dir`: `run.json`, `config.json` and a checkpoint at the trainer's step,
     /// written into a hidden folder beside `dir` and moved into place whole, so that a run folder
     /// always loads. With `force`, an old run there ([`RunFolder::check_new`] says which) is
-    /// deleted only once the new one is whole. A refusal or an error leaves `dir` as it was.
+    /// deleted only once the new one is whole, and only if no other command is using it. A
+    /// refusal or an error leaves `dir` as it was. The folder stays locked for this command.
     pub fn create(
         dir: impl AsRef<Path>,
         force: bool,
@@ -151,6 +242,7 @@ impl RunFolder {
         trainer: &Trainer,
     ) -> Result<RunFolder> {
         let dir = dir.as_ref().to_path_buf();
+        recover_replaced(&dir)?;
         Self::check_new(&dir, force, run.dataset.folder())?;
         let name = dir
             .file_name()
@@ -158,43 +250,84 @@ impl RunFolder {
             .with_context(|| format!("--out {} does not name a folder", dir.display()))?;
         let beside =
             |what: &str| dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()));
-        // A new run that a kill interrupted before it was moved into place is of no use.
+        // The old run is locked before it is looked at again: a command training into it
+        // makes this one stop here.
+        let occupied = |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some());
+        let old_lock = if occupied(&dir) {
+            let held = lock(&dir)?;
+            Self::check_new(&dir, force, run.dataset.folder())?;
+            Some(held)
+        } else {
+            None
+        };
+        // A new run that a kill stopped before it was moved into place is of no use (one that
+        // another command is still writing is locked, and left alone).
         for stale in hidden_siblings(&dir, "new") {
-            let _ = std::fs::remove_dir_all(stale);
+            if lock(&stale).is_ok() {
+                let _ = std::fs::remove_dir_all(stale);
+            }
         }
         let staging = beside("new");
+        let mut new_lock = None;
         let written = (|| -> Result<()> {
             std::fs::create_dir_all(&staging)
                 .with_context(|| format!("creating {}", staging.display()))?;
+            // The lock moves with the folder: after the rename it locks `dir`.
+            new_lock = Some(lock(&staging)?);
             let folder = RunFolder {
                 dir: staging.clone(),
+                lock: None,
             };
             folder.write_run(run)?;
             folder.save(trainer)
         })();
-        if let Err(e) = written {
+        let abandon = |e: anyhow::Error| -> Result<RunFolder> {
             let _ = std::fs::remove_dir_all(&staging);
-            return Err(e);
+            Err(e)
+        };
+        if let Err(e) = written {
+            return abandon(e);
         }
-        // An empty folder is simply replaced; an old run is moved aside, then deleted.
+        // An empty folder is simply replaced; an old run (locked above) is moved aside, then
+        // deleted. A folder that appeared meanwhile is another command's: leave it.
         let old = beside("old");
-        let had_old = std::fs::remove_dir(&dir).is_err() && dir.exists();
-        if had_old {
-            std::fs::rename(&dir, &old)
-                .with_context(|| format!("moving the old run {} aside", dir.display()))?;
+        let _ = std::fs::remove_dir(&dir);
+        let had_old = dir.exists();
+        if had_old && old_lock.is_none() {
+            return abandon(anyhow::anyhow!(
+                "{} was created by another command while this run was being prepared: nothing \
+                 was changed; choose another --out",
+                dir.display()
+            ));
+        }
+        if had_old && let Err(e) = std::fs::rename(&dir, &old) {
+            return abandon(
+                anyhow::Error::from(e)
+                    .context(format!("moving the old run {} aside", dir.display())),
+            );
         }
         if let Err(e) = std::fs::rename(&staging, &dir) {
             if had_old {
                 let _ = std::fs::rename(&old, &dir);
             }
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(e).with_context(|| format!("moving the new run into {}", dir.display()));
+            return abandon(
+                anyhow::Error::from(e)
+                    .context(format!("moving the new run into {}", dir.display())),
+            );
         }
-        if had_old {
-            std::fs::remove_dir_all(&old)
-                .with_context(|| format!("deleting the replaced run, now in {}", old.display()))?;
+        if had_old && let Err(e) = std::fs::remove_dir_all(&old) {
+            eprintln!(
+                "gans: the new run is in place, but the replaced one could not be deleted from {} \
+                 ({e}): delete it by hand",
+                old.display()
+            );
         }
-        Ok(RunFolder { dir })
+        drop(old_lock);
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        Ok(RunFolder {
+            dir,
+            lock: new_lock,
+        })
     }
 
     /// An existing run, for `--resume`, `sample` and `eval`: its folder, or its `checkpoint/`.
@@ -202,21 +335,7 @@ impl RunFolder {
     /// place is moved back first.
     pub fn open(path: impl AsRef<Path>) -> Result<RunFolder> {
         let path = path.as_ref();
-        if !path.exists()
-            && let Some(old) = hidden_siblings(path, "old").into_iter().next()
-        {
-            std::fs::rename(&old, path).with_context(|| {
-                format!(
-                    "moving the run in {} back to {}",
-                    old.display(),
-                    path.display()
-                )
-            })?;
-            eprintln!(
-                "gans: {} was being replaced when its command stopped: the old run is back",
-                path.display()
-            );
-        }
+        recover_replaced(path)?;
         let dir = if has_checkpoint(path) && !path.join("run.json").is_file() {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
@@ -234,7 +353,16 @@ impl RunFolder {
             dir.display(),
             dir.display()
         );
-        Ok(RunFolder { dir })
+        let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+        Ok(RunFolder { dir, lock: None })
+    }
+
+    /// An existing run to train on: [`RunFolder::open`], and the folder locked for this command
+    /// (refused while another command trains into it or replaces it).
+    pub fn open_to_train(path: impl AsRef<Path>) -> Result<RunFolder> {
+        let mut folder = Self::open(path)?;
+        folder.lock = Some(lock(&folder.dir)?);
+        Ok(folder)
     }
 
     fn describe_existing(dir: &Path) -> String {
@@ -358,7 +486,8 @@ impl RunFolder {
     }
 }
 
-/// The hidden folders `.NAME.WHAT-PID` that [`RunFolder::create`] makes beside `dir`.
+/// The hidden folders `.NAME.WHAT-PID` that [`RunFolder::create`] makes beside `dir`, newest
+/// first.
 fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
         return vec![];
@@ -369,18 +498,59 @@ fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
         parent
     };
     let prefix = format!(".{}.{what}-", name.to_string_lossy());
-    let mut found: Vec<PathBuf> = std::fs::read_dir(parent)
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(parent)
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_prefix(&prefix).is_some_and(|pid| {
+                        !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+                    })
+                })
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| {
+                    let modified = e.metadata().and_then(|m| m.modified());
+                    (modified.unwrap_or(std::time::UNIX_EPOCH), e.path())
+                })
                 .collect()
         })
         .unwrap_or_default();
     found.sort();
-    found
+    found.into_iter().rev().map(|(_, p)| p).collect()
+}
+
+/// A kill between `--force`'s two renames leaves `dir` missing and the old run hidden beside
+/// it: move it back. When `dir` is there, hidden old runs are what is left of finished
+/// replacements, and are deleted.
+fn recover_replaced(dir: &Path) -> Result<()> {
+    let old = hidden_siblings(dir, "old");
+    let mut old = old.into_iter();
+    if !dir.exists()
+        && let Some(newest) = old.next()
+    {
+        // Locked: a command is replacing it right now, and puts it back itself if it fails.
+        let Ok(_held) = lock(&newest) else {
+            return Ok(());
+        };
+        std::fs::rename(&newest, dir).with_context(|| {
+            format!(
+                "moving the run in {} back to {}",
+                newest.display(),
+                dir.display()
+            )
+        })?;
+        eprintln!(
+            "gans: {} was being replaced when its command stopped: the old run is back",
+            dir.display()
+        );
+    }
+    for leftover in old {
+        if lock(&leftover).is_ok() {
+            let _ = std::fs::remove_dir_all(leftover);
+        }
+    }
+    Ok(())
 }
 
 /// A checkpoint folder with a checkpoint in it (its tensor file; or, written by an older

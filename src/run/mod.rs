@@ -424,7 +424,10 @@ pub fn steps_for_epochs(epochs: usize, config: &TrainConfig, data: &TrainData) -
         data.info().name
     );
     config.validate()?;
-    let per_step = config.batch_size * config.n_critic;
+    let per_step = config
+        .batch_size
+        .checked_mul(config.n_critic)
+        .context("batch_size × n_critic is too large")?;
     let examples = epochs
         .checked_mul(len)
         .with_context(|| format!("--epochs {epochs} is too large"))?;

@@ -124,8 +124,16 @@ fn embedded_meta(path: &Path) -> Result<Option<String>> {
         let [begin, end] = offsets[..] else {
             return Err(bad());
         };
-        let start = 8 + header_len + begin;
-        if end < begin || start + (end - begin) > file_len {
+        let start = 8u64
+            .checked_add(header_len)
+            .and_then(|s| s.checked_add(begin));
+        let stop = start
+            .zip(end.checked_sub(begin))
+            .and_then(|(s, n)| s.checked_add(n));
+        let (Some(start), Some(stop)) = (start, stop) else {
+            return Err(bad());
+        };
+        if stop > file_len {
             return Err(bad());
         }
         file.seek(SeekFrom::Start(start))?;
@@ -281,7 +289,9 @@ impl Trainer {
                 .map(|(_, t)| t)
                 .with_context(|| format!("{} has no tensor `{key}`", path.display()))
         };
-        let step = find("meta/step")?.int64_value(&[]);
+        let step = find("meta/step")?
+            .f_int64_value(&[])
+            .with_context(|| damaged(&path))?;
         ensure!(
             step as usize == meta.step,
             "{} is at step {step} but {META} says step {}: the last save was interrupted. \
