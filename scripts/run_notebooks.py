@@ -79,12 +79,37 @@ def check_cell(cell, cell_index, **_):
                                f"an image:\n--- cell source ---\n{source}")
 
 
+class Client(NotebookClient):
+    """An nbclient that waits for a cell's late stderr before judging it.
+
+    evcxr runs a cell in a child process and forwards that process's stderr from a thread, so
+    the error text of a `?` or a panic can reach Jupyter after the cell has been reported done.
+    nbclient drops such late messages; on a loaded machine that made a failing cell pass (seen
+    once in CI). So after each cell, iopub is read until it has been quiet for LATE seconds, and
+    the cell's own late stream output is added to it before check_cell judges it."""
+
+    LATE = 0.25
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if cell.cell_type == "code":
+            # Cells run one at a time: a stream message now belongs to the cell just run.
+            while True:
+                try:
+                    msg = await self.kc.get_iopub_msg(timeout=self.LATE)
+                except Exception:  # queue.Empty: quiet for LATE seconds
+                    break
+                if msg["msg_type"] == "stream":
+                    self.process_message(msg, cell, cell_index)
+            check_cell(cell, cell_index)
+        return cell
+
+
 def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = Client(
         nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
         resources={"metadata": {"path": str(path.parent)}},
-        on_cell_executed=check_cell,
     )
     start = time.monotonic()
     message = ""

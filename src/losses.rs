@@ -85,16 +85,21 @@ pub fn gradient_penalty(
     let alpha = Tensor::rand(&shape, (real.kind(), real.device()));
     let x_hat: Tensor = &alpha * real.detach() + (alpha.ones_like() - &alpha) * fake.detach();
     let x_hat = x_hat.set_requires_grad(true);
-    Ok(penalty_at(&critic(&x_hat)?, &x_hat, lambda))
+    penalty_at(&critic(&x_hat)?, &x_hat, lambda)
 }
 
 /// The penalty term for scores already computed at `x_hat` (which must require grad).
-pub fn penalty_at(scores: &Tensor, x_hat: &Tensor, lambda: f64) -> Tensor {
-    let gradients = Tensor::run_backward(&[scores.sum(Kind::Float)], &[x_hat], true, true);
+pub fn penalty_at(scores: &Tensor, x_hat: &Tensor, lambda: f64) -> anyhow::Result<Tensor> {
+    anyhow::ensure!(
+        x_hat.requires_grad() && scores.requires_grad(),
+        "the penalty differentiates the scores with respect to x_hat: make x_hat with \
+         set_requires_grad(true) and score it outside no_grad"
+    );
+    let gradients = Tensor::f_run_backward(&[scores.sum(Kind::Float)], &[x_hat], true, true)?;
     let norms = gradients[0]
         .flatten(1, -1)
         .norm_scalaropt_dim(2.0, [1i64].as_slice(), false);
-    (norms - 1.0).square().mean(Kind::Float) * lambda
+    Ok((norms - 1.0).square().mean(Kind::Float) * lambda)
 }
 
 /// `λ · E|a − b|`, the Pix2Pix reconstruction term.

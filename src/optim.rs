@@ -142,12 +142,24 @@ impl Optimizer {
     /// instead of adding them into `.grad`. When the generator learns through the
     /// discriminator, the discriminator's weight gradients are never computed (a plain
     /// `backward` computes them, and the next discriminator update throws them away).
-    pub fn minimize(&mut self, loss: &Tensor) -> Tensor {
+    ///
+    /// An error, and no update, when `loss` has no gradient to give (it was computed under
+    /// `no_grad`, or from detached tensors only) or the optimiser holds no parameter.
+    pub fn minimize(&mut self, loss: &Tensor) -> anyhow::Result<Tensor> {
         let params: Vec<&Tensor> = self.params.iter().map(|(_, p)| p).collect();
-        let grads = Tensor::run_backward(&[loss], &params, false, false);
+        anyhow::ensure!(
+            !params.is_empty(),
+            "this optimiser holds no parameter: was it made with the prefix of a network?"
+        );
+        anyhow::ensure!(
+            loss.requires_grad(),
+            "the loss has no gradient: it was computed under no_grad, or from detached tensors \
+             only, so no weight can learn from it"
+        );
+        let grads = Tensor::f_run_backward(&[loss], &params, false, false)?;
         let norm = norm_of(&grads);
         self.apply(&grads);
-        norm
+        Ok(norm)
     }
 
     /// One update from `grads` (one per parameter, in order; undefined ones are skipped, as
@@ -379,7 +391,7 @@ mod tests {
                 let by_hand = (((&w - &target) * &coeff * 2.0).square().sum(Kind::Float))
                     .sqrt()
                     .double_value(&[]);
-                norms.push((opt.minimize(&loss).double_value(&[]), by_hand));
+                norms.push((opt.minimize(&loss).unwrap().double_value(&[]), by_hand));
             }
             assert_close(&Vec::<f32>::try_from(&w).unwrap(), &expected);
             for (got, by_hand) in norms {
@@ -409,11 +421,35 @@ mod tests {
             for _ in 0..3 {
                 // The second coordinate gets a zero gradient, so its v stays 0.
                 let loss = (&w * Tensor::from_slice(&[1.0f32, 0.0])).sum(Kind::Float);
-                let _ = opt.minimize(&loss);
+                let _ = opt.minimize(&loss).unwrap();
             }
             assert_eq!(Vec::<f32>::try_from(&w).unwrap(), [1.0, -2.0], "{kind:?}");
             assert!(opt.v[0].double_value(&[0]) > 0.0, "the moments still move");
         }
+    }
+
+    /// A loss with nothing to learn from, or an optimiser with nothing to update: errors, and
+    /// no step is counted (libtorch's backward would panic).
+    #[test]
+    fn a_loss_without_gradient_is_an_error() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var_copy("w", &Tensor::from_slice(&[1.0f32]));
+        let mut opt = Optimizer::new(OptimizerKind::adam(1e-3, (0.5, 0.999)), &vs, "");
+        let detached = (&w * 2.0).sum(Kind::Float).detach();
+        let err = opt.minimize(&detached).unwrap_err().to_string();
+        assert!(err.contains("no gradient"), "{err}");
+        assert_eq!(opt.step, 0);
+        let mut empty = Optimizer::new(OptimizerKind::rmsprop(1e-3), &vs, "nothing.");
+        let loss = (&w * 2.0).sum(Kind::Float);
+        let err = empty.minimize(&loss).unwrap_err().to_string();
+        assert!(err.contains("no parameter"), "{err}");
+        let penalty = crate::losses::penalty_at(&detached, &w.detach(), 1.0);
+        assert!(
+            penalty
+                .unwrap_err()
+                .to_string()
+                .contains("set_requires_grad")
+        );
     }
 
     #[test]

@@ -264,11 +264,28 @@ pub(crate) fn read_parallel<T: Send>(
     std::thread::scope(|scope| {
         let workers: Vec<_> = paths
             .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(|p| read(p)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(|| {
+                    // A decoder that panics on a damaged file skips that file, with the reason,
+                    // instead of taking the whole load down.
+                    let one = |p: &PathBuf| {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(p)))
+                            .unwrap_or_else(|_| Err("the image decoder crashed on it".into()))
+                    };
+                    part.iter().map(one).collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers
             .into_iter()
-            .flat_map(|w| w.join().expect("a reader thread panicked"))
+            .zip(paths.chunks(chunk))
+            .flat_map(|(w, part)| {
+                w.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|_| Err("a reader thread stopped".into()))
+                        .collect()
+                })
+            })
             .collect()
     })
 }

@@ -244,6 +244,32 @@ impl Classifier {
             train.name,
             test.name
         );
+        let classes = train.class_names.len() as i64;
+        for data in [train, test] {
+            let labels = data
+                .labels
+                .as_ref()
+                .with_context(|| format!("{} has no labels", data.name))?;
+            ensure!(
+                classes > 0
+                    && !data.is_empty()
+                    && labels.kind() == tch::Kind::Int64
+                    && labels.size() == [data.len() as i64],
+                "{}: a classifier needs class names and int64 labels [{}], one per image; got {} \
+                 classes and labels {:?} {:?}",
+                data.name,
+                data.len(),
+                classes,
+                labels.kind(),
+                labels.size()
+            );
+            let (low, high) = (labels.min().int64_value(&[]), labels.max().int64_value(&[]));
+            ensure!(
+                low >= 0 && high < classes,
+                "{}: labels must lie in 0..{classes}, got {low} to {high}",
+                data.name
+            );
+        }
         let start = Instant::now();
         crate::seed(seed);
         let device = train.device();
@@ -403,5 +429,34 @@ pub fn label_accuracy(classifier: &Classifier, images: &Tensor, labels: &Tensor)
 impl ModuleT for Net {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         self.logits(xs, train)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels that are not int64 class numbers in range are refused before any training (they
+    /// were a panic in the cross-entropy).
+    #[test]
+    fn labels_that_cannot_train_are_refused() {
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let data = |labels: Tensor| Dataset {
+            name: "tiny".into(),
+            images: Tensor::zeros([8, 1, 28, 28], cpu),
+            labels: Some(labels),
+            class_names: vec!["a".into(), "b".into()],
+        };
+        let good = Tensor::arange(8, (Kind::Int64, tch::Device::Cpu)).remainder(2);
+        for (labels, said) in [
+            (good.to_kind(Kind::Int), "int64 labels [8]"),
+            (&good + 5, "must lie in 0..2"),
+        ] {
+            let err = Classifier::train(&data(labels), &data(good.shallow_clone()), 1, 0)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(said), "{err}");
+        }
     }
 }

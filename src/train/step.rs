@@ -158,7 +158,7 @@ pub fn update_d(
             losses::critic_loss(&real_scores, &fake_scores) + penalty
         }
     };
-    let grad_norm = opt_d.minimize(&loss_d);
+    let grad_norm = opt_d.minimize(&loss_d)?;
     let wasserstein = loss
         .is_wasserstein()
         .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
@@ -205,7 +205,7 @@ pub fn update_g(
         }
         None => (adversarial, None),
     };
-    let grad_norm = opt_g.minimize(&loss_g);
+    let grad_norm = opt_g.minimize(&loss_g)?;
     Ok(GStep {
         loss_g: loss_g.detach(),
         d_fake: mean_output(&scores, loss),
@@ -225,7 +225,7 @@ pub fn update_g_l1(
     check_batches(target, fake, None)?;
     let distance = losses::l1_loss(fake, target, 1.0);
     let loss_g = &distance * lambda;
-    let grad_norm = opt_g.minimize(&loss_g);
+    let grad_norm = opt_g.minimize(&loss_g)?;
     Ok(GStep {
         loss_g: loss_g.detach(),
         d_fake: distance.zeros_like(),

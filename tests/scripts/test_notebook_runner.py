@@ -67,6 +67,17 @@ class NotebookRunner(unittest.TestCase):
         self.assertIn("cell 1 returned an error", result.stderr)
         self.assertIn("-1 is not positive", result.stderr)
 
+    def test_error_text_that_arrives_late_fails(self):
+        # evcxr forwards a cell's stderr from a thread: on a loaded machine the error text can
+        # come after the cell is reported done. Here a thread writes it 100 ms after the last
+        # cell ends (a later cell would collect it itself); the runner must still see it.
+        path = notebook(self.tmp / "zz_late.ipynb",
+                        'std::thread::spawn(|| { std::thread::sleep(std::time::Duration::from_millis(100)); '
+                        'eprintln!("late trouble"); });')
+        result = self.run_runner(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("late trouble", result.stderr)
+
     def test_figure_shown_as_debug_text_fails(self):
         # A figure that evcxr cannot display falls back to Debug: bytes where a picture should be.
         path = notebook(self.tmp / "zz_figure.ipynb",
