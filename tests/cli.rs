@@ -1,11 +1,10 @@
 //! The `gans` command, run as a user runs it: train, resume, refusals, Ctrl-C, NaN, sample, eval.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 mod common;
-use common::{checkpoint_step, gans, ok, text};
+use common::{checkpoint_step, gans, ok, spawn_training, text};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("cli", name)
@@ -130,8 +129,9 @@ fn resume_is_exact_refusals_keep_the_run_and_nan_keeps_the_last_good_checkpoint(
 fn ctrl_c_saves_a_checkpoint_that_resumes() {
     let dir = scratch("interrupt");
     let run = dir.join("run");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gans"))
-        .args([
+    // Wait until it trains (the handler is installed before the first step), then Ctrl-C.
+    let (mut child, lines) = spawn_training(
+        Command::new(env!("CARGO_BIN_EXE_gans")).args([
             "train",
             "vanilla",
             "--dataset",
@@ -146,22 +146,9 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
             "10",
             "--out",
             run.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it trains (the handler is installed before the first step), then Ctrl-C.
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let start = Instant::now();
-    loop {
-        let line = lines.next().expect("a progress line").unwrap();
-        if line.starts_with("step") {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
-    }
+        ]),
+        true,
+    );
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")

@@ -3,14 +3,14 @@
 //! is wrong and what to do. Each case is a row of docs/reliability.md.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use gans::run::RunFolder;
 use tch::Device;
 
 mod common;
-use common::{gans, ok, text};
+use common::{gans, ok, spawn_training, text};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("reliability", name)
@@ -82,6 +82,21 @@ fn loads_at(run: &Path) -> usize {
         .load_for_sampling(Device::Cpu)
         .unwrap_or_else(|e| panic!("{}: {e:#}", run.display()));
     trainer.steps_done()
+}
+
+/// `gans train --resume run` for `steps` more steps, which must land.
+fn train_on(run: &Path, steps: usize, extra: &[&str]) {
+    let target = (loads_at(run) + steps).to_string();
+    let mut args = vec![
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+        "--steps",
+        &target,
+    ];
+    args.extend_from_slice(extra);
+    ok(&gans(&args));
+    assert_eq!(loads_at(run).to_string(), target);
 }
 
 /// Hidden staging or replaced folders left beside `dir`.
@@ -171,6 +186,17 @@ fn force_checks_everything_before_it_deletes_and_replaces_only_run_folders() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A ring run that trains until it is stopped, saving a checkpoint every 10 steps (every chunk)
+/// and printing a progress line as often.
+const ENDLESS: [&str; 6] = [
+    "--steps",
+    "100000000",
+    "--checkpoint-every",
+    "1",
+    "--print-every",
+    "10",
+];
+
 /// A pseudo-random number in 0..n from a seed (the test prints its seed).
 fn lcg(state: &mut u64, n: u64) -> u64 {
     *state = state
@@ -205,36 +231,10 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
             ]);
             c
         } else {
-            ring(
-                &run,
-                &[
-                    "--steps",
-                    "100000000",
-                    "--checkpoint-every",
-                    "1",
-                    "--print-every",
-                    "10",
-                    "--force",
-                ],
-            )
+            ring(&run, &[&ENDLESS[..], &["--force"]].concat())
         };
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        let start = Instant::now();
-        if !early {
-            // Training has begun: the first progress line.
-            for line in lines.by_ref() {
-                if line.unwrap().starts_with("step") {
-                    break;
-                }
-                assert!(start.elapsed() < Duration::from_secs(60), "no progress");
-            }
-        }
+        // Unless early, wait for the first progress line: training has begun.
+        let (mut child, _lines) = spawn_training(&mut command, !early);
         let delay = Duration::from_millis(lcg(&mut state, if early { 600 } else { 800 }));
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
@@ -267,15 +267,7 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
         "only {loaded} of 10 kills left a folder to load"
     );
     // And it trains on from whatever it holds.
-    let step = loads_at(&run);
-    ok(&gans(&[
-        "train",
-        "--resume",
-        run.to_str().unwrap(),
-        "--steps",
-        &(step + 10).to_string(),
-    ]));
-    assert_eq!(loads_at(&run), step + 10);
+    train_on(&run, 10, &[]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -284,30 +276,7 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
 fn a_run_in_use_is_left_alone() {
     let dir = scratch("busy");
     let run = dir.join("run");
-    let mut child = ring(
-        &run,
-        &[
-            "--steps",
-            "100000000",
-            "--checkpoint-every",
-            "1",
-            "--print-every",
-            "10",
-        ],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    let start = Instant::now();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("step") {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(60), "no progress");
-    }
+    let (mut child, _lines) = spawn_training(&mut ring(&run, &ENDLESS), true);
     let out = ring(&run, &["--steps", "5", "--force"]).output().unwrap();
     refused(
         &out,
@@ -325,17 +294,8 @@ fn a_run_in_use_is_left_alone() {
     ]));
     child.kill().unwrap();
     child.wait().unwrap();
-    let step = loads_at(&run);
     // Once it is gone, the folder is free; --checkpoint-every can change on --resume.
-    ok(&gans(&[
-        "train",
-        "--resume",
-        run.to_str().unwrap(),
-        "--steps",
-        &(step + 20).to_string(),
-        "--checkpoint-every",
-        "7",
-    ]));
+    train_on(&run, 20, &["--checkpoint-every", "7"]);
     let info = std::fs::read_to_string(run.join("run.json")).unwrap();
     assert!(info.contains("\"checkpoint_every\": 7"), "{info}");
     std::fs::remove_dir_all(&dir).unwrap();

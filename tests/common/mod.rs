@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs `gans ARGS…` and waits for it.
 pub fn gans(args: &[&str]) -> Output {
@@ -41,4 +43,27 @@ pub fn checkpoint_step(run: &Path) -> u64 {
     let json = std::fs::read_to_string(run.join("checkpoint/checkpoint.json")).unwrap();
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     value["step"].as_u64().unwrap()
+}
+
+/// Starts `command` (a `gans train` with `--print-every`) with its stdout piped; with `wait`,
+/// returns once it prints its first progress line (`step …`): it is training. The rest of its
+/// lines come back to read.
+pub fn spawn_training(command: &mut Command, wait: bool) -> (Child, Lines<BufReader<ChildStdout>>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the gans binary runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = Instant::now();
+    if wait {
+        loop {
+            let line = lines.next().expect("a progress line").unwrap();
+            if line.starts_with("step") {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "no progress");
+        }
+    }
+    (child, lines)
 }
