@@ -173,13 +173,12 @@ fn read_cache(path: &Path) -> Option<(Tensor, Tensor)> {
 }
 
 fn write_cache(path: &Path, images: &Tensor, labels: &Tensor) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    Tensor::write_safetensors(&[("images", images), ("labels", labels)], &temp)
-        .with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, path)
-        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+    crate::viz::replace_atomically(path, |temp| {
+        Ok(Tensor::write_safetensors(
+            &[("images", images), ("labels", labels)],
+            temp,
+        )?)
+    })
 }
 
 /// Draws every capital of every face, then the augmented copies: `[N, 1, size, size]` in [-1, 1].

@@ -217,13 +217,9 @@ impl Classifier {
     fn save(&self, weights: &Path, meta_path: &Path) -> Result<()> {
         let dir = weights.parent().context("cache path has no folder")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        // A name of this process and call (two tests in one process may train it at once),
-        // ending in .safetensors: tch picks the format by extension.
-        let temp = crate::viz::temp_beside(weights)?.with_extension("safetensors");
-        self._vs
-            .save(&temp)
-            .with_context(|| format!("writing {}", temp.display()))?;
-        std::fs::rename(&temp, weights)?;
+        // The temporary name is this process's and this call's (two tests in one process may
+        // train the same classifier at once).
+        crate::viz::replace_atomically(weights, |temp| Ok(self._vs.save(temp)?))?;
         crate::viz::write_atomic(
             meta_path,
             serde_json::to_string_pretty(&self.meta)?.as_bytes(),

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use tch::Tensor;
 
 /// Writes images `[N, C, H, W]` in [-1, 1] as a `.npy` file of `uint8` with shape `[N, H, W, C]`
@@ -14,15 +14,8 @@ pub fn save_npy(images: &Tensor, path: impl AsRef<Path>) -> Result<()> {
         images.size()
     );
     let bytes = crate::viz::to_u8(images).permute([0, 2, 3, 1]).contiguous();
-    // tch writes the NPY format itself; a temporary file and a rename keep it atomic.
-    let path = path.as_ref();
-    let temp = crate::viz::temp_beside(path)?;
-    if let Err(e) = bytes.write_npy(&temp) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("writing {}", temp.display()));
-    }
-    std::fs::rename(&temp, path)
-        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+    // tch writes the NPY format itself.
+    crate::viz::replace_atomically(path.as_ref(), |temp| Ok(bytes.write_npy(temp)?))
 }
 
 #[cfg(test)]

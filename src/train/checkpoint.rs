@@ -201,17 +201,9 @@ impl Trainer {
         tensors.push(("meta/json".into(), Tensor::from_slice(&json)));
 
         // One file holds the whole checkpoint, so one rename replaces it whole.
-        let path = dir.join(TENSORS);
-        let temp = crate::viz::temp_beside(&path)?;
-        let written = Tensor::write_safetensors(&tensors, &temp)
-            .map_err(anyhow::Error::from)
-            .and_then(|()| Ok(std::fs::File::open(&temp)?.sync_all()?));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&temp);
-            return Err(e.context(format!("writing {}", temp.display())));
-        }
-        std::fs::rename(&temp, &path)
-            .with_context(|| format!("moving {} into place", temp.display()))?;
+        crate::viz::replace_atomically(&dir.join(TENSORS), |temp| {
+            Ok(Tensor::write_safetensors(&tensors, temp)?)
+        })?;
         // The readable copy; the tensor file above is what loading trusts.
         crate::viz::write_atomic(&dir.join(META), &json)
     }
@@ -219,10 +211,8 @@ impl Trainer {
     /// A trainer rebuilt from the checkpoint in `dir`, with its own config, ready to train on.
     /// `data` must be the data it was trained on.
     pub fn load(dir: impl AsRef<Path>, data: impl Into<TrainData>) -> Result<Trainer> {
-        let meta = CheckpointMeta::read(&dir)?;
-        let mut trainer = Trainer::new(meta.config.clone(), data)?;
-        trainer.restore(dir.as_ref(), meta)?;
-        Ok(trainer)
+        let data = data.into();
+        Self::from_checkpoint(dir.as_ref(), |_| data)
     }
 
     /// A trainer rebuilt from the checkpoint in `dir` without its training data, on `device`:
@@ -230,13 +220,20 @@ impl Trainer {
     /// [`Trainer::load`] with the data). Used by `gans sample` and `gans eval`, so that they
     /// work when the training data has moved or changed.
     pub fn load_without_data(dir: impl AsRef<Path>, device: tch::Device) -> Result<Trainer> {
-        let meta = CheckpointMeta::read(&dir)?;
-        let data = TrainData::Absent {
+        Self::from_checkpoint(dir.as_ref(), |meta| TrainData::Absent {
             info: meta.data.clone(),
             device,
-        };
-        let mut trainer = Trainer::new(meta.config.clone(), data)?;
-        trainer.restore(dir.as_ref(), meta)?;
+        })
+    }
+
+    /// The checkpoint's own model built on `data(meta)`, then loaded with its state.
+    fn from_checkpoint(
+        dir: &Path,
+        data: impl FnOnce(&CheckpointMeta) -> TrainData,
+    ) -> Result<Trainer> {
+        let meta = CheckpointMeta::read(dir)?;
+        let mut trainer = Trainer::new(meta.config.clone(), data(&meta))?;
+        trainer.restore(dir, meta)?;
         Ok(trainer)
     }
 

@@ -79,6 +79,14 @@ pub(crate) struct Window {
 }
 
 impl Window {
+    /// The sums read back from the device (one sync): D's, then G's.
+    fn read(&self) -> Result<(Vec<f64>, Vec<f64>)> {
+        Ok((
+            Vec::<f64>::try_from(self.d.to_kind(Kind::Double))?,
+            Vec::<f64>::try_from(self.g.to_kind(Kind::Double))?,
+        ))
+    }
+
     fn new(device: Device) -> Self {
         Window {
             d: Tensor::zeros([5], (Kind::Float, device)),
@@ -499,8 +507,7 @@ impl Trainer {
     /// Reads the window's sums back (one device sync), appends their means to the history,
     /// and stops on a NaN or infinite value.
     fn record(&mut self) -> Result<()> {
-        let d = Vec::<f64>::try_from(self.window.d.to_kind(Kind::Double))?;
-        let g = Vec::<f64>::try_from(self.window.g.to_kind(Kind::Double))?;
+        let (d, g) = self.window.read()?;
         let (dn, gn) = (
             self.window.d_count.max(1) as f64,
             self.window.g_count.max(1) as f64,
@@ -544,8 +551,7 @@ impl Trainer {
         if self.window.d_count + self.window.g_count == 0 {
             return Ok(());
         }
-        let d = Vec::<f64>::try_from(self.window.d.to_kind(Kind::Double))?;
-        let g = Vec::<f64>::try_from(self.window.g.to_kind(Kind::Double))?;
+        let (d, g) = self.window.read()?;
         let names = ["loss_d", "D(x)", "D(G(z))", "‖∇D‖", "W estimate"];
         let g_names = ["loss_g", "D(G(z)) after D's step", "‖∇G‖", "L1"];
         let all = names.iter().zip(&d).chain(g_names.iter().zip(&g));
@@ -560,8 +566,18 @@ impl Trainer {
     /// Every weight of both networks is finite; an error naming the first that is not.
     /// [`Trainer::save`] calls it, so a diverged state is never written over a good checkpoint.
     pub fn check_finite(&self) -> Result<()> {
-        for (name, var) in self.variables() {
-            if var.is_floating_point() && !bool::try_from(var.isfinite().all())? {
+        let variables: Vec<(String, Tensor)> = self
+            .variables()
+            .into_iter()
+            .filter(|(_, v)| v.is_floating_point())
+            .collect();
+        // One read-back for all of them; the name is looked for only when one is not finite.
+        let each: Vec<Tensor> = variables.iter().map(|(_, v)| v.isfinite().all()).collect();
+        if each.is_empty() || bool::try_from(Tensor::stack(&each, 0).all())? {
+            return Ok(());
+        }
+        for ((name, _), finite) in variables.iter().zip(&each) {
+            if !bool::try_from(finite)? {
                 return Err(self
                     .diverged(&format!("the weight {name}"), f64::NAN)
                     .into());

@@ -46,26 +46,37 @@ pub(crate) fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then a
-/// rename, so that a crash or a kill never leaves a half-written file in place of a good one.
+/// Writes `bytes` to `path` atomically (see [`replace_atomically`]).
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    use std::io::Write;
-    let temp = temp_beside(path)?;
-    let written = std::fs::File::create(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("writing {}", temp.display()));
-    }
-    std::fs::rename(&temp, path)
-        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+    replace_atomically(path, |temp| Ok(std::fs::write(temp, bytes)?))
 }
 
-/// A temporary name beside `path` (`.NAME.tmp-PID-N`), unique within this process, its folder
-/// created if missing. Renaming it onto `path` replaces `path` in one step.
+/// Replaces `path` in one step with the file `write` makes: `write` writes a temporary file
+/// beside it ([`temp_beside`]), which is flushed to disk and then renamed onto `path`. A crash,
+/// a kill or an error therefore never leaves a half-written file in place of a good one, and an
+/// error removes the temporary file. Every file the crate writes goes through here.
+pub fn replace_atomically(
+    path: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let temp = temp_beside(path)?;
+    let written = write(&temp).and_then(|()| Ok(std::fs::File::open(&temp)?.sync_all()?));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.context(format!("writing {}", temp.display())));
+    }
+    if let Err(e) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e)
+            .with_context(|| format!("renaming {} to {}", temp.display(), path.display()));
+    }
+    Ok(())
+}
+
+/// A temporary name beside `path` (`.NAME.tmp-PID-N.EXT`), unique within this process, its
+/// folder created if missing. It keeps the extension, from which tch picks a file format.
+/// Renaming it onto `path` replaces `path` in one step.
 pub(crate) fn temp_beside(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -78,8 +89,12 @@ pub(crate) fn temp_beside(path: &std::path::Path) -> anyhow::Result<std::path::P
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let extension = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Ok(path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id())))
+    Ok(path.with_file_name(format!(".{name}.tmp-{}-{n}{extension}", std::process::id())))
 }
 
 #[cfg(test)]
