@@ -446,6 +446,9 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
         let TrainData::Images(train) = info.dataset.load(Split::Train, dev)? else {
             bail!("an image run has an image training split");
         };
+        // Seeded again here: training a missing classifier above drew from the same generator,
+        // and the samples must not depend on whether the cache was there.
+        tch::manual_seed(0);
         println!(
             "{}",
             metrics::evaluate(&trainer, &classifier, &train, &test, n)?
