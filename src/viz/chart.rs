@@ -118,19 +118,16 @@ impl LineChart {
 
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(
-                &mut svg,
-                if self.size.0 == 0 {
-                    (720, 360)
-                } else {
-                    self.size
-                },
-            )
-            .into_drawing_area();
+            let (width, height) = if self.size.0 == 0 {
+                (720, 360)
+            } else {
+                self.size
+            };
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing chart `{}`: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
             let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 20))
+                .caption(&self.title, ("sans-serif", title_size(&self.title, width)))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
@@ -187,6 +184,15 @@ impl LineChart {
     }
 }
 
+/// The title's font size: 20 px, smaller for a long title so that it fits the chart's width
+/// (a sans-serif glyph is about 0.55 em wide on average), 10 px at the least.
+fn title_size(title: &str, width: u32) -> u32 {
+    let chars = title.chars().count().max(1) as f64;
+    ((width as f64 - 24.0) / (0.55 * chars))
+        .floor()
+        .clamp(10.0, 20.0) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +231,17 @@ mod tests {
                 .to_string()
                 .contains("no finite point")
         );
+    }
+
+    /// A long title (a notebook's dataset name can be 60 characters) shrinks to fit instead
+    /// of running off both sides; a short one keeps 20 px.
+    #[test]
+    fn long_titles_shrink_to_fit() {
+        assert_eq!(super::title_size("losses", 720), 20);
+        let long = "D(x) on real, D(G(z)) on fake (pix2pix on edges→emoji/Smileys & Emotion+People & \
+                    Body/train, non-saturating, step 2000)";
+        let size = super::title_size(long, 720);
+        assert!(size < 20 && size as f64 * 0.55 * long.chars().count() as f64 <= 700.0);
+        assert_eq!(super::title_size(&"x".repeat(1000), 720), 10);
     }
 }
