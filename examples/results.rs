@@ -53,7 +53,7 @@ impl Settings {
         let config = config
             .seed(self.seed)
             .channels_last(self.channels_last)
-            .print_every(0)
+            .quiet()
             .snapshot_every(0);
         let mut trainer = Trainer::new(config, data)?;
         trainer.train(steps)?;

@@ -130,7 +130,7 @@ fn main() -> Result<()> {
         ),
         other => bail!("unknown model {other:?}"),
     };
-    let mut config = config.batch_size(batch).print_every(0);
+    let mut config = config.batch_size(batch).quiet();
     if let Ok(flag) = std::env::var("GANS_CHANNELS_LAST") {
         config = config.channels_last(flag == "1");
     }

@@ -29,7 +29,7 @@ fn main() -> Result<()> {
     .lr(arg(4, 1e-3), arg(4, 1e-3))
     .batch_size(arg(5, 256.0) as usize)
     .loss(loss)
-    .print_every(0);
+    .quiet();
     let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
     let mut trainer = Trainer::new(config, ring)?;
     let start = Instant::now();

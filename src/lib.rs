@@ -51,8 +51,11 @@ pub mod prelude {
     pub use crate::models::toy::ToyConfig;
     pub use crate::models::unet::UnetConfig;
     pub use crate::models::{Conditioning, Norm};
-    pub use crate::train::{GanLoss, History, Interpolation, ModelConfig, TrainConfig, Trainer};
+    pub use crate::train::{
+        GanLoss, History, Interpolation, ModelConfig, Round, TrainConfig, Trainer,
+    };
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
+    pub use crate::{check, check_full};
     pub use anyhow::{Context, Result};
     pub use tch::{self, Device, Kind, Tensor};
 }
@@ -61,4 +64,45 @@ pub mod prelude {
 /// smallest run that still exercises every line, so that the whole course runs in minutes.
 pub fn smoke() -> bool {
     std::env::var("GANS_SMOKE").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// A claim of the lesson, checked against the run: prints `✓ claim` when `holds`, and returns
+/// an error `✗ claim` (which fails the notebook cell, and `make test`) when not.
+///
+/// ```
+/// let (d_real, d_fake) = (0.71, 0.29);
+/// gans::check(d_real > d_fake, format!("D(x) {d_real:.2} > D(G(z)) {d_fake:.2}")).unwrap();
+/// ```
+pub fn check(holds: bool, claim: impl std::fmt::Display) -> anyhow::Result<()> {
+    if holds {
+        println!("✓ {claim}");
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "✗ {claim}: this run does not show what the text says. Did a hyperparameter cell \
+             change? Re-run from the top, or read the text with this number in mind"
+        )
+    }
+}
+
+/// [`check`] for a claim that needs the full run (a step count the smoke run of `make test`
+/// does not reach): checked on a real run; on a smoke run it prints `· not checked on a smoke
+/// run: claim`.
+pub fn check_full(holds: bool, claim: impl std::fmt::Display) -> anyhow::Result<()> {
+    if smoke() {
+        println!("· not checked on a smoke run: {claim}");
+        Ok(())
+    } else {
+        check(holds, claim)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_claim_that_fails_is_an_error_that_names_it() {
+        assert!(super::check(true, "D wins").is_ok());
+        let err = super::check(false, "3 of 8 modes").unwrap_err().to_string();
+        assert!(err.starts_with("✗ 3 of 8 modes"), "{err}");
+    }
 }

@@ -27,17 +27,18 @@
 
 use tch::{Kind, Reduction, Tensor};
 
+/// The binary cross-entropy of D's logits against one label for the whole batch:
+/// `−E[y log σ(l) + (1 − y) log(1 − σ(l))]`. With `y = 1` it is `−E[log D(x)]`, with `y = 0`
+/// `−E[log(1 − D(x))]`; a `y` of 0.9 is one-sided label smoothing. The losses below are built
+/// from it, and so can a training step written in a notebook.
+pub fn bce(logits: &Tensor, label: f64) -> Tensor {
+    let target = logits.full_like(label);
+    logits.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::Mean)
+}
+
 /// `−E[log D(x)] − E[log(1 − D(G(z)))]` from D's logits on a real batch and a fake batch.
 pub fn discriminator_loss(real_logits: &Tensor, fake_logits: &Tensor) -> Tensor {
-    let ones = real_logits.ones_like();
-    let zeros = fake_logits.zeros_like();
-    real_logits.binary_cross_entropy_with_logits::<Tensor>(&ones, None, None, Reduction::Mean)
-        + fake_logits.binary_cross_entropy_with_logits::<Tensor>(
-            &zeros,
-            None,
-            None,
-            Reduction::Mean,
-        )
+    bce(real_logits, 1.0) + bce(fake_logits, 0.0)
 }
 
 /// The minimax ("saturating") generator loss `E[log(1 − D(G(z)))]`, to be minimised.
@@ -48,8 +49,7 @@ pub fn generator_loss_minimax(fake_logits: &Tensor) -> Tensor {
 
 /// The non-saturating generator loss `−E[log D(G(z))]`, to be minimised.
 pub fn generator_loss_non_saturating(fake_logits: &Tensor) -> Tensor {
-    let ones = fake_logits.ones_like();
-    fake_logits.binary_cross_entropy_with_logits::<Tensor>(&ones, None, None, Reduction::Mean)
+    bce(fake_logits, 1.0)
 }
 
 /// The critic's loss `E[C(G(z))] − E[C(x)]`: its negative is the Wasserstein estimate.

@@ -36,7 +36,7 @@ fn toy(loss: GanLoss, seed: u64) -> TrainConfig {
     .seed(seed)
     .log_every(3)
     .snapshot_every(4)
-    .print_every(0)
+    .quiet()
 }
 
 /// 90 labelled 28×28 "images" made without randomness (so every copy is the same), in 3 classes.
@@ -87,7 +87,7 @@ fn small_dcgan(loss: GanLoss) -> TrainConfig {
         .seed(3)
         .log_every(3)
         .snapshot_every(4)
-        .print_every(0)
+        .quiet()
 }
 
 fn small_pix2pix() -> TrainConfig {
@@ -106,6 +106,7 @@ fn small_pix2pix() -> TrainConfig {
         log_every: 3,
         snapshot_every: 4,
         print_every: 0,
+        print_seconds: 0.0,
         ..TrainConfig::pix2pix(generator, discriminator)
     }
 }

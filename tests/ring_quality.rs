@@ -20,7 +20,7 @@ use tch::Device;
 fn non_saturating_gan_covers_the_ring() {
     let start = Instant::now();
     let ring = Toy2d::new(Toy2dKind::Ring, Device::Cpu);
-    let config = TrainConfig::toy(ToyConfig::default()).print_every(0);
+    let config = TrainConfig::toy(ToyConfig::default()).quiet();
     let mut trainer = Trainer::new(config, ring).unwrap();
     trainer.train(6000).unwrap();
     trainer.set_lr(1e-4, 1e-4).unwrap();

@@ -220,7 +220,7 @@ fn train(args: TrainArgs) -> Result<i32> {
         &stop,
         |t, rate| {
             bar.set_position(t.steps_done() as u64);
-            let line = t.progress_line(rate);
+            let line = t.progress(rate, target.saturating_sub(t.steps_done()));
             if terminal {
                 bar.set_message(line);
             } else if print_every > 0 && t.steps_done().is_multiple_of(print_every) {
@@ -280,7 +280,6 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
         (None, Some(epochs)) => run::steps_for_epochs(epochs, &config, &data)?,
         (None, None) => bail!("say how long to train: --steps N or --epochs N"),
     };
-    config.print_every = 0;
     config.snapshot_every = run::snapshot_every(target, config.log_every);
     let trainer = Trainer::new(config, data)?;
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));

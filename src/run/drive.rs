@@ -34,6 +34,28 @@ pub fn drive(
         checkpoint_every > 0,
         "--checkpoint-every must be at least 1"
     );
+    // The caller shows progress: the trainer's own lines are off while driving.
+    let printing = std::mem::replace(&mut trainer.silent, true);
+    let ended = drive_quietly(
+        trainer,
+        folder,
+        target,
+        checkpoint_every,
+        stop,
+        &mut progress,
+    );
+    trainer.silent = printing;
+    ended
+}
+
+fn drive_quietly(
+    trainer: &mut Trainer,
+    folder: &RunFolder,
+    target: usize,
+    checkpoint_every: usize,
+    stop: &AtomicBool,
+    progress: &mut impl FnMut(&Trainer, f64),
+) -> Result<Ended> {
     let chunk = trainer.config().log_every;
     let (start, first) = (Instant::now(), trainer.steps_done());
     let mut last_saved = trainer.steps_done();
@@ -92,7 +114,7 @@ mod tests {
         let config = TrainConfig::toy(ToyConfig::default())
             .batch_size(32)
             .log_every(2)
-            .print_every(0);
+            .quiet();
         let mut trainer = Trainer::new(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu)).unwrap();
         let info = RunInfo::new(ModelKind::Vanilla, DataSpec::Ring, 10, 2);
         let folder = RunFolder::create(&out, false, &info, &trainer).unwrap();

@@ -439,7 +439,7 @@ mod tests {
         })
         .batch_size(32)
         .log_every(2)
-        .print_every(0);
+        .quiet();
         Trainer::new(config, ring()).unwrap()
     }
 

@@ -71,6 +71,30 @@ impl ModelConfig {
     }
 }
 
+impl From<ToyConfig> for ModelConfig {
+    fn from(c: ToyConfig) -> Self {
+        ModelConfig::Toy(c)
+    }
+}
+
+impl From<MlpConfig> for ModelConfig {
+    fn from(c: MlpConfig) -> Self {
+        ModelConfig::Mlp(c)
+    }
+}
+
+impl From<DcganConfig> for ModelConfig {
+    fn from(c: DcganConfig) -> Self {
+        ModelConfig::Dcgan(c)
+    }
+}
+
+impl From<Pix2PixConfig> for ModelConfig {
+    fn from(c: Pix2PixConfig) -> Self {
+        ModelConfig::Pix2Pix(c)
+    }
+}
+
 /// The hyperparameters of a training run. Build one from a preset and change what you need:
 /// `TrainConfig::gan(model).batch_size(128).seed(7)`, or with struct update syntax.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,8 +119,13 @@ pub struct TrainConfig {
     pub log_every: usize,
     /// Generate from the fixed noise every `snapshot_every` steps (0: never).
     pub snapshot_every: usize,
-    /// Print one line of progress every `print_every` steps (0: quiet).
+    /// Print one line of progress every `print_every` steps (0: only by time, below).
     pub print_every: usize,
+    /// Print one line of progress about every `print_seconds` seconds while training, and one
+    /// at the end of each `train` call (0: not by time). Default 5: the live view in a
+    /// notebook, where a cell's text appears as it is printed.
+    #[serde(default = "print_seconds_default")]
+    pub print_seconds: f64,
     /// How many fixed noise vectors (or fixed input images) the snapshots show.
     pub n_fixed: usize,
     /// Pix2Pix only: `false` trains the generator on `λ · L1` alone, the paper's "L1 only"
@@ -112,6 +141,10 @@ pub struct TrainConfig {
     pub channels_last: bool,
 }
 
+fn print_seconds_default() -> f64 {
+    5.0
+}
+
 fn adversarial_default() -> bool {
     true
 }
@@ -120,7 +153,8 @@ impl TrainConfig {
     /// The GAN as the DCGAN paper trains it: non-saturating loss, Adam lr 2e-4, β = (0.5, 0.999),
     /// batch 128. (The paper on β₁: "the suggested value of 0.9 resulted in training oscillation
     /// and instability while reducing it to 0.5 helped stabilize training.")
-    pub fn gan(model: ModelConfig) -> Self {
+    pub fn gan(model: impl Into<ModelConfig>) -> Self {
+        let model = model.into();
         let adam = OptimizerKind::adam(2e-4, (0.5, 0.999));
         TrainConfig {
             channels_last: true,
@@ -135,7 +169,8 @@ impl TrainConfig {
             seed: 0,
             log_every: 10,
             snapshot_every: 100,
-            print_every: 100,
+            print_every: 0,
+            print_seconds: 5.0,
             n_fixed: 64,
             adversarial: true,
         }
@@ -143,7 +178,8 @@ impl TrainConfig {
 
     /// WGAN with weight clipping: RMSprop lr 5e-5, c = 0.01, n_critic = 5, batch 64 (the
     /// paper's Algorithm 1). The critic must not use batch norm's sigmoid: D's output is a score.
-    pub fn wgan(model: ModelConfig) -> Self {
+    pub fn wgan(model: impl Into<ModelConfig>) -> Self {
+        let model = model.into();
         let rmsprop = OptimizerKind::rmsprop(5e-5);
         TrainConfig {
             loss: GanLoss::Wasserstein,
@@ -158,7 +194,8 @@ impl TrainConfig {
 
     /// WGAN-GP: gradient penalty λ = 10, Adam lr 1e-4, β = (0, 0.9), n_critic = 5, batch 64.
     /// The critic must not use batch norm (the penalty is per sample): use layer or instance norm.
-    pub fn wgan_gp(model: ModelConfig) -> Self {
+    pub fn wgan_gp(model: impl Into<ModelConfig>) -> Self {
+        let model = model.into();
         let adam = OptimizerKind::adam(1e-4, (0.0, 0.9));
         TrainConfig {
             loss: GanLoss::WassersteinGp { lambda: 10.0 },
@@ -191,7 +228,6 @@ impl TrainConfig {
             opt_d: OptimizerKind::adam(1e-3, (0.5, 0.999)),
             batch_size: 256,
             snapshot_every: 500,
-            print_every: 1000,
             n_fixed: 1000,
             ..Self::gan(ModelConfig::Toy(model))
         }
@@ -242,6 +278,44 @@ impl TrainConfig {
         self
     }
 
+    /// How many fixed noise vectors (or input images) the snapshots show.
+    pub fn n_fixed(mut self, n: usize) -> Self {
+        self.n_fixed = n;
+        self
+    }
+
+    /// WGAN's weight clipping bound `c` (`None`: no clipping).
+    pub fn clip(mut self, c: Option<f64>) -> Self {
+        self.clip = c;
+        self
+    }
+
+    /// Pix2Pix's weight λ of the L1 term.
+    pub fn l1_lambda(mut self, lambda: f64) -> Self {
+        self.l1_lambda = lambda;
+        self
+    }
+
+    /// Both optimisers at once (their learning rates included).
+    pub fn optimizers(mut self, opt_g: OptimizerKind, opt_d: OptimizerKind) -> Self {
+        self.opt_g = opt_g;
+        self.opt_d = opt_d;
+        self
+    }
+
+    /// No progress lines at all (tests, or a caller that shows its own).
+    pub fn quiet(mut self) -> Self {
+        self.print_every = 0;
+        self.print_seconds = 0.0;
+        self
+    }
+
+    /// A progress line about every `seconds` (0: none by time).
+    pub fn print_seconds(mut self, seconds: f64) -> Self {
+        self.print_seconds = seconds;
+        self
+    }
+
     /// Checks the values a learner may have typed, with what to do instead.
     pub fn validate(&self) -> Result<()> {
         ensure!(self.batch_size > 0, "batch_size must be at least 1");
@@ -254,6 +328,11 @@ impl TrainConfig {
             "log_every must be at least 1 (the history records a point every log_every steps)"
         );
         ensure!(self.n_fixed > 0, "n_fixed must be at least 1");
+        ensure!(
+            self.print_seconds.is_finite() && self.print_seconds >= 0.0,
+            "print_seconds = {} must be a number of seconds, 0 or more (0: no timed progress lines)",
+            self.print_seconds
+        );
         for (name, kind) in [("lr_g", self.opt_g), ("lr_d", self.opt_d)] {
             let lr = lr_of(kind);
             ensure!(

@@ -69,6 +69,60 @@ impl History {
         }
     }
 
+    /// The mean of `values` (one of this history's series, e.g. `&h.d_real`) over the points of
+    /// the last `steps` generator steps: what a curve says at the end, without one window's
+    /// noise. NaN when there is no point.
+    pub fn recent(&self, values: &[f64], steps: usize) -> f64 {
+        let last = self.step.last().copied().unwrap_or(0);
+        let from = last.saturating_sub(steps);
+        let picked: Vec<f64> = self
+            .step
+            .iter()
+            .zip(values)
+            .filter(|(s, _)| **s > from)
+            .map(|(_, v)| *v)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    }
+
+    /// The largest difference between this history and another of the same steps, over every
+    /// series, relative to the value where it is above 1: 0 for two runs that played the same
+    /// game. An error when the two recorded different steps.
+    pub fn max_difference(&self, other: &History) -> anyhow::Result<f64> {
+        anyhow::ensure!(
+            self.step == other.step,
+            "the two histories recorded different steps ({} and {} points): train both runs \
+             for the same number of steps with the same log_every",
+            self.len(),
+            other.len()
+        );
+        let series = |h: &History| {
+            [
+                &h.loss_d,
+                &h.loss_g,
+                &h.d_real,
+                &h.d_fake,
+                &h.d_fake_after,
+                &h.grad_norm_d,
+                &h.grad_norm_g,
+                &h.wasserstein,
+                &h.l1,
+            ]
+            .map(|v| v.clone())
+        };
+        let mut gap: f64 = 0.0;
+        for (a, b) in series(self).iter().zip(series(other).iter()) {
+            anyhow::ensure!(
+                a.len() == b.len(),
+                "one history records a series the other lacks"
+            );
+            for (x, y) in a.iter().zip(b) {
+                gap = gap.max((x - y).abs() / y.abs().max(1.0));
+            }
+        }
+        Ok(gap)
+    }
+
     /// Number of points.
     pub fn len(&self) -> usize {
         self.step.len()

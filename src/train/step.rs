@@ -82,7 +82,9 @@ pub struct GStep {
     pub l1: Option<Tensor>,
 }
 
-fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
+/// Mean D(·) of a batch: the mean probability σ(l) for the BCE games, the mean score for a
+/// critic.
+pub(crate) fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
     let scores = scores.detach();
     if loss.is_wasserstein() {
         scores.mean(Kind::Float)

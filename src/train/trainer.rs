@@ -31,8 +31,9 @@ use tch::{Device, Kind, Tensor, nn};
 use super::config::{ModelConfig, TrainConfig};
 use super::data::{TrainData, check_data};
 use super::history::History;
+use super::round::{Round, standard_step};
 use super::sample::Statistics;
-use super::step::{Discriminator, GanLoss, Generator, update_d, update_g, update_g_l1};
+use super::step::{Discriminator, GanLoss, Generator};
 use crate::optim::Optimizer;
 
 /// Training stopped because a loss or a weight stopped being finite (NaN or infinite): the
@@ -61,9 +62,9 @@ pub struct Snapshot {
 }
 
 /// A real batch and what conditions it: labels for a cGAN, the input image for Pix2Pix.
-struct Real {
-    real: Tensor,
-    condition: Option<Tensor>,
+pub(crate) struct Real {
+    pub(crate) real: Tensor,
+    pub(crate) condition: Option<Tensor>,
 }
 
 /// Running sums of the step's numbers on the device, emptied into the history every
@@ -130,6 +131,8 @@ pub struct Trainer {
     /// Which batch-norm statistics `sample`, `generate_from` and `translate` use (not the
     /// training step, nor the snapshots): [`Statistics::Batch`] unless you set it.
     pub statistics: Statistics,
+    /// No progress lines whatever the config says (set while `run::drive` shows its own).
+    pub(crate) silent: bool,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -198,6 +201,7 @@ impl Trainer {
             seconds: 0.0,
             statistics: Statistics::Batch,
             built: (config_model, config_loss),
+            silent: false,
         })
     }
 
@@ -274,6 +278,32 @@ impl Trainer {
         (count("generator."), count("discriminator."))
     }
 
+    /// One line on what this trainer holds: model, game, data, sizes, device, step.
+    pub fn summary(&self) -> String {
+        let (g, d) = self.parameter_counts();
+        let info = self.data.info();
+        let data = if self.config.model.makes_points() {
+            info.name
+        } else {
+            format!(
+                "{} ({} × {:?})",
+                info.name,
+                thousands(info.len as i64),
+                info.shape
+            )
+        };
+        format!(
+            "{} · {} · {data} · G {} parameters, D {} · batch {} · {:?} · step {}",
+            self.config.model.name(),
+            self.config.loss.describe(),
+            thousands(g),
+            thousands(d),
+            self.config.batch_size,
+            self.device,
+            self.step
+        )
+    }
+
     /// Seconds spent training so far.
     pub fn seconds(&self) -> f64 {
         self.seconds
@@ -290,10 +320,22 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains for `steps` more generator steps (each after `n_critic` discriminator steps),
-    /// printing a line of progress every `print_every` steps. Stops with an error naming the
+    /// Trains for `steps` more generator steps (each after `n_critic` discriminator steps) with
+    /// the crate's step, [`standard_step`]. Prints a line of progress about every
+    /// `print_seconds` (and every `print_every` steps if set). Stops with an error naming the
     /// step if a loss becomes NaN or infinite.
     pub fn train(&mut self, steps: usize) -> Result<()> {
+        self.train_with(steps, standard_step)
+    }
+
+    /// Trains for `steps` more generator steps with your own step function (see
+    /// [`Round`](super::Round)): everything else is what [`Trainer::train`] does, the same
+    /// seeding, batches, history, snapshots, progress and checkpoints.
+    pub fn train_with(
+        &mut self,
+        steps: usize,
+        mut step: impl FnMut(&mut Round) -> Result<()>,
+    ) -> Result<()> {
         // `config` is a public field: changes other than the learning rates need reset().
         self.config.validate()?;
         ensure!(
@@ -302,31 +344,52 @@ impl Trainer {
              trainer.reset()? to rebuild them with the new settings (from step 0)"
         );
         let start = Instant::now();
-        let first = self.step;
+        let (first, target) = (self.step, self.step + steps);
+        let mut printed: Option<Instant> = None;
+        let live = self.config.print_seconds > 0.0 && !self.silent;
         if self.step == 0 && self.snapshots.is_empty() && self.config.snapshot_every > 0 {
             self.snapshot()?;
         }
-        for _ in 0..steps {
-            self.step()?;
-            if self.step.is_multiple_of(self.config.log_every) {
-                self.record()?;
-                let every = self.config.print_every;
-                if every > 0 && self.step.is_multiple_of(every) {
-                    let rate = (self.step - first) as f64 / start.elapsed().as_secs_f64();
-                    println!("{}", self.progress_line(rate));
+        let result = (|| -> Result<()> {
+            for _ in 0..steps {
+                self.play(&mut step)?;
+                if self.step.is_multiple_of(self.config.log_every) {
+                    self.record()?;
+                    let every = self.config.print_every;
+                    let since = printed.unwrap_or(start).elapsed().as_secs_f64();
+                    if (every > 0 && self.step.is_multiple_of(every) && !self.silent)
+                        || (live && since >= self.config.print_seconds)
+                    {
+                        let rate = (self.step - first) as f64 / start.elapsed().as_secs_f64();
+                        println!("{}", self.progress(rate, target - self.step));
+                        printed = Some(Instant::now());
+                    }
+                }
+                if self.config.snapshot_every > 0
+                    && self.step.is_multiple_of(self.config.snapshot_every)
+                {
+                    self.snapshot()?;
                 }
             }
-            if self.config.snapshot_every > 0
-                && self.step.is_multiple_of(self.config.snapshot_every)
-            {
-                self.snapshot()?;
-            }
-        }
+            Ok(())
+        })();
         self.seconds += start.elapsed().as_secs_f64();
-        self.check_window()
+        result?;
+        self.check_window()?;
+        // The last line, unless the last history point was just printed.
+        if live
+            && steps > 0
+            && !self.history.is_empty()
+            && printed.is_none_or(|p| p.elapsed().as_secs_f64() > 0.5)
+        {
+            let rate = steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            println!("{}", self.progress(rate, 0));
+        }
+        Ok(())
     }
 
-    /// One line: step, the latest history point, speed.
+    /// One line: step, the latest history point, speed. (See [`Trainer::progress`] for the
+    /// line with time left and the recent trend.)
     pub fn progress_line(&self, steps_per_second: f64) -> String {
         let h = &self.history;
         let last = |v: &Vec<f64>| v.last().copied().unwrap_or(f64::NAN);
@@ -336,7 +399,9 @@ impl Trainer {
             last(&h.loss_d),
             last(&h.loss_g)
         );
-        if self.config.loss.is_wasserstein() {
+        if !self.config.adversarial {
+            line = format!("step {:>6} | loss_g {:7.4}", self.step, last(&h.loss_g));
+        } else if self.config.loss.is_wasserstein() {
             line += &format!(" | W estimate {:7.4}", last(&h.wasserstein));
         } else {
             line += &format!(
@@ -351,109 +416,47 @@ impl Trainer {
         format!("{line} | {steps_per_second:.1} steps/s")
     }
 
-    /// One round of the game: `n_critic` discriminator updates, then one generator update.
-    ///
-    /// With `n_critic = 1` the fake batch D was trained on is reused for G's update (one
-    /// generator forward pass per step, as the PyTorch DCGAN tutorial does); with more critic
-    /// steps G gets fresh noise, as in the WGAN papers' Algorithm 1.
+    /// The live line: [`Trainer::progress_line`], the time the `remaining` steps will take at
+    /// this speed, and sparklines of the last 16 history points of loss_d and loss_g (each
+    /// scaled to its own range: the shape, not the level).
+    pub fn progress(&self, steps_per_second: f64, remaining: usize) -> String {
+        let mut line = self.progress_line(steps_per_second);
+        if remaining > 0 && steps_per_second > 0.0 {
+            line += &format!(", {} left", duration(remaining as f64 / steps_per_second));
+        }
+        let h = &self.history;
+        let recent = |v: &[f64]| v[v.len().saturating_sub(16)..].to_vec();
+        if self.config.adversarial {
+            line += &format!(" | d {}", sparkline(&recent(&h.loss_d)));
+        }
+        line + &format!(" g {}", sparkline(&recent(&h.loss_g)))
+    }
+
+    /// One round of the game with the crate's step: `n_critic` discriminator updates, then one
+    /// generator update (see [`standard_step`]).
     pub fn step(&mut self) -> Result<()> {
+        self.play(&mut standard_step)
+    }
+
+    /// Seeds this step's random stream, runs `step` on a [`Round`], checks that it reported
+    /// its updates, and counts the step.
+    fn play(&mut self, step: &mut impl FnMut(&mut Round) -> Result<()>) -> Result<()> {
         torch_seed(mix(self.config.seed, STEP, self.step as u64));
-        if !self.config.adversarial {
-            return self.l1_only_step();
-        }
-        let loss = self.config.loss;
-        let n_critic = self.config.n_critic;
-        let mut kept: Option<(Real, Tensor)> = None;
-        for i in 0..n_critic {
-            let batch = self.next_batch()?;
-            let reuse = n_critic == 1 && i == 0;
-            let fake = if reuse {
-                self.generate(&batch, true)?
-            } else {
-                tch::no_grad(|| self.generate(&batch, true))?
-            };
-            let d = update_d(
-                &*self.discriminator,
-                &mut self.opt_d,
-                &batch.real,
-                &fake,
-                batch.condition.as_ref(),
-                loss,
-            )?;
-            if let Some(c) = self.config.clip {
-                self.opt_d.clip(c);
-            }
-            let w = d.wasserstein.unwrap_or_else(|| d.loss_d.zeros_like());
-            let values = Tensor::stack(&[d.loss_d, d.d_real, d.d_fake, d.grad_norm, w], 0);
-            self.window.d += values.to_device(self.device);
-            self.window.d_count += 1;
-            if reuse {
-                kept = Some((batch, fake));
-            } else if i + 1 == n_critic {
-                // Fresh noise (not the batch D just saw) for G, conditioned like the last batch.
-                let fake = self.generate(&batch, true)?;
-                kept = Some((batch, fake));
-            }
-        }
-        let (batch, fake) = kept.context("n_critic must be at least 1")?;
-        let l1 = self
-            .config
-            .model
-            .model()
-            .reconstructs()
-            .then_some((&batch.real, self.config.l1_lambda));
-        let g = update_g(
-            &*self.discriminator,
-            &mut self.opt_g,
-            &fake,
-            batch.condition.as_ref(),
-            loss,
-            l1,
-        )?;
-        let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
-        let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
-        self.window.g += values.to_device(self.device);
-        self.window.g_count += 1;
+        let mut round = Round {
+            trainer: self,
+            d_logged: 0,
+            g_logged: 0,
+        };
+        step(&mut round)?;
+        round.check_reports()?;
         self.step += 1;
         Ok(())
-    }
-
-    /// Pix2Pix without its discriminator: G learns from `λ · L1` alone.
-    fn l1_only_step(&mut self) -> Result<()> {
-        let batch = self.next_batch()?;
-        let fake = self.generate(&batch, true)?;
-        let g = update_g_l1(&mut self.opt_g, &fake, &batch.real, self.config.l1_lambda)?;
-        let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
-        let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
-        self.window.g += values.to_device(self.device);
-        self.window.g_count += 1;
-        self.step += 1;
-        Ok(())
-    }
-
-    /// The generator's output for a batch: from fresh noise (with the batch's labels for a
-    /// cGAN), or from the batch's input images for Pix2Pix.
-    fn generate(&self, batch: &Real, train: bool) -> Result<Tensor> {
-        Ok(match self.config.model.latent_dim() {
-            Some(latent_dim) => {
-                let n = batch.real.size()[0];
-                let z = Tensor::randn([n, latent_dim], (Kind::Float, self.device));
-                self.generator.generate(&z, batch.condition.as_ref(), train)
-            }
-            None => {
-                let input = batch
-                    .condition
-                    .as_ref()
-                    .context("Pix2Pix needs input images")?;
-                self.generator.generate(input, None, train)
-            }
-        })
     }
 
     /// The next real batch: drawn from the toy mixture, or the next slice of this epoch's
     /// shuffled order (the order of epoch e comes from `(seed, e)`; the incomplete last
     /// batch is dropped).
-    fn next_batch(&mut self) -> Result<Real> {
+    pub(crate) fn next_batch(&mut self) -> Result<Real> {
         let b = self.config.batch_size;
         if let TrainData::Absent { info, .. } = &self.data {
             bail!(
@@ -622,6 +625,50 @@ impl Trainer {
     }
 }
 
+/// 1510032 → "1,510,032".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// "42 s", "3 min 5 s", "1 h 02 min".
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// The values as a row of block characters, lowest ▁ to highest █ (flat: all ▄).
+pub(crate) fn sparkline(values: &[f64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                '!'
+            } else if hi - lo < 1e-12 {
+                BLOCKS[3]
+            } else {
+                BLOCKS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            }
+        })
+        .collect()
+}
+
 /// Bytes back to images in [−1, 1].
 pub(crate) fn from_bytes(bytes: &Tensor) -> Tensor {
     bytes.to_kind(Kind::Float) / 127.5 - 1.0
@@ -723,10 +770,46 @@ mod tests {
         };
         let config = TrainConfig::gan(ModelConfig::Mlp(MlpConfig::default()))
             .batch_size(16)
-            .print_every(0);
+            .quiet();
         let mut trainer = Trainer::new(config, data).unwrap();
         trainer.train(3).unwrap();
         trainer
+    }
+
+    /// The live line's parts: sparklines scale each series to its own range, times read as
+    /// a person says them, counts get thousands separators, and the line names time left.
+    #[test]
+    fn the_live_line_reads_at_a_glance() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0, 8.0]), "▁▂▃█");
+        assert_eq!(sparkline(&[0.5, 0.5]), "▄▄");
+        assert_eq!(sparkline(&[0.0, f64::NAN, 1.0]), "▁!█");
+        assert_eq!(sparkline(&[]), "");
+        assert_eq!(duration(42.4), "42 s");
+        assert_eq!(duration(185.0), "3 min 05 s");
+        assert_eq!(duration(3720.0), "1 h 02 min");
+        assert_eq!(thousands(1_510_032), "1,510,032");
+        assert_eq!(thousands(-999), "-999");
+        let trainer = mlp_trainer();
+        let line = trainer.progress(10.0, 50);
+        assert!(line.contains("5 s left") && line.contains(" g "), "{line}");
+        let summary = trainer.summary();
+        assert!(
+            summary.contains("noise (64 × [1, 28, 28])") && summary.contains("step 3"),
+            "{summary}"
+        );
+    }
+
+    /// `recent` averages the points of the last n steps only.
+    #[test]
+    fn recent_means_cover_the_last_steps() {
+        let mut h = History::default();
+        for (step, v) in [(10, 1.0), (20, 2.0), (30, 4.0)] {
+            h.push(step, [v; 5], (v, v), None, None);
+        }
+        assert_eq!(h.recent(&h.loss_d, 10), 4.0);
+        assert_eq!(h.recent(&h.loss_d, 20), 3.0);
+        assert_eq!(h.recent(&h.loss_d, 1000), 7.0 / 3.0);
+        assert!(History::default().recent(&[], 10).is_nan());
     }
 
     /// One noise vector has no batch statistics: batch norm would give every z the same
@@ -799,7 +882,7 @@ mod tests {
             ..MlpConfig::default()
         }))
         .batch_size(4)
-        .print_every(0);
+        .quiet();
         let good = Tensor::arange(12, (Kind::Int64, Device::Cpu)).remainder(3);
         for (labels, said) in [
             (good.to_kind(Kind::Int), "must be int64"),

@@ -373,7 +373,7 @@ mod tests {
                 .batch_size(8)
                 .log_every(2)
                 .snapshot_every(2)
-                .print_every(0)
+                .quiet()
         };
         Trainer::new(config, data).unwrap()
     }
@@ -471,7 +471,7 @@ mod tests {
         .adversarial(adversarial)
         .batch_size(2)
         .log_every(2)
-        .print_every(0);
+        .quiet();
         Trainer::new(config, pairs).unwrap()
     }
 
