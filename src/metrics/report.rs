@@ -50,6 +50,67 @@ impl std::fmt::Display for Scores {
     }
 }
 
+impl Scores {
+    /// The scores as a table in a notebook (the cell's last expression shows it too).
+    pub fn evcxr_display(&self) {
+        let classes =
+            |c: &Coverage| format!("{} of {}", c.histogram.len() - c.missing, c.histogram.len());
+        let mut rows = vec![
+            (
+                "Fréchet distance (lower is better)".to_string(),
+                format!("{:.2}", self.fd),
+                format!("{:.2}", self.fd_floor),
+            ),
+            (
+                "KID".into(),
+                self.kid.to_string(),
+                self.kid_floor.to_string(),
+            ),
+            (
+                "classes present".into(),
+                classes(&self.coverage),
+                classes(&self.real_coverage),
+            ),
+            (
+                "classifier score".into(),
+                format!("{:.2}", self.coverage.classifier_score),
+                format!("{:.2}", self.real_coverage.classifier_score),
+            ),
+        ];
+        if let Some(accuracy) = self.label_accuracy {
+            rows.push((
+                "label accuracy".into(),
+                format!("{:.1} %", 100.0 * accuracy),
+                "".into(),
+            ));
+        }
+        let body: String = rows
+            .iter()
+            .map(|(name, model, real)| {
+                format!("<tr><td>{name}</td><td>{model}</td><td>{real}</td></tr>")
+            })
+            .collect();
+        let html = format!(
+            "<table><thead><tr><th>{} samples</th><th>generator</th><th>real data</th></tr>\
+             </thead><tbody>{body}</tbody></table>",
+            self.n
+        );
+        crate::viz::display_in_notebook("text/html", &html);
+    }
+}
+
+impl Trainer {
+    /// Scores `n` samples against `test` with the course classifier of the training data
+    /// ([`classifier::for_data`](super::classifier::for_data)), beside the floor of as many
+    /// training images: [`evaluate`] without choosing the classifier yourself.
+    pub fn evaluate(&self, test: &Dataset, n: usize) -> Result<Scores> {
+        let train = self.data().images()?;
+        let classifier =
+            super::classifier::for_data(&train.name, &train.image_shape(), self.device())?;
+        evaluate(self, &classifier, train, test, n)
+    }
+}
+
 /// `n` images of `data` picked by a seeded shuffle.
 fn subset(data: &Dataset, n: usize, seed: u64) -> Tensor {
     let mut index: Vec<i64> = (0..data.len() as i64).collect();

@@ -478,11 +478,19 @@ impl crate::train::Generator for DcganGenerator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(z, labels, train)
     }
+
+    fn layers(&self) -> Option<String> {
+        Some(self.summary())
+    }
 }
 
 impl crate::train::Discriminator for DcganDiscriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor> {
         Ok(self.forward_t(samples, labels, train))
+    }
+
+    fn layers(&self) -> Option<String> {
+        Some(self.summary())
     }
     /// Layer and instance norm normalise each sample by itself; batch norm does not.
     fn batch_independent(&self) -> bool {

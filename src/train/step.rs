@@ -18,6 +18,12 @@ use crate::optim::Optimizer;
 /// file implements it for its generator.
 pub trait Generator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
+
+    /// Each layer and the shape it outputs for a batch of 2, where the network can say
+    /// (printed by [`Trainer::layers`](super::Trainer::layers)).
+    fn layers(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Anything that scores samples: logits for the BCE games, critic scores for WGAN. Each model's
@@ -32,6 +38,11 @@ pub trait Discriminator {
     /// see them apart: the DCGAN paper normalises real and fake batches separately.
     fn batch_independent(&self) -> bool {
         false
+    }
+
+    /// Each layer and the shape it outputs for a batch of 2, where the network can say.
+    fn layers(&self) -> Option<String> {
+        None
     }
 }
 

@@ -133,6 +133,8 @@ pub struct Trainer {
     pub statistics: Statistics,
     /// No progress lines whatever the config says (set while `run::drive` shows its own).
     pub(crate) silent: bool,
+    /// The step of the last progress line printed (a call's closing line repeats no point).
+    printed_step: usize,
 }
 
 impl std::fmt::Debug for Trainer {
@@ -202,6 +204,7 @@ impl Trainer {
             statistics: Statistics::Batch,
             built: (config_model, config_loss),
             silent: false,
+            printed_step: 0,
         })
     }
 
@@ -220,6 +223,7 @@ impl Trainer {
         self.fixed_extra = parts.fixed_extra;
         self.step = 0;
         self.d_steps = 0;
+        self.printed_step = 0;
         self.history = History::default();
         self.snapshots.clear();
         self.window = Window::new(self.device);
@@ -292,16 +296,62 @@ impl Trainer {
                 info.shape
             )
         };
+        let device = match self.device {
+            Device::Cuda(i) => format!("CUDA:{i}"),
+            _ => "CPU".to_string(),
+        };
         format!(
-            "{} · {} · {data} · G {} parameters, D {} · batch {} · {:?} · step {}",
+            "{} · {} · {data} · G {} parameters, D {} · batch {} · {device} · step {}",
             self.config.model.name(),
             self.config.loss.describe(),
             thousands(g),
             thousands(d),
             self.config.batch_size,
-            self.device,
             self.step
         )
+    }
+
+    /// The two networks' shapes for a batch of 2: layer by layer where the model can say (the
+    /// DCGAN), input and output otherwise. Runs both in evaluation mode without gradients, so
+    /// nothing about the run changes.
+    pub fn layers(&self) -> Result<String> {
+        let model = self.config.model.model();
+        let two = |shape: Vec<i64>| [vec![2], shape].concat();
+        let (input, labels) = match model.latent_dim() {
+            Some(latent_dim) => (
+                Tensor::randn([2, latent_dim], (Kind::Float, self.device)),
+                (model.n_classes() > 0).then(|| Tensor::zeros([2], (Kind::Int64, self.device))),
+            ),
+            None => {
+                let shape = model
+                    .input_shape()
+                    .context("a model without noise takes an input")?;
+                (Tensor::zeros(two(shape), (Kind::Float, self.device)), None)
+            }
+        };
+        let (output, scores) = tch::no_grad(|| -> Result<(Tensor, Tensor)> {
+            let output = self.generator.generate(&input, labels.as_ref(), false);
+            let condition = if model.latent_dim().is_some() {
+                labels.as_ref()
+            } else {
+                Some(&input)
+            };
+            let scores = self.discriminator.score(&output, condition, false)?;
+            Ok((output, scores))
+        })?;
+        let (g, d) = self.parameter_counts();
+        let g_layers = self
+            .generator
+            .layers()
+            .unwrap_or_else(|| format!("input {:?} → output {:?}", input.size(), output.size()));
+        let d_layers = self.discriminator.layers().unwrap_or_else(|| {
+            format!("candidate {:?} → scores {:?}", output.size(), scores.size())
+        });
+        Ok(format!(
+            "G ({} parameters)\n{g_layers}\n\nD ({} parameters)\n{d_layers}",
+            thousands(g),
+            thousands(d)
+        ))
     }
 
     /// Seconds spent training so far.
@@ -363,6 +413,7 @@ impl Trainer {
                         let rate = (self.step - first) as f64 / start.elapsed().as_secs_f64();
                         println!("{}", self.progress(rate, target - self.step));
                         printed = Some(Instant::now());
+                        self.printed_step = self.step;
                     }
                 }
                 if self.config.snapshot_every > 0
@@ -376,14 +427,12 @@ impl Trainer {
         self.seconds += start.elapsed().as_secs_f64();
         result?;
         self.check_window()?;
-        // The last line, unless the last history point was just printed.
-        if live
-            && steps > 0
-            && !self.history.is_empty()
-            && printed.is_none_or(|p| p.elapsed().as_secs_f64() > 0.5)
-        {
+        // The closing line, when the history has a point no line showed yet.
+        let newest = self.history.step.last().copied().unwrap_or(0);
+        if live && newest > self.printed_step {
             let rate = steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
             println!("{}", self.progress(rate, 0));
+            self.printed_step = newest;
         }
         Ok(())
     }
@@ -796,6 +845,35 @@ mod tests {
         assert!(
             summary.contains("noise (64 × [1, 28, 28])") && summary.contains("step 3"),
             "{summary}"
+        );
+    }
+
+    /// `layers` prints both networks without changing the run: layer by layer for the DCGAN,
+    /// input → output for the others.
+    #[test]
+    fn layers_show_shapes_and_change_nothing() {
+        let mut trainer = mlp_trainer();
+        let before = trainer.variables();
+        let text = trainer.layers().unwrap();
+        assert!(
+            text.contains("input [2, 100] → output [2, 1, 28, 28]"),
+            "{text}"
+        );
+        assert!(text.contains("scores [2"), "{text}");
+        for ((name, a), (_, b)) in before.iter().zip(trainer.variables()) {
+            assert!(a.equal(&b), "{name} changed");
+        }
+        trainer.config.model = ModelConfig::Dcgan(crate::models::dcgan::DcganConfig {
+            image_size: 28,
+            channels: 1,
+            width: 4,
+            ..Default::default()
+        });
+        trainer.reset().unwrap();
+        let text = trainer.layers().unwrap();
+        assert!(
+            text.contains("deconv3 tanh") && text.contains("conv3 → score"),
+            "{text}"
         );
     }
 
