@@ -48,6 +48,7 @@ pub mod prelude {
     pub use crate::models::dcgan::DcganConfig;
     pub use crate::models::mlp::{MlpConfig, MlpFlavour};
     pub use crate::models::patchgan::PatchGanConfig;
+    pub use crate::models::pix2pix::Pix2PixConfig;
     pub use crate::models::toy::ToyConfig;
     pub use crate::models::unet::UnetConfig;
     pub use crate::models::{Conditioning, Norm};

@@ -201,17 +201,16 @@ fn small_dcgan(norm: Norm, n_classes: i64) -> ModelConfig {
     })
 }
 
+/// Notebook 01's ring run: its settings, 300 steps. Two passes of D in both steps, so the
+/// arithmetic is the same and the gap is 0 (the toy D once scored real and fake joined, and
+/// the gap grew to 0.2 over these 300 steps).
 #[test]
 fn the_basic_step_written_out_is_the_crates() {
-    let config = TrainConfig::toy(ToyConfig {
-        hidden: 32,
-        ..Default::default()
-    })
-    .batch_size(64)
-    .log_every(10)
-    .quiet();
+    let config = TrainConfig::toy(ToyConfig::default())
+        .batch_size(256)
+        .quiet();
     let gap = gap(config, ring, 300, basic_step);
-    assert!(gap < 1e-6, "largest gap {gap}");
+    assert_eq!(gap, 0.0, "largest gap {gap}");
 }
 
 #[test]

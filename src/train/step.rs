@@ -118,7 +118,7 @@ fn score_both(
     }
     let both_labels = labels.map(|l| Tensor::cat(&[l, l], 0));
     let scores = discriminator.score(&Tensor::cat(&[real, fake], 0), both_labels.as_ref(), true)?;
-    let per_sample = scores.size()[0] / 2; // the toy D gives one score per pack
+    let per_sample = scores.size()[0] / 2;
     Ok((
         scores.narrow(0, 0, per_sample),
         scores.narrow(0, per_sample, per_sample),
@@ -337,14 +337,6 @@ mod tests {
             ("dcgan instance", dcgan(Norm::Instance, 0), [1, 28]),
             ("cdcgan layer", dcgan(Norm::Layer, 10), [1, 28]),
             ("dcgan batch", dcgan(Norm::Batch, 0), [1, 28]),
-            (
-                "toy",
-                Box::new(toy::ToyDiscriminator::new(
-                    &ToyConfig::default(),
-                    vs.root() / "toy",
-                )),
-                [0, 2],
-            ),
         ];
         for (name, d, shape) in cases {
             let dims = |n: i64| {
