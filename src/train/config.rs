@@ -278,6 +278,12 @@ impl TrainConfig {
         self
     }
 
+    /// Other networks, everything else the same (`config.model(DcganConfig { .. })`).
+    pub fn model(mut self, model: impl Into<ModelConfig>) -> Self {
+        self.model = model.into();
+        self
+    }
+
     /// How many fixed noise vectors (or input images) the snapshots show.
     pub fn n_fixed(mut self, n: usize) -> Self {
         self.n_fixed = n;

@@ -85,6 +85,19 @@ impl History {
         picked.iter().sum::<f64>() / picked.len() as f64
     }
 
+    /// The mean of `values` over the points within `radius` steps of `step`: what a curve said
+    /// around one moment (a snapshot's step, say). NaN when no point is that close.
+    pub fn around(&self, values: &[f64], step: usize, radius: usize) -> f64 {
+        let picked: Vec<f64> = self
+            .step
+            .iter()
+            .zip(values)
+            .filter(|(s, _)| s.abs_diff(step) <= radius)
+            .map(|(_, v)| *v)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    }
+
     /// The largest difference between this history and another of the same steps, over every
     /// series, relative to the value where it is above 1: 0 for two runs that played the same
     /// game. An error when the two recorded different steps.

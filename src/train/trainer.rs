@@ -887,6 +887,9 @@ mod tests {
         assert_eq!(h.recent(&h.loss_d, 10), 4.0);
         assert_eq!(h.recent(&h.loss_d, 20), 3.0);
         assert_eq!(h.recent(&h.loss_d, 1000), 7.0 / 3.0);
+        assert_eq!(h.around(&h.loss_d, 19, 5), 2.0);
+        assert_eq!(h.around(&h.loss_d, 25, 5), 3.0);
+        assert!(h.around(&h.loss_d, 100, 5).is_nan());
         assert!(History::default().recent(&[], 10).is_nan());
     }
 
