@@ -475,8 +475,9 @@ impl Trainer {
         }
         let h = &self.history;
         let recent = |v: &[f64]| v[v.len().saturating_sub(16)..].to_vec();
+        line += " |";
         if self.config.adversarial {
-            line += &format!(" | d {}", sparkline(&recent(&h.loss_d)));
+            line += &format!(" d {}", sparkline(&recent(&h.loss_d)));
         }
         line + &format!(" g {}", sparkline(&recent(&h.loss_g)))
     }
