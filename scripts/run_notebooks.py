@@ -5,7 +5,10 @@
 
 --smoke    sets GANS_SMOKE=1, which the notebooks read to shrink their runs; the executed copies go
            to target/notebooks/ so the committed notebooks (real runs) are never overwritten.
---inplace  writes the executed notebook back over the source (how the committed outputs are made).
+           Every training cell (one that prints progress lines) also runs a second time and
+           must continue where it stopped; a cell that builds its trainer and trains it fails.
+--inplace  writes the executed notebook back over the source (how the committed outputs are made);
+           a run that fails leaves the source as it was and writes target/notebooks/NAME.failed.ipynb.
 
 A cell fails when the kernel reports an error (a compile error, a `?` that returned Err) OR when it
 panicked: evcxr reports a panicking cell as a success and only its stderr says `panicked at`, so
@@ -79,6 +82,20 @@ def check_cell(cell, cell_index, **_):
                                f"an image:\n--- cell source ---\n{source}")
 
 
+PROGRESS = re.compile(r"^step\s+(\d+) \|", re.M)
+
+
+def last_step(cell) -> int | None:
+    """The step of the last progress line a cell printed (None: it trained nothing)."""
+    found = PROGRESS.findall("".join(o.get("text", "") for o in cell.get("outputs", [])))
+    return int(found[-1]) if found else None
+
+
+# A cell may build a trainer and train it at once when it compares two fresh runs, or trains a
+# run of the learner's own data only when an environment variable points at it.
+MAY_BUILD_AND_TRAIN = ("max_difference(", "std::env::var(")
+
+
 class Client(NotebookClient):
     """An nbclient that waits for a cell's late stderr before judging it.
 
@@ -89,8 +106,30 @@ class Client(NotebookClient):
     the cell's own late stream output is added to it before check_cell judges it."""
 
     LATE = 0.25
+    # Run every training cell a second time and check that it continued (smoke runs).
+    rerun_training = False
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        cell = await self.execute_and_check(cell, cell_index, execution_count, store_history)
+        first = last_step(cell) if cell.cell_type == "code" else None
+        if self.rerun_training and first is not None:
+            source = cell.source
+            if "Trainer::new(" in source and not any(k in source for k in MAY_BUILD_AND_TRAIN):
+                raise CellPanicked(
+                    f"cell {cell_index} builds its trainer and trains it: running it again starts "
+                    f"over instead of continuing. Build the trainer in the cell above.\n"
+                    f"--- cell source ---\n{source}")
+            if not any(k in source for k in MAY_BUILD_AND_TRAIN):
+                cell = await self.execute_and_check(cell, cell_index, execution_count, store_history)
+                second = last_step(cell)
+                if second is None or second <= first:
+                    raise CellPanicked(
+                        f"cell {cell_index} trained to step {first}, and run again it ended at "
+                        f"step {second}: a training cell run twice must continue.\n"
+                        f"--- cell source ---\n{source}")
+        return cell
+
+    async def execute_and_check(self, cell, cell_index, execution_count, store_history):
         cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if cell.cell_type == "code":
             # Cells run one at a time: a stream message now belongs to the cell just run.
@@ -105,12 +144,13 @@ class Client(NotebookClient):
         return cell
 
 
-def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
+def run_one(path: Path, out: Path, timeout: int, rerun_training: bool = False) -> tuple[bool, float, str]:
     nb = nbformat.read(path, as_version=4)
     client = Client(
         nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
+    client.rerun_training = rerun_training
     start = time.monotonic()
     message = ""
     try:
@@ -128,6 +168,11 @@ def run_one(path: Path, out: Path, timeout: int) -> tuple[bool, float, str]:
         if km is not None and km.has_kernel:
             km.shutdown_kernel(now=True)
     elapsed = time.monotonic() - start
+    if not ok and out == path:
+        # A failed run never replaces the committed notebook: its outputs go beside the runs of
+        # `--smoke`, for reading.
+        out = ROOT / "target" / "notebooks" / f"{path.stem}.failed.ipynb"
+        message += f"\n(the committed {path.name} is unchanged; this run's outputs: {out})"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     nbformat.write(nb, tmp)
@@ -179,7 +224,7 @@ def main() -> int:
         path = path.resolve()
         out = path if args.inplace else ROOT / "target" / "notebooks" / path.name
         print(f"[notebooks] {path.name} ...", flush=True)
-        ok, elapsed, message = run_one(path, out, args.timeout)
+        ok, elapsed, message = run_one(path, out, args.timeout, rerun_training=args.smoke)
         status = "ok" if ok else "FAILED"
         print(f"[notebooks] {path.name}: {status} in {elapsed:.1f} s (executed copy: {out})", flush=True)
         if not ok:

@@ -6,8 +6,9 @@
 
 use std::sync::Mutex;
 
-use gans::data::Dataset;
-use gans::data::paired::PairedDataset;
+mod fixtures;
+use fixtures::{pairs, patterns};
+
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::models::dcgan::DcganConfig;
 use gans::models::patchgan::PatchGanConfig;
@@ -37,36 +38,6 @@ fn toy(loss: GanLoss, seed: u64) -> TrainConfig {
     .log_every(3)
     .snapshot_every(4)
     .quiet()
-}
-
-/// 90 labelled 28×28 "images" made without randomness (so every copy is the same), in 3 classes.
-fn patterns() -> TrainData {
-    let cpu = (Kind::Float, Device::Cpu);
-    let images = (Tensor::arange(90 * 28 * 28, cpu) * 0.37)
-        .sin()
-        .view([90, 1, 28, 28]);
-    let labels = Tensor::arange(90, (Kind::Int64, Device::Cpu)).remainder(3);
-    Dataset {
-        name: "patterns".into(),
-        images,
-        labels: Some(labels),
-        class_names: vec!["a".into(), "b".into(), "c".into()],
-    }
-    .into()
-}
-
-/// 24 pairs of 64×64 RGB images, made without randomness.
-fn pairs() -> TrainData {
-    let cpu = (Kind::Float, Device::Cpu);
-    let inputs = (Tensor::arange(24 * 3 * 64 * 64, cpu) * 0.011)
-        .cos()
-        .view([24, 3, 64, 64]);
-    PairedDataset {
-        name: "pairs".into(),
-        targets: inputs.flip([3]) * 0.5,
-        inputs,
-    }
-    .into()
 }
 
 fn small_dcgan(loss: GanLoss) -> TrainConfig {

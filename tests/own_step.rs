@@ -7,9 +7,10 @@
 
 use std::sync::Mutex;
 
+mod fixtures;
+use fixtures::{pairs, patterns};
+
 use anyhow::Result;
-use gans::data::Dataset;
-use gans::data::paired::PairedDataset;
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::losses::bce;
 use gans::models::dcgan::DcganConfig;
@@ -156,36 +157,6 @@ fn gap(
 
 fn ring() -> TrainData {
     Toy2d::new(Toy2dKind::Ring, Device::Cpu).into()
-}
-
-/// 90 labelled 28×28 "images" made without randomness, in 3 classes.
-fn patterns() -> TrainData {
-    let cpu = (Kind::Float, Device::Cpu);
-    let images = (Tensor::arange(90 * 28 * 28, cpu) * 0.37)
-        .sin()
-        .view([90, 1, 28, 28]);
-    let labels = Tensor::arange(90, (Kind::Int64, Device::Cpu)).remainder(3);
-    Dataset {
-        name: "patterns".into(),
-        images,
-        labels: Some(labels),
-        class_names: vec!["a".into(), "b".into(), "c".into()],
-    }
-    .into()
-}
-
-/// 24 pairs of 64×64 RGB images, made without randomness.
-fn pairs() -> TrainData {
-    let cpu = (Kind::Float, Device::Cpu);
-    let inputs = (Tensor::arange(24 * 3 * 64 * 64, cpu) * 0.011)
-        .cos()
-        .view([24, 3, 64, 64]);
-    PairedDataset {
-        name: "pairs".into(),
-        targets: inputs.flip([3]) * 0.5,
-        inputs,
-    }
-    .into()
 }
 
 fn small_dcgan(norm: Norm, n_classes: i64) -> ModelConfig {

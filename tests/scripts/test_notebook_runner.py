@@ -31,7 +31,8 @@ class NotebookRunner(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.tmp)
-        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_figure.ipynb", "zz_one.ipynb", "zz_two.ipynb"):
+        for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_figure.ipynb", "zz_one.ipynb", "zz_two.ipynb",
+                     "zz_continues.ipynb", "zz_restarts.ipynb", "zz_builds.ipynb", "zz_inplace.failed.ipynb"):
             (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
 
     def run_runner(self, path):
@@ -93,6 +94,40 @@ class NotebookRunner(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertIn("zz_good.ipynb: ok", result.stdout)
 
+    def run_smoke(self, path):
+        return subprocess.run([sys.executable, str(RUNNER), "--smoke", str(path)], capture_output=True, text=True, timeout=600)
+
+    # A "training cell" prints progress lines (`step N | …`); smoke runs run each one twice.
+    def test_training_cell_that_continues_passes(self):
+        path = notebook(self.tmp / "zz_continues.ipynb", 'let mut steps = 0;',
+                        'steps += 10;\nprintln!("step {steps:>6} | loss_d 1.0");')
+        result = self.run_smoke(path)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        executed = nbformat.read(ROOT / "target" / "notebooks" / "zz_continues.ipynb", as_version=4)
+        self.assertIn("step     20 |", "".join(o.get("text", "") for o in executed.cells[1].outputs))
+
+    def test_training_cell_that_starts_over_fails(self):
+        path = notebook(self.tmp / "zz_restarts.ipynb",
+                        'let mut steps = 0;\nsteps += 10;\nprintln!("step {steps:>6} | loss_d 1.0");')
+        result = self.run_smoke(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("trained to step 10, and run again it ended at step 10", result.stderr)
+
+    def test_training_cell_that_builds_its_trainer_fails(self):
+        path = notebook(self.tmp / "zz_builds.ipynb",
+                        '// let mut gan = Trainer::new(config, data)?; gan.train(10)?;\nprintln!("step     10 | loss_d 1.0");')
+        result = self.run_smoke(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertIn("builds its trainer and trains it", result.stderr)
+
+    def test_failed_inplace_run_leaves_the_notebook_as_it_was(self):
+        path = notebook(self.tmp / "zz_inplace.ipynb", 'println!("fine");', 'let x: i32 = "not a number";')
+        before = path.read_bytes()
+        result = subprocess.run([sys.executable, str(RUNNER), "--inplace", str(path)], capture_output=True, text=True, timeout=600)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertEqual(path.read_bytes(), before)
+        self.assertIn("zz_inplace.failed.ipynb", result.stderr)
+        self.assertTrue((ROOT / "target" / "notebooks" / "zz_inplace.failed.ipynb").exists())
 
     def test_two_notebooks_at_once_build_in_separate_slots(self):
         # Two kernels alive at the same time, both building the crate: each must get its own

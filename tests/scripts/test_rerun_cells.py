@@ -3,7 +3,8 @@
 After Run All (smoke mode), the test does what the notebooks invite: it edits the hyperparameter
 cell (a new seed), re-runs the cells from there down to the one that builds the trainer, runs the
 training cell, then runs the training cell once more and checks that the trainer continued (twice
-the steps) instead of starting over.
+the steps, read from its last progress line) instead of starting over. (The smoke run of
+`make notebooks` runs every training cell of every notebook twice the same way.)
 Every cell goes through the runner's own check, so an error or a panic fails the test.
 
     python tests/scripts/test_rerun_cells.py                 # notebook 04 (what make test runs)
@@ -69,7 +70,7 @@ def second_pass(nb, client, run, name) -> tuple[int, int]:
         steps = []
         for _ in range(2):
             printed = run(training)
-            found = re.findall(r"(\d+) steps in", printed)
+            found = re.findall(r"^step\s+(\d+) \|", printed, re.M)
             if not found:
                 raise AssertionError(f"{name}: the training cell printed no step count:\n{printed}")
             steps.append(int(found[-1]))
