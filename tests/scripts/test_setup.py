@@ -73,5 +73,21 @@ class MissingPrerequisites(unittest.TestCase):
         self.assertIn("unknown step 'frobnicate'", result.stderr)
 
 
+class LabSettings(unittest.TestCase):
+    def test_no_news_prompt_and_no_update_check(self):
+        # The project's JupyterLab (inside .venv) must not ask "get notified about official Jupyter
+        # news?": its settings override says Never, with values its own schema accepts.
+        import json
+        result = run(["lab-settings"])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        overrides = json.loads((ROOT / ".venv/share/jupyter/lab/settings/overrides.json").read_text())
+        notification = overrides["@jupyterlab/apputils-extension:notification"]
+        self.assertEqual(notification, {"fetchNews": "false", "checkForUpdates": False})
+        schema = json.loads((ROOT / ".venv/share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json").read_text())
+        allowed = [choice["const"] for choice in schema["properties"]["fetchNews"]["oneOf"]]
+        self.assertIn(notification["fetchNews"], allowed)
+        self.assertEqual(schema["properties"]["checkForUpdates"]["type"], "boolean")
+
+
 if __name__ == "__main__":
     unittest.main()
