@@ -17,11 +17,10 @@ import unittest
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from run_notebooks import KERNEL, check_cell  # noqa: E402
+from run_notebooks import KERNEL, Client, check_cell  # noqa: E402
 
 TRAINING_CELL = "// Run this cell again to train"
 
@@ -31,8 +30,10 @@ def rerun(name: str) -> tuple[int, int]:
     by the training cell's first and second run after the change."""
     path = ROOT / "notebooks" / f"{name}.ipynb"
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=1800, allow_errors=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    # The runner's client: it waits for a cell's late output (evcxr forwards it from a thread, so
+    # the last progress line can reach Jupyter after the cell is reported done).
+    client = Client(nb, kernel_name=KERNEL, timeout=1800, allow_errors=False,
+                    resources={"metadata": {"path": str(path.parent)}})
 
     def run(index: int) -> str:
         cell = nb.cells[index]
