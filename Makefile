@@ -34,8 +34,11 @@ cargo-test:
 setup-tests:
 	$(PY) -m unittest discover -s tests/scripts -p 'test_*.py' -v
 
+# Every notebook in smoke mode twice: with this machine's settings, then with the GPU-sized ones
+# (wide models, 64×64 colour images) at smoke step counts, so those paths never break unseen.
 notebooks:
 	$(PY) scripts/run_notebooks.py --smoke
+	$(PY) scripts/run_notebooks.py --smoke --gpu-sized
 
 # Re-run the notebooks for real and write their outputs into the committed files.
 notebooks-real: setup

@@ -69,7 +69,7 @@ fn image_scores(
     let s = metrics::evaluate(trainer, classifier, trainer.data().images()?, test, 1000)?;
     let k = s.coverage.histogram.len();
     let mut text = format!(
-        "FD {:.2} (real {:.2}); KID {} (real {}); classes {}/{k} (real {}/{k}); classifier score {:.2} (real {:.2})",
+        "FD {:.2} (real {:.2}); KID {} (real {}); classes {}/{k} (real {}/{k}); classifier score {:.2} (real {:.2}); confident {:.0} % (real {:.0} %)",
         s.fd,
         s.fd_floor,
         s.kid,
@@ -77,7 +77,9 @@ fn image_scores(
         k - s.coverage.missing,
         k - s.real_coverage.missing,
         s.coverage.classifier_score,
-        s.real_coverage.classifier_score
+        s.real_coverage.classifier_score,
+        100.0 * s.coverage.confident,
+        100.0 * s.real_coverage.confident
     );
     if let Some(accuracy) = s.label_accuracy {
         write!(text, "; label accuracy {:.1} %", 100.0 * accuracy)?;
@@ -283,7 +285,8 @@ fn main() -> Result<()> {
     )?;
     writeln!(
         md,
-        "of the samples; classifier score: exp E[KL(p(y|x) ‖ p(y))], at most the number of classes.\n"
+        "of the samples; classifier score: exp E[KL(p(y|x) ‖ p(y))], at most the number of classes;\n\
+         confident: share of samples the classifier files under one class with p ≥ 0.9 (readable ones).\n"
     )?;
     writeln!(md, "| model | dataset | steps | wall time | scores |")?;
     writeln!(md, "| --- | --- | ---: | ---: | --- |")?;

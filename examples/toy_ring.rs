@@ -1,9 +1,10 @@
 //! The 8-Gaussian ring with the toy GAN, through the same Trainer the notebooks use: prints the
 //! mode report as training goes.
 //!
-//! `cargo run --example toy_ring -- [steps] [pack] [seed] [lr] [batch] [loss] [settle]`
+//! `cargo run --example toy_ring -- [steps] [pack] [seed] [lr] [batch] [loss] [settle] [mbstd]`
 //! where loss is `ns` (non-saturating, the default), `minimax`, `wgan-gp`, and the last
-//! `settle` steps run at a tenth of the learning rate.
+//! `settle` steps run at a tenth of the learning rate; `mbstd` 1 adds the minibatch standard
+//! deviation layer to D.
 use std::time::Instant;
 
 use anyhow::Result;
@@ -23,6 +24,7 @@ fn main() -> Result<()> {
     };
     let config = TrainConfig::toy(ToyConfig {
         pack: arg(2, 2.0) as usize,
+        minibatch_std: arg(8, 0.0) == 1.0,
         ..Default::default()
     })
     .seed(arg(3, 0.0) as u64)

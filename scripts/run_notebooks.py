@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Runs the course notebooks headless with the "Rust (gans)" kernel.
 
-    run_notebooks.py [--smoke] [--inplace] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
+    run_notebooks.py [--smoke [--gpu-sized]] [--inplace] [NOTEBOOK ...]   (default: notebooks/*.ipynb)
 
 --smoke    sets GANS_SMOKE=1, which the notebooks read to shrink their runs; the executed copies go
            to target/notebooks/ so the committed notebooks (real runs) are never overwritten.
            Every training cell (one that prints progress lines) also runs a second time and
            must continue where it stopped; a cell that builds its trainer and trains it fails.
+--gpu-sized  with --smoke, also sets GANS_GPU_SIZED=1: the notebooks take their GPU-sized settings
+           (wide models, 64×64 colour images) at smoke step counts on whatever device there is, so
+           those paths are exercised on a CPU too; copies go to target/notebooks/gpu-sized/.
 --inplace  writes the executed notebook back over the source (how the committed outputs are made);
            a run that fails leaves the source as it was and writes target/notebooks/NAME.failed.ipynb.
 
@@ -204,6 +207,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--smoke", action="store_true", help="small runs (GANS_SMOKE=1), outputs to target/notebooks/")
+    parser.add_argument("--gpu-sized", action="store_true",
+                        help="with --smoke: the notebooks' GPU-sized settings (GANS_GPU_SIZED=1), outputs to target/notebooks/gpu-sized/")
     parser.add_argument("--inplace", action="store_true", help="write executed notebooks over the sources")
     parser.add_argument("--warm", action="store_true",
                         help="only build the crate in a notebook build slot (what `make lab` does first), unless one is built")
@@ -211,6 +216,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.smoke and args.inplace:
         parser.error("--smoke runs must not overwrite the committed notebooks: drop --inplace")
+    if args.gpu_sized and not args.smoke:
+        parser.error("--gpu-sized only goes with --smoke: a committed notebook is a real run of the device it ran on")
     if args.warm:
         return warm_up()
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -219,10 +226,14 @@ def main() -> int:
         return 1
     if args.smoke:
         os.environ["GANS_SMOKE"] = "1"
+    outputs = ROOT / "target" / "notebooks"
+    if args.gpu_sized:
+        os.environ["GANS_GPU_SIZED"] = "1"
+        outputs = outputs / "gpu-sized"
     failures = []
     for path in notebooks:
         path = path.resolve()
-        out = path if args.inplace else ROOT / "target" / "notebooks" / path.name
+        out = path if args.inplace else outputs / path.name
         print(f"[notebooks] {path.name} ...", flush=True)
         ok, elapsed, message = run_one(path, out, args.timeout, rerun_training=args.smoke)
         status = "ok" if ok else "FAILED"

@@ -56,7 +56,7 @@ pub mod prelude {
         GanLoss, History, Interpolation, ModelConfig, Round, TrainConfig, Trainer,
     };
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
-    pub use crate::{check, check_full};
+    pub use crate::{check, check_full, gpu_sized};
     pub use anyhow::{Context, Result};
     pub use tch::{self, Device, Kind, Tensor};
 }
@@ -65,6 +65,14 @@ pub mod prelude {
 /// smallest run that still exercises every line, so that the whole course runs in minutes.
 pub fn smoke() -> bool {
     std::env::var("GANS_SMOKE").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Whether a notebook picks its GPU-sized settings (wider models, 64×64 colour images, longer
+/// runs): on a CUDA GPU, or anywhere with `GANS_GPU_SIZED=1`. `make test` sets both switches for
+/// a second smoke pass, so those paths run on every CPU too (with smoke-sized step counts).
+pub fn gpu_sized() -> bool {
+    device::cuda_available()
+        || std::env::var("GANS_GPU_SIZED").is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
 /// A claim of the lesson, checked against the run: prints `✓ claim` when `holds`, and returns

@@ -154,16 +154,17 @@ impl Dataset {
         })
     }
 
-    /// A grid of `n` images spread evenly over the dataset (sources are often sorted by class
-    /// or by file name, so the first `n` would all look alike), enlarged ×2 when they are small.
+    /// A grid of `n` images drawn at random over the dataset, the same ones every time (a fixed
+    /// seed of its own, so torch's random state is left alone), enlarged ×2 when they are small.
+    /// Sources are often sorted (by class, or by font then letter), so the first `n`, or every
+    /// `len / n`-th, would show one kind.
     pub fn grid(&self, n: usize) -> Result<crate::viz::ImageGrid> {
         anyhow::ensure!(
             n > 0 && !self.is_empty(),
             "grid needs at least one image to show"
         );
         let n = n.min(self.len());
-        let step = self.len() as f64 / n as f64;
-        let index: Vec<i64> = (0..n).map(|i| (i as f64 * step) as i64).collect();
+        let index = sample_indices(self.len(), n, 0);
         let images = self
             .images
             .index_select(0, &Tensor::from_slice(&index).to_device(self.device()));
@@ -172,10 +173,10 @@ impl Dataset {
         crate::viz::image_grid(&images, per_row, scale)
     }
 
-    /// One row per class, `k` images each, in label order (see [`Dataset::per_class`]).
+    /// One row per class, named, `k` images each, in label order (see [`Dataset::per_class`]).
     pub fn class_grid(&self, k: usize) -> Result<crate::viz::ImageGrid> {
         let scale = if self.image_shape()[1] <= 32 { 2 } else { 1 };
-        crate::viz::image_grid(&self.per_class(k)?, k, scale)
+        Ok(crate::viz::image_grid(&self.per_class(k)?, k, scale)?.row_labels(&self.class_names))
     }
 
     /// A subset by index (e.g. to take a fixed sample to look at or to score).
@@ -291,6 +292,27 @@ pub(crate) fn read_parallel<T: Send>(
 }
 
 /// A fresh, empty folder for one test's fixture files, unique to this process.
+/// `n` distinct indices below `len`, drawn by a partial Fisher–Yates shuffle driven by
+/// SplitMix64 from `seed`: the same for the same arguments on every machine.
+pub(crate) fn sample_indices(len: usize, n: usize, seed: u64) -> Vec<i64> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut all: Vec<i64> = (0..len as i64).collect();
+    let n = n.min(len);
+    for i in 0..n {
+        let j = i + (next() % (len - i) as u64) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(n);
+    all
+}
+
 #[cfg(test)]
 pub(crate) fn test_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gans-test-{name}-{}", std::process::id()));
@@ -304,6 +326,36 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+
+    /// The grid's picks are distinct, repeatable and spread over a sorted dataset: 64 of 2,600
+    /// images sorted into 26 runs of 100 (fonts × letters) touch most runs, where every 40th
+    /// image would have hit each run in the same place.
+    #[test]
+    fn grid_picks_a_fixed_random_subset() {
+        let picks = sample_indices(2600, 64, 0);
+        assert_eq!(picks, sample_indices(2600, 64, 0));
+        let mut distinct = picks.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 64);
+        assert!(picks.iter().all(|&i| (0..2600).contains(&i)));
+        let runs: std::collections::BTreeSet<i64> = picks.iter().map(|i| i / 100).collect();
+        assert!(runs.len() >= 20, "{} runs of 26", runs.len());
+        let offsets: std::collections::BTreeSet<i64> = picks.iter().map(|i| i % 100).collect();
+        assert!(
+            offsets.len() > 40,
+            "offsets within a run vary: {}",
+            offsets.len()
+        );
+        assert_eq!(sample_indices(3, 10, 0).len(), 3);
+        // It leaves torch's random state alone.
+        tch::manual_seed(5);
+        let before = Tensor::randn([1], (Kind::Float, Device::Cpu)).double_value(&[0]);
+        tch::manual_seed(5);
+        numbered(100).grid(16).unwrap();
+        let after = Tensor::randn([1], (Kind::Float, Device::Cpu)).double_value(&[0]);
+        assert_eq!(before, after);
+    }
 
     fn numbered(n: i64) -> Dataset {
         Dataset {

@@ -76,6 +76,11 @@ impl Scores {
                 format!("{:.2}", self.coverage.classifier_score),
                 format!("{:.2}", self.real_coverage.classifier_score),
             ),
+            (
+                "confidently classified (p ≥ 0.9)".into(),
+                format!("{:.0} %", 100.0 * self.coverage.confident),
+                format!("{:.0} %", 100.0 * self.real_coverage.confident),
+            ),
         ];
         if let Some(accuracy) = self.label_accuracy {
             rows.push((

@@ -19,6 +19,13 @@ pub struct ToyConfig {
     /// `pack = 1` this is the plain GAN. The default is 2: measured on the ring (σ = 0.02),
     /// the plain GAN covered 1–3 of 8 modes in every setting tried, pack 2 all 8.
     pub pack: usize,
+    /// The minibatch standard-deviation layer (Karras et al., 2018), the simplest descendant of
+    /// minibatch discrimination (Salimans et al., 2016): before its last layer D computes each
+    /// hidden feature's standard deviation over the batch, averages them into one number, and
+    /// appends it to every sample's features. A collapsed batch has spread 0, so D can tell it
+    /// from a real one by looking at the batch, as packing does with `pack` samples at a time.
+    #[serde(default)]
+    pub minibatch_std: bool,
 }
 
 impl Default for ToyConfig {
@@ -28,6 +35,7 @@ impl Default for ToyConfig {
             hidden: 128,
             layers: 3,
             pack: 2,
+            minibatch_std: false,
         }
     }
 }
@@ -40,7 +48,9 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(p: nn::Path, inputs: i64, width: i64, layers: usize, outputs: i64) -> Self {
+    /// `extra` more inputs to the `out` layer than the last hidden layer gives (the minibatch
+    /// standard deviation's one).
+    fn new(p: nn::Path, inputs: i64, width: i64, layers: usize, outputs: i64, extra: i64) -> Self {
         let hidden = (0..layers)
             .map(|i| {
                 nn::linear(
@@ -54,17 +64,38 @@ impl Mlp {
         let last = if layers == 0 { inputs } else { width };
         Mlp {
             hidden,
-            out: nn::linear(&p / "out", last, outputs, Default::default()),
+            out: nn::linear(&p / "out", last + extra, outputs, Default::default()),
         }
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
+        self.out.forward(&self.features(xs))
+    }
+
+    /// The last hidden layer's output `[B, hidden]` (the input when there is no hidden layer).
+    fn features(&self, xs: &Tensor) -> Tensor {
         let mut xs = xs.shallow_clone();
         for layer in &self.hidden {
             xs = layer.forward(&xs).relu(); // [B, hidden]
         }
-        self.out.forward(&xs)
+        xs
     }
+}
+
+/// The minibatch standard-deviation feature: `features [B, F]` → `[B, F + 1]`, the last column
+/// the mean over the F features of their standard deviation over the batch (population
+/// formula, plus 1e-8 inside the root so that a collapsed batch still has a gradient).
+pub fn minibatch_std(features: &Tensor) -> Tensor {
+    let mean = features.mean_dim(0, true, features.kind());
+    let std = ((features - mean)
+        .square()
+        .mean_dim(0, false, features.kind())
+        + 1e-8)
+        .sqrt(); // [F]
+    let spread = std
+        .mean(features.kind())
+        .expand([features.size()[0], 1], false); // [B, 1]
+    Tensor::cat(&[features.shallow_clone(), spread], 1)
 }
 
 /// The toy generator: `z [B, latent_dim]` → points `[B, 2]`.
@@ -79,6 +110,7 @@ impl ToyGenerator {
             config.hidden,
             config.layers,
             2,
+            0,
         ))
     }
     pub fn forward(&self, z: &Tensor) -> Tensor {
@@ -92,19 +124,30 @@ impl ToyGenerator {
 pub struct ToyDiscriminator {
     net: Mlp,
     pack: i64,
+    minibatch_std: bool,
 }
 
 impl ToyDiscriminator {
     pub fn new(config: &ToyConfig, p: nn::Path) -> Self {
         let pack = config.pack.max(1) as i64;
+        // With the minibatch std, the last layer reads one more feature: the batch's spread.
+        let extra = i64::from(config.minibatch_std);
+        let net = Mlp::new(p, 2 * pack, config.hidden, config.layers, 1, extra);
         ToyDiscriminator {
-            net: Mlp::new(p, 2 * pack, config.hidden, config.layers, 1),
+            net,
             pack,
+            minibatch_std: config.minibatch_std,
         }
     }
     pub fn forward(&self, points: &Tensor) -> Tensor {
         let packs = points.reshape([-1, 2 * self.pack]); // [B / pack, 2 · pack]
-        self.net.forward(&packs).view([-1]) // [B / pack]
+        let features = self.net.features(&packs);
+        let features = if self.minibatch_std {
+            minibatch_std(&features) // [B / pack, hidden + 1]
+        } else {
+            features
+        };
+        self.net.out.forward(&features).view([-1]) // [B / pack]
     }
 }
 
@@ -165,4 +208,44 @@ impl crate::train::Discriminator for ToyDiscriminator {
     // from two of 128, and 300 steps of the ring amplified that to a 0.2 gap; apart, the gap is 0.
     // The joined pass saved little on this network (toy: 3.10 → 3.00 ms per step together with
     // two other changes, docs/performance.md).
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// The appended feature is the features' mean standard deviation over the batch: about 0
+    /// for a batch of copies, and computed by hand for a small one.
+    #[test]
+    fn minibatch_std_appends_the_batch_spread() {
+        let features = Tensor::from_slice(&[1.0f32, 10.0, 3.0, 10.0]).view([2, 2]);
+        let out = minibatch_std(&features);
+        assert_eq!(out.size(), [2, 3]);
+        // Feature 0: values 1 and 3, std 1; feature 1: 10 and 10, std 0; mean 0.5.
+        let spread = Vec::<f32>::try_from(out.select(1, 2)).unwrap();
+        assert!(spread.iter().all(|s| (s - 0.5).abs() < 1e-4), "{spread:?}");
+        let copies = Tensor::ones([8, 4], (Kind::Float, Device::Cpu));
+        assert!(minibatch_std(&copies).select(1, 4).max().double_value(&[]) < 1e-3);
+    }
+
+    /// With the layer, one sample's score depends on the rest of its batch: a real point scored
+    /// among copies of itself differs from the same point among spread-out points.
+    #[test]
+    fn discriminator_with_minibatch_std_sees_the_batch() {
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = ToyConfig {
+            pack: 1,
+            minibatch_std: true,
+            ..ToyConfig::default()
+        };
+        let d = ToyDiscriminator::new(&config, vs.root());
+        let spread = Tensor::randn([16, 2], (Kind::Float, Device::Cpu));
+        let copies = spread.narrow(0, 0, 1).repeat([16, 1]);
+        let a = d.forward(&spread).double_value(&[0]);
+        let b = d.forward(&copies).double_value(&[0]);
+        assert!((a - b).abs() > 1e-6, "{a} vs {b}");
+        assert_eq!(vs.variables()["out.weight"].size(), [1, 129]);
+    }
 }

@@ -178,6 +178,29 @@ impl History {
         chart
     }
 
+    /// Pix2Pix's losses on one readable scale: loss_g is the GAN term plus λ·L1, where λ·L1
+    /// (λ = 100) outweighs everything else, so the chart shows the two parts apart, the GAN
+    /// term as `loss_g − λ·L1`, beside loss_d; L1 alone when the run has no discriminator.
+    pub fn pix2pix_loss_chart(&self, smoothing: f64, lambda: f64, adversarial: bool) -> LineChart {
+        let l1 = self.points(&self.l1, smoothing);
+        if !adversarial {
+            return LineChart::new("L1 distance to the target")
+                .axes("generator step", "mean |G(x) − y|")
+                .series("L1 (without λ)", l1);
+        }
+        let gan: Vec<f64> = self
+            .loss_g
+            .iter()
+            .zip(&self.l1)
+            .map(|(g, l1)| g - lambda * l1)
+            .collect();
+        LineChart::new("Losses, G's two terms apart")
+            .axes("generator step", "loss")
+            .series("loss_d", self.points(&self.loss_d, smoothing))
+            .series("G's GAN term (loss_g − λ·L1)", self.points(&gan, smoothing))
+            .series("L1 (without λ)", l1)
+    }
+
     /// D(x) and D(G(z)) before and after D's update: the discriminator's view of the game.
     /// For a WGAN, the critic's Wasserstein estimate instead.
     pub fn d_chart(&self, smoothing: f64) -> LineChart {

@@ -63,13 +63,20 @@ pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -
 }
 
 impl Trainer {
-    /// The loss curves (see [`super::History`] for how to read them).
+    /// The loss curves (see [`super::History`] for how to read them); for Pix2Pix, G's GAN term
+    /// and L1 apart ([`super::History::pix2pix_loss_chart`]).
     pub fn losses(&self, smoothing: f64) -> Result<LineChart> {
         self.ensure_history()?;
-        Ok(self
-            .history
-            .loss_chart(smoothing)
-            .title_suffix(&self.title()))
+        let chart = if self.config.model.model().reconstructs() {
+            self.history.pix2pix_loss_chart(
+                smoothing,
+                self.config.l1_lambda,
+                self.config.adversarial,
+            )
+        } else {
+            self.history.loss_chart(smoothing)
+        };
+        Ok(chart.title_suffix(&self.title()))
     }
 
     /// D(x) and D(G(z)), or the critic's Wasserstein estimate.
@@ -118,10 +125,24 @@ impl Trainer {
         if images.size()[2] <= 32 { 2 } else { 1 }
     }
 
-    /// A grid of `n` new samples (a conditional model: one column per class).
+    /// A grid of `n` new samples (a conditional model: one column per class, named).
     pub fn sample_grid(&self, n: usize) -> Result<ImageGrid> {
         let samples = self.images_only(self.sample(n)?)?;
-        image_grid(&samples, self.per_row(n), Self::scale(&samples))
+        let grid = image_grid(&samples, self.per_row(n), Self::scale(&samples))?;
+        Ok(match self.config.model.n_classes() {
+            0 => grid,
+            _ => grid.column_labels(self.class_names()),
+        })
+    }
+
+    /// The training data's class names (numbers when it names none).
+    fn class_names(&self) -> Vec<String> {
+        match self.data.images() {
+            Ok(d) if !d.class_names.is_empty() => d.class_names.clone(),
+            _ => (0..self.config.model.n_classes())
+                .map(|c| c.to_string())
+                .collect(),
+        }
     }
 
     /// The generator's output for the fixed noise now.
@@ -239,7 +260,7 @@ impl Trainer {
         let labels = Tensor::arange(classes, (Kind::Int64, self.device()))
             .repeat_interleave_self_int(k as i64, 0, None);
         let images = self.generate_from(&z, Some(&labels))?;
-        image_grid(&images, k, Self::scale(&images))
+        Ok(image_grid(&images, k, Self::scale(&images))?.row_labels(self.class_names()))
     }
 
     /// A conditional model: `rows` noise vectors, each walked from class `from` to class `to`
@@ -274,7 +295,13 @@ impl Trainer {
         let blend = hot(from) * (t.ones_like() - &t) + hot(to) * &t; // [steps, classes]
         let labels = blend.repeat([rows as i64, 1]);
         let images = self.images_only(self.generate_from(&z, Some(&labels))?)?;
-        image_grid(&images, steps as usize, Self::scale(&images))
+        let names = self.class_names();
+        let headings = (0..steps).map(|i| match i {
+            0 => names[from as usize].clone(),
+            i if i == steps - 1 => names[to as usize].clone(),
+            i => format!("{:.0} %", 100.0 * i as f64 / (steps - 1) as f64),
+        });
+        Ok(image_grid(&images, steps as usize, Self::scale(&images))?.column_labels(headings))
     }
 
     /// Indices of `rows` snapshots spread evenly from the first to the last.
@@ -308,9 +335,13 @@ impl Trainer {
             !self.config.model.makes_points(),
             "the toy model's snapshots are points: show one with snapshot_chart(i)"
         );
-        let frames: Vec<Tensor> = self
-            .snapshot_picks(rows)
-            .into_iter()
+        let picks = self.snapshot_picks(rows);
+        let steps = picks
+            .iter()
+            .map(|&i| format!("step {}", self.snapshots[i].step));
+        let frames: Vec<Tensor> = picks
+            .iter()
+            .copied()
             .map(|i| {
                 let samples = from_bytes(&self.snapshots[i].samples);
                 let k = (per_row as i64).min(samples.size()[0]);
@@ -319,7 +350,7 @@ impl Trainer {
             .collect();
         let per_row = frames[0].size()[0] as usize;
         let images = Tensor::cat(&frames, 0);
-        image_grid(&images, per_row, Self::scale(&images))
+        Ok(image_grid(&images, per_row, Self::scale(&images))?.row_labels(steps))
     }
 
     /// Pix2Pix: input | output | target for the fixed pairs, `groups_per_row` triplets a row.
@@ -333,12 +364,13 @@ impl Trainer {
         };
         let outputs = self.fixed_samples()?;
         let n = targets.size()[0] as usize;
-        compare(
+        Ok(compare(
             &[&self.fixed, &outputs, targets],
             n,
             groups_per_row,
             Self::scale(targets),
-        )
+        )?
+        .column_labels(["input", "output", "target"]))
     }
 }
 

@@ -16,6 +16,8 @@ pub struct LineChart {
     series: Vec<Series>,
     /// Width and height in pixels; (0, 0) means the default 720 × 360.
     size: (u32, u32),
+    /// The y axis's range, when set (e.g. to draw two charts on the same axes); else the data's.
+    y_range: Option<(f64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,43 @@ impl LineChart {
         self
     }
 
+    /// Fixes the y axis to `[min, max]` instead of the data's range (points outside are clipped).
+    pub fn y_range(mut self, min: f64, max: f64) -> Self {
+        self.y_range = (min.is_finite() && max.is_finite() && min < max).then_some((min, max));
+        self
+    }
+
+    /// The range of the finite y values drawn (`None` for a chart with no finite point).
+    pub fn y_bounds(&self) -> Option<(f64, f64)> {
+        self.finite_points().fold(None, |b, &(_, y)| match b {
+            None => Some((y, y)),
+            Some((lo, hi)) => Some((f64::min(lo, y), f64::max(hi, y))),
+        })
+    }
+
+    /// Puts two charts on the same y axis (their data's joint range), so that they can be read
+    /// side by side: the same height means the same value in both.
+    pub fn same_y(a: LineChart, b: LineChart) -> (LineChart, LineChart) {
+        match (a.y_bounds(), b.y_bounds()) {
+            (Some((a0, a1)), Some((b0, b1))) => {
+                let (lo, hi) = (a0.min(b0), a1.max(b1));
+                let margin = ((hi - lo) * 0.05).max(1e-6);
+                (
+                    a.y_range(lo - margin, hi + margin),
+                    b.y_range(lo - margin, hi + margin),
+                )
+            }
+            _ => (a, b),
+        }
+    }
+
+    fn finite_points(&self) -> impl Iterator<Item = &(f64, f64)> {
+        self.series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+    }
+
     /// Adds a series of (x, y) points joined by a line. Non-finite points are skipped.
     pub fn series(
         mut self,
@@ -94,35 +133,21 @@ impl LineChart {
     }
 
     /// Draws the chart as an SVG document.
+    ///
+    /// Tick labels carry as many decimals as the axis's range needs (steps read `1000`, not
+    /// `1000.0`), and the legend goes into the corner where it hides the fewest points; when every
+    /// corner would hide some, the y axis grows headroom above the data for it.
     pub fn to_svg(&self) -> Result<String> {
         let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
-        let points: Vec<&(f64, f64)> = self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter())
-            .filter(finite)
-            .collect();
-        anyhow::ensure!(
-            !points.is_empty(),
-            "chart `{}` has no finite point to draw",
-            self.title
-        );
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &&(x, y) in &points {
-            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
-        }
-        // Give flat data some height and leave a margin above and below.
-        let margin = ((y1 - y0) * 0.05).max(1e-6);
-        let (y0, y1) = (y0 - margin, y1 + margin);
-        let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-
+        let Frame {
+            x: (x0, x1),
+            y: (y0, y1),
+            size: (width, height),
+            legend,
+        } = self.frame()?;
+        let (x_span, y_span) = (x1 - x0, y1 - y0);
         let mut svg = String::new();
         {
-            let (width, height) = if self.size.0 == 0 {
-                (720, 360)
-            } else {
-                self.size
-            };
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing chart `{}`: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
@@ -133,10 +158,16 @@ impl LineChart {
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(err)?;
+            let x_ticks = |v: &f64| tick_label(*v, x_span);
+            let y_ticks = |v: &f64| tick_label(*v, y_span);
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
                 .y_desc(&self.y_label)
+                .x_label_formatter(&x_ticks)
+                .y_label_formatter(&y_ticks)
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 13))
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(err)?;
@@ -156,10 +187,10 @@ impl LineChart {
                         PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
                     });
             }
-            if self.series.len() > 1 || !self.series[0].name.is_empty() {
+            if let Some(corner) = legend {
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
+                    .position(corner)
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
                     .draw()
@@ -168,6 +199,60 @@ impl LineChart {
             root.present().map_err(err)?;
         }
         Ok(svg)
+    }
+
+    /// The axes' ranges, the size and the legend's corner (`None`: no legend).
+    fn frame(&self) -> Result<Frame> {
+        let points: Vec<&(f64, f64)> = self.finite_points().collect();
+        anyhow::ensure!(
+            !points.is_empty(),
+            "chart `{}` has no finite point to draw",
+            self.title
+        );
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &&(x, y) in &points {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        let (y0, mut y1) = match self.y_range {
+            Some(range) => range,
+            None => {
+                // Give flat data some height and leave a margin above and below.
+                let margin = ((y1 - y0) * 0.05).max(1e-6);
+                (y0 - margin, y1 + margin)
+            }
+        };
+        let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+        let size = if self.size.0 == 0 {
+            (720, 360)
+        } else {
+            self.size
+        };
+        let mut legend = None;
+        if self.series.len() > 1 || !self.series[0].name.is_empty() {
+            // The plot area: the canvas less margins, caption and label areas.
+            let plot = (size.0 as f64 - 96.0, size.1 as f64 - 100.0);
+            let names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).collect();
+            let (w, h) = legend_size(&names, plot);
+            let shape = LegendShape {
+                x: (x0, x1),
+                y: (y0, y1),
+                w,
+                h,
+            };
+            let (mut corner, hidden) = shape.best_corner(&self.series);
+            if hidden > 0 && self.y_range.is_none() {
+                // Every corner covers data: grow the y axis so the data stays below the legend.
+                y1 = y0 + (y1 - y0) / (1.0 - h).max(0.5);
+                corner = SeriesLabelPosition::UpperRight;
+            }
+            legend = Some(corner);
+        }
+        Ok(Frame {
+            x: (x0, x1),
+            y: (y0, y1.max(y0 + 1e-9)),
+            size,
+            legend,
+        })
     }
 
     /// Saves the chart as an SVG file (atomically).
@@ -191,6 +276,105 @@ fn title_size(title: &str, width: u32) -> u32 {
     ((width as f64 - 24.0) / (0.55 * chars))
         .floor()
         .clamp(10.0, 20.0) as u32
+}
+
+/// What [`LineChart::frame`] decides before drawing.
+struct Frame {
+    x: (f64, f64),
+    y: (f64, f64),
+    size: (u32, u32),
+    legend: Option<SeriesLabelPosition>,
+}
+
+/// A tick's text with the decimals that an axis spanning `span` needs: none for a span of 10 or
+/// more (`1000`, not `1000.0`), one more for each factor of ten below that; scientific notation
+/// for very small or very large numbers.
+fn tick_label(value: f64, span: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude != 0.0 && (magnitude >= 1e6 || span < 1e-4) {
+        return format!("{value:.1e}");
+    }
+    let decimals = (-(span / 10.0).log10().floor()).clamp(0.0, 6.0) as usize;
+    let text = format!("{value:.decimals$}");
+    // "-0" and "-0.00" read as a different number from 0.
+    if text
+        .trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    }
+}
+
+/// The legend's box as fractions of the plot area `(width, height)` in pixels: a 7-px wide
+/// character on average, 30 px for the line sample and padding, 20 px per series.
+fn legend_size(names: &[&str], plot: (f64, f64)) -> (f64, f64) {
+    let chars = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as f64;
+    let w = (chars * 7.0 + 40.0) / plot.0.max(1.0);
+    let h = (names.len() as f64 * 20.0 + 12.0) / plot.1.max(1.0);
+    (w.min(1.0), h.min(1.0))
+}
+
+/// Where a legend of `w × h` (fractions of the plot) would sit over data spanning `x` × `y`.
+struct LegendShape {
+    x: (f64, f64),
+    y: (f64, f64),
+    w: f64,
+    h: f64,
+}
+
+impl LegendShape {
+    /// The corner whose legend box hides the fewest points of `series` (lines are sampled
+    /// between their points too), preferring upper right, upper left, lower right, lower left;
+    /// and how many it hides.
+    fn best_corner(&self, series: &[Series]) -> (SeriesLabelPosition, usize) {
+        let (sx, sy) = (
+            (self.x.1 - self.x.0).max(1e-12),
+            (self.y.1 - self.y.0).max(1e-12),
+        );
+        let mut unit = vec![];
+        for s in series {
+            let p: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .map(|&(x, y)| ((x - self.x.0) / sx, (y - self.y.0) / sy))
+                .collect();
+            unit.extend(p.iter().copied());
+            if s.dots.is_none() {
+                for pair in p.windows(2) {
+                    for k in 1..8 {
+                        let t = k as f64 / 8.0;
+                        unit.push((
+                            pair[0].0 + t * (pair[1].0 - pair[0].0),
+                            pair[0].1 + t * (pair[1].1 - pair[0].1),
+                        ));
+                    }
+                }
+            }
+        }
+        let corners = [
+            (SeriesLabelPosition::UpperRight, 1.0 - self.w, 1.0 - self.h),
+            (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - self.h),
+            (SeriesLabelPosition::LowerRight, 1.0 - self.w, 0.0),
+            (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+        ];
+        corners
+            .into_iter()
+            .map(|(corner, left, bottom)| {
+                let hidden = unit
+                    .iter()
+                    .filter(|&&(x, y)| {
+                        x >= left && x <= left + self.w && y >= bottom && y <= bottom + self.h
+                    })
+                    .count();
+                (corner, hidden)
+            })
+            .min_by_key(|&(_, hidden)| hidden)
+            .expect("four corners")
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +415,71 @@ mod tests {
                 .to_string()
                 .contains("no finite point")
         );
+    }
+
+    #[test]
+    fn tick_labels_carry_the_decimals_the_axis_needs() {
+        assert_eq!(tick_label(1000.0, 1200.0), "1000");
+        assert_eq!(tick_label(0.5, 1.0), "0.5");
+        assert_eq!(tick_label(0.25, 0.3), "0.25");
+        assert_eq!(tick_label(-0.0, 1.0), "0.0");
+        assert_eq!(tick_label(2e-5, 5e-5), "2.0e-5");
+        let svg = LineChart::new("steps")
+            .series("a", [(0.0, 0.0), (1200.0, 1.0)])
+            .to_svg()
+            .unwrap();
+        assert!(svg.contains("\n1000\n") && !svg.contains("1000.0"), "{svg}");
+    }
+
+    /// Curves that fill the upper right put the legend in another corner; curves that cross
+    /// every corner get headroom above them instead.
+    #[test]
+    fn legend_avoids_the_curves() {
+        let rising: Vec<(f64, f64)> = (0..100).map(|i| (i as f64, i as f64)).collect();
+        let shape = LegendShape {
+            x: (0.0, 99.0),
+            y: (0.0, 99.0),
+            w: 0.3,
+            h: 0.2,
+        };
+        let series = |points: Vec<(f64, f64)>| Series {
+            name: "s".into(),
+            points,
+            dots: None,
+        };
+        let (corner, hidden) = shape.best_corner(&[series(rising.clone())]);
+        assert!(matches!(corner, SeriesLabelPosition::UpperLeft) && hidden == 0);
+        // A rising and a falling line and two flat ones at the top and bottom: no corner is free.
+        let falling = rising.iter().map(|&(x, y)| (x, 99.0 - y)).collect();
+        let top = (0..100).map(|i| (i as f64, 99.0)).collect();
+        let bottom = (0..100).map(|i| (i as f64, 0.0)).collect();
+        let all = [series(rising), series(falling), series(top), series(bottom)];
+        assert!(shape.best_corner(&all).1 > 0);
+        let chart = all.iter().fold(LineChart::new("crowded"), |c, s| {
+            c.series(s.name.clone(), s.points.clone())
+        });
+        let frame = chart.frame().unwrap();
+        assert!(frame.y.1 > 120.0, "the y axis grew headroom: {:?}", frame.y);
+        assert!(matches!(
+            frame.legend,
+            Some(SeriesLabelPosition::UpperRight)
+        ));
+        let (corner, hidden) = LegendShape {
+            y: (0.0, frame.y.1),
+            ..shape
+        }
+        .best_corner(&all);
+        assert!(matches!(corner, SeriesLabelPosition::UpperRight) && hidden == 0);
+    }
+
+    #[test]
+    fn same_y_gives_both_charts_the_joint_range() {
+        let a = LineChart::new("a").series("x", [(0.0, -1.0), (1.0, 0.0)]);
+        let b = LineChart::new("b").series("x", [(0.0, 1.0), (1.0, 3.0)]);
+        let (a, b) = LineChart::same_y(a, b);
+        assert_eq!(a.y_range, b.y_range);
+        let (lo, hi) = a.y_range.unwrap();
+        assert!(lo < -1.0 && hi > 3.0 && hi - lo < 4.5);
     }
 
     /// A long title (a notebook's dataset name can be 60 characters) shrinks to fit instead

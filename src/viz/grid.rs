@@ -6,6 +6,10 @@ use anyhow::{Context, Result};
 use tch::{Kind, Tensor};
 
 /// A PNG picture of a batch of images; shows itself inline in a notebook.
+///
+/// Labels over its columns or beside its rows ([`ImageGrid::column_labels`],
+/// [`ImageGrid::row_labels`]) turn the displayed figure into an SVG that holds the PNG and the
+/// text, so that the browser draws the letters (no font is needed where the grid is made).
 #[derive(Debug, Clone)]
 pub struct ImageGrid {
     /// The encoded PNG.
@@ -14,6 +18,11 @@ pub struct ImageGrid {
     pub width: u32,
     /// Height in pixels (after `scale`).
     pub height: u32,
+    /// Tiles across and down.
+    cols: usize,
+    rows: usize,
+    column_labels: Vec<String>,
+    row_labels: Vec<String>,
 }
 
 /// Tiles `images` (`[N, C, H, W]`, values in [-1, 1], C = 1 or 3) into rows of `per_row`, with a
@@ -24,10 +33,16 @@ pub fn image_grid(images: &Tensor, per_row: usize, scale: u32) -> Result<ImageGr
     canvas
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .context("encoding the grid as PNG")?;
+    let n = images.size()[0] as usize;
+    let cols = per_row.min(n);
     Ok(ImageGrid {
         png,
         width: canvas.width(),
         height: canvas.height(),
+        cols,
+        rows: n.div_ceil(cols),
+        column_labels: vec![],
+        row_labels: vec![],
     })
 }
 
@@ -140,14 +155,100 @@ pub fn compare(
 }
 
 impl ImageGrid {
-    /// Saves the PNG (atomically).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        super::write_atomic(path.as_ref(), &self.png)
+    /// Names the columns of tiles, left to right. Fewer labels than columns repeat: three labels
+    /// on a [`compare`] grid of input | output | target name every group.
+    pub fn column_labels<S: Into<String>>(mut self, labels: impl IntoIterator<Item = S>) -> Self {
+        self.column_labels = labels.into_iter().map(Into::into).collect();
+        self
     }
 
-    /// Shows the grid inline in a notebook.
+    /// Names the rows of tiles, top to bottom (a class, a step).
+    pub fn row_labels<S: Into<String>>(mut self, labels: impl IntoIterator<Item = S>) -> Self {
+        self.row_labels = labels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The grid with its labels as an SVG document: the PNG embedded, the labels as text.
+    pub fn to_svg(&self) -> String {
+        const FONT: f64 = 13.0;
+        let escape = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let left = self
+            .row_labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .map_or(0.0, |chars| chars as f64 * FONT * 0.6 + 10.0)
+            .ceil();
+        let top = if self.column_labels.is_empty() {
+            0.0
+        } else {
+            FONT + 8.0
+        };
+        let (w, h) = (self.width as f64, self.height as f64);
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" \
+             font-family=\"sans-serif\" font-size=\"{FONT}\" fill=\"#222\">\n",
+            left + w,
+            top + h
+        );
+        svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+        let pitch = (w / self.cols.max(1) as f64, h / self.rows.max(1) as f64);
+        if !self.column_labels.is_empty() {
+            for c in 0..self.cols {
+                let label = &self.column_labels[c % self.column_labels.len()];
+                svg += &format!(
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                    left + (c as f64 + 0.5) * pitch.0,
+                    FONT + 2.0,
+                    escape(label)
+                );
+            }
+        }
+        for (r, label) in self.row_labels.iter().take(self.rows).enumerate() {
+            svg += &format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" \
+                 dominant-baseline=\"middle\">{}</text>\n",
+                left - 6.0,
+                top + (r as f64 + 0.5) * pitch.1,
+                escape(label)
+            );
+        }
+        svg += &format!(
+            "<image x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" \
+             href=\"data:image/png;base64,{}\"/>\n</svg>\n",
+            super::base64(&self.png)
+        );
+        svg
+    }
+
+    fn labelled(&self) -> bool {
+        !(self.column_labels.is_empty() && self.row_labels.is_empty())
+    }
+
+    /// Saves the grid (atomically): the PNG, or with a `.svg` name the labelled SVG.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+        {
+            super::write_atomic(path, self.to_svg().as_bytes())
+        } else {
+            super::write_atomic(path, &self.png)
+        }
+    }
+
+    /// Shows the grid inline in a notebook (with its labels when it has some).
     pub fn evcxr_display(&self) {
-        super::display_in_notebook("image/png", &super::base64(&self.png));
+        if self.labelled() {
+            super::display_in_notebook("image/svg+xml", &self.to_svg());
+        } else {
+            super::display_in_notebook("image/png", &super::base64(&self.png));
+        }
     }
 }
 
@@ -187,6 +288,27 @@ mod tests {
             [tile(0), tile(1), tile(2), tile(3)],
             [[0; 3], [255; 3], [0; 3], [255; 3]]
         );
+    }
+
+    /// Three column labels repeat over two triplets; row labels sit left of each row, and the
+    /// labels' text is escaped.
+    #[test]
+    fn labels_become_svg_text_beside_the_picture() {
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        let images = Tensor::zeros([12, 1, 4, 4], cpu);
+        let grid = image_grid(&images, 6, 1)
+            .unwrap()
+            .column_labels(["input", "output", "target"])
+            .row_labels(["step 0", "<late>"]);
+        let svg = grid.to_svg();
+        assert_eq!(svg.matches(">output<").count(), 2, "{svg}");
+        assert!(
+            svg.contains(">step 0<") && svg.contains(">&lt;late&gt;<"),
+            "{svg}"
+        );
+        assert!(svg.contains("data:image/png;base64,"));
+        let plain = image_grid(&images, 6, 1).unwrap();
+        assert!(!plain.labelled() && grid.labelled());
     }
 
     #[test]

@@ -32,7 +32,7 @@ class NotebookRunner(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp)
         for name in ("zz_panics.ipynb", "zz_error.ipynb", "zz_question.ipynb", "zz_good.ipynb", "zz_figure.ipynb", "zz_one.ipynb", "zz_two.ipynb",
-                     "zz_continues.ipynb", "zz_restarts.ipynb", "zz_builds.ipynb", "zz_inplace.failed.ipynb"):
+                     "zz_continues.ipynb", "zz_restarts.ipynb", "zz_gpu_sized.ipynb", "zz_builds.ipynb", "zz_inplace.failed.ipynb"):
             (ROOT / "target" / "notebooks" / name).unlink(missing_ok=True)
 
     def run_runner(self, path):
@@ -119,6 +119,26 @@ class NotebookRunner(unittest.TestCase):
         result = self.run_smoke(path)
         self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
         self.assertIn("builds its trainer and trains it", result.stderr)
+
+    # The GPU-sized smoke pass reaches the kernel's environment and writes its copies apart.
+    def test_gpu_sized_switch_reaches_the_kernel(self):
+        path = notebook(self.tmp / "zz_gpu_sized.ipynb",
+                        'assert_eq!(std::env::var("GANS_GPU_SIZED").as_deref(), Ok("1"));\n'
+                        'assert_eq!(std::env::var("GANS_SMOKE").as_deref(), Ok("1"));')
+        result = subprocess.run([sys.executable, str(RUNNER), "--smoke", "--gpu-sized", str(path)],
+                                capture_output=True, text=True, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        copy = ROOT / "target" / "notebooks" / "gpu-sized" / "zz_gpu_sized.ipynb"
+        self.assertTrue(copy.exists())
+        copy.unlink()
+        # Without the switch the variable is unset, and the same cell fails.
+        result = self.run_smoke(path)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        # A committed notebook is a real run: --gpu-sized refuses to go without --smoke.
+        result = subprocess.run([sys.executable, str(RUNNER), "--inplace", "--gpu-sized", str(path)],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("--gpu-sized only goes with --smoke", result.stderr)
 
     def test_failed_inplace_run_leaves_the_notebook_as_it_was(self):
         path = notebook(self.tmp / "zz_inplace.ipynb", 'println!("fine");', 'let x: i32 = "not a number";')
