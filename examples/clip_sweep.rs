@@ -139,7 +139,7 @@ fn main() -> Result<()> {
             h.recent(&h.wasserstein, 100)
         );
         t.sample_grid(64)?
-            .save(format!("/tmp/clip_{}.png", v.name))?;
+            .save(format!("target/clip_sweep/{}.png", v.name))?;
     }
     Ok(())
 }

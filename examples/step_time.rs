@@ -115,6 +115,7 @@ fn main() -> Result<()> {
                 PatchGanConfig {
                     in_channels: 4,
                     width,
+                    ..Default::default()
                 },
             ),
             if source == "random" {

@@ -50,7 +50,7 @@ pub mod prelude {
     pub use crate::models::patchgan::PatchGanConfig;
     pub use crate::models::pix2pix::Pix2PixConfig;
     pub use crate::models::toy::ToyConfig;
-    pub use crate::models::unet::UnetConfig;
+    pub use crate::models::unet::{UnetConfig, Upsample};
     pub use crate::models::{Conditioning, Norm};
     pub use crate::train::{
         GanLoss, History, Interpolation, ModelConfig, Round, TrainConfig, Trainer,

@@ -12,6 +12,7 @@ use fixtures::{pairs, patterns};
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::models::dcgan::DcganConfig;
 use gans::models::patchgan::PatchGanConfig;
+use gans::models::pix2pix::Pix2PixConfig;
 use gans::models::toy::ToyConfig;
 use gans::models::unet::UnetConfig;
 use gans::models::{Norm, is_channels_last};
@@ -158,6 +159,26 @@ fn resume_is_exact() {
             patterns,
         ),
         ("Pix2Pix 64, dropout", small_pix2pix(), pairs),
+        (
+            "Pix2Pix 64, jitter, 16×16 PatchGAN",
+            TrainConfig {
+                model: Pix2PixConfig {
+                    generator: UnetConfig {
+                        image_size: 64,
+                        width: 4,
+                        ..Default::default()
+                    },
+                    discriminator: PatchGanConfig {
+                        width: 4,
+                        layers: 1,
+                        ..Default::default()
+                    },
+                }
+                .into(),
+                ..small_pix2pix().jitter(true)
+            },
+            pairs,
+        ),
     ];
     for (what, config, data) in cases {
         // N = 20 steps straight…

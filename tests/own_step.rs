@@ -231,6 +231,7 @@ fn the_pix2pix_step_written_out_is_the_crates() {
     let discriminator = PatchGanConfig {
         in_channels: 6,
         width: 4,
+        ..Default::default()
     };
     let config = TrainConfig::pix2pix(generator, discriminator)
         .batch_size(4)

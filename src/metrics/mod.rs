@@ -4,7 +4,8 @@
 //!   and cached under `data/classifiers/` (no pretrained Inception can be downloaded here).
 //! - [`distance`]: the Fréchet distance (FID's formula) and KID on those features.
 //! - [`coverage`]: which classes the samples fall into; the classifier score; label accuracy.
-//! - [`image`]: L1, PSNR and SSIM for Pix2Pix outputs against their targets.
+//! - [`image`]: Pix2Pix outputs against their targets: L1, PSNR, SSIM, and the sharpness,
+//!   saturation and checkerboard energy the adversarial term is for.
 //! - [`export`]: samples as a NumPy `.npy` array, to score them with other tools.
 //! - [`report`]: every score of a generator at once, each beside its real-data floor.
 //!

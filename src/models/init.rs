@@ -100,11 +100,13 @@ mod tests {
             out_channels: 3,
             width: 16,
             dropout: 0.5,
+            ..Default::default()
         };
         let g = UnetGenerator::new(&unet, vs.root() / "generator").unwrap();
         let patch = PatchGanConfig {
             in_channels: 4,
             width: 16,
+            ..Default::default()
         };
         let d = PatchGan::new(&patch, vs.root() / "discriminator");
         let scales = [g.norm_scales(), d.norm_scales()]

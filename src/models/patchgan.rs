@@ -9,6 +9,12 @@
 //!
 //! Layers `C64-C128-C256-C512`: 4×4 convolutions, stride 2 for the first three and 1 for the
 //! last, LeakyReLU 0.2, batch norm except on the first; then a 4×4 convolution to one channel.
+//!
+//! `layers` (the pix2pix code's `n_layers`) sets the number of stride-2 layers and with it the
+//! patch each verdict sees: 3 gives the paper's 70×70, 2 gives 34×34 and 1 gives 16×16. A 70×70
+//! patch covers the whole of a 64×64 image, so at the course's size the paper's D is not a
+//! patch discriminator at all; `layers: 1` keeps the paper's proportion (70 of 256 pixels is
+//! about 16 of 64).
 
 use tch::Tensor;
 use tch::nn::{self, ModuleT};
@@ -20,6 +26,28 @@ pub struct PatchGanConfig {
     pub in_channels: i64,
     /// Feature maps of the first layer (`ndf` = 64).
     pub width: i64,
+    /// Stride-2 layers (`n_layers`, 3 in the paper): the patch side is 16, 34, 70 for 1, 2, 3.
+    #[serde(default = "paper_layers")]
+    pub layers: usize,
+}
+
+fn paper_layers() -> usize {
+    3
+}
+
+impl PatchGanConfig {
+    /// The side in pixels of the patch one verdict sees (its receptive field).
+    pub fn patch_size(&self) -> i64 {
+        // Backwards from the output: two stride-1 4×4 layers, then `layers` stride-2 ones.
+        let mut field = 1;
+        for _ in 0..2 {
+            field += 3;
+        }
+        for _ in 0..self.layers {
+            field = 2 * field + 2;
+        }
+        field
+    }
 }
 
 impl Default for PatchGanConfig {
@@ -27,6 +55,7 @@ impl Default for PatchGanConfig {
         PatchGanConfig {
             in_channels: 6,
             width: 64,
+            layers: paper_layers(),
         }
     }
 }
@@ -41,14 +70,16 @@ pub struct PatchGan {
 impl PatchGan {
     pub fn new(config: &PatchGanConfig, p: nn::Path) -> Self {
         let w = config.width;
-        // (inputs, outputs, stride, batch norm?)
-        let plan = [
-            (config.in_channels, w, 2, false),
-            (w, 2 * w, 2, true),
-            (2 * w, 4 * w, 2, true),
-            (4 * w, 8 * w, 1, true),
-            (8 * w, 1, 1, false),
-        ];
+        // (inputs, outputs, stride, batch norm?): C64 without norm, then stride-2 layers doubling
+        // the maps (at most 8 × width), one stride-1 layer, and the 1-channel verdict.
+        let maps = |k: usize| w * (1 << k.min(3));
+        let mut plan = vec![(config.in_channels, w, 2, false)];
+        for k in 1..config.layers.max(1) {
+            plan.push((maps(k - 1), maps(k), 2, true));
+        }
+        let last = config.layers.max(1);
+        plan.push((maps(last - 1), maps(last), 1, true));
+        plan.push((maps(last), 1, 1, false));
         let conv = plan
             .iter()
             .enumerate()
@@ -104,6 +135,32 @@ impl PatchGan {
 mod tests {
     use super::*;
     use tch::{Device, Kind};
+
+    /// The receptive fields of the pix2pix code's n_layers = 1, 2, 3 (16, 34, 70 pixels), and a
+    /// 1-layer D's map at 64×64: 30×30 verdicts, each on a 16×16 patch.
+    #[test]
+    fn patch_sizes_follow_the_layers() {
+        let config = |layers| PatchGanConfig {
+            in_channels: 2,
+            width: 8,
+            layers,
+        };
+        let sizes: Vec<i64> = (1..=3).map(|l| config(l).patch_size()).collect();
+        assert_eq!(sizes, [16, 34, 70]);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let d = PatchGan::new(&config(1), vs.root());
+        let x = Tensor::zeros([1, 1, 64, 64], (Kind::Float, Device::Cpu));
+        assert_eq!(d.forward_t(&x, &x, false).size(), [1, 1, 30, 30]);
+        // An output pixel changes only with input pixels inside its patch.
+        let probe =
+            Tensor::zeros([1, 1, 64, 64], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let out = d.forward_t(&probe, &probe, false);
+        out.get(0).get(0).get(10).get(10).backward();
+        let touched = probe.grad().abs().gt(0.0).nonzero();
+        let rows = touched.select(1, 2);
+        let span = rows.max().int64_value(&[]) - rows.min().int64_value(&[]) + 1;
+        assert!(span <= 16, "the verdict saw {span} rows");
+    }
 
     #[test]
     fn patch_maps_and_parameter_count_match_pytorch() {

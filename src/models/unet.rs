@@ -10,6 +10,12 @@
 //! input (the paper kept the dropout on at test time as well).
 //!
 //! Sizes: 256 (the paper's, 8 levels) and 64 (6 levels), any channel counts.
+//!
+//! [`Upsample::Resize`] replaces each transposed convolution by a nearest-neighbour doubling and
+//! a 3×3 convolution (Odena, Dumoulin & Olah, 2016). A 4×4 kernel of stride 2 overlaps unevenly
+//! (pixels alternately receive one and two kernel taps in each direction), which paints a period-2
+//! checkerboard unless the weights learn to cancel it; resize-then-convolve treats every output
+//! pixel alike. The paper's decoder is the default.
 
 use anyhow::Result;
 use tch::Tensor;
@@ -26,6 +32,40 @@ pub struct UnetConfig {
     pub width: i64,
     /// Dropout probability in the three decoder layers after the bottleneck (0.5).
     pub dropout: f64,
+    /// How the decoder doubles the image: the paper's transposed convolutions (default), or
+    /// resize and convolve.
+    #[serde(default)]
+    pub upsample: Upsample,
+}
+
+/// The decoder's doubling layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Upsample {
+    /// 4×4 transposed convolution of stride 2 (the paper).
+    #[default]
+    Transposed,
+    /// Nearest-neighbour ×2, then a 3×3 convolution of stride 1: no checkerboard.
+    Resize,
+}
+
+/// One decoder layer's weights.
+#[derive(Debug)]
+enum UpLayer {
+    Transposed(nn::ConvTranspose2D),
+    Resize(nn::Conv2D),
+}
+
+impl UpLayer {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        match self {
+            UpLayer::Transposed(deconv) => deconv.forward_t(xs, false),
+            UpLayer::Resize(conv) => {
+                let (h, w) = (xs.size()[2], xs.size()[3]);
+                let big = xs.upsample_nearest2d([2 * h, 2 * w], None, None);
+                conv.forward_t(&big, false)
+            }
+        }
+    }
 }
 
 impl Default for UnetConfig {
@@ -36,6 +76,7 @@ impl Default for UnetConfig {
             out_channels: 3,
             width: 64,
             dropout: 0.5,
+            upsample: Upsample::Transposed,
         }
     }
 }
@@ -66,7 +107,7 @@ pub struct UnetGenerator {
     /// `down1` … `downN`, each halving H and W; `down_bnK` on all but the first and the last.
     down: Vec<(nn::Conv2D, Option<nn::BatchNorm>)>,
     /// `up1` (innermost) … `upN` (output), each doubling H and W; `up_bnK` on all but the output.
-    up: Vec<(nn::ConvTranspose2D, Option<nn::BatchNorm>)>,
+    up: Vec<(UpLayer, Option<nn::BatchNorm>)>,
 }
 
 impl UnetGenerator {
@@ -103,14 +144,27 @@ impl UnetGenerator {
             } else {
                 channels[i - 1]
             };
-            let config = nn::ConvTransposeConfig {
-                stride: 2,
-                padding: 1,
-                bias: i == 0,
-                ..Default::default()
+            let name = format!("up{}", k + 1);
+            let deconv = match config.upsample {
+                Upsample::Transposed => {
+                    let config = nn::ConvTransposeConfig {
+                        stride: 2,
+                        padding: 1,
+                        bias: i == 0,
+                        ..Default::default()
+                    };
+                    UpLayer::Transposed(nn::conv_transpose2d(&p / name, inputs, outputs, 4, config))
+                }
+                Upsample::Resize => {
+                    let config = nn::ConvConfig {
+                        stride: 1,
+                        padding: 1,
+                        bias: i == 0,
+                        ..Default::default()
+                    };
+                    UpLayer::Resize(nn::conv2d(&p / name, inputs, outputs, 3, config))
+                }
             };
-            let deconv =
-                nn::conv_transpose2d(&p / format!("up{}", k + 1), inputs, outputs, 4, config);
             let bn = (i > 0).then(|| {
                 nn::batch_norm2d(
                     &p / format!("up_bn{}", k + 1),
@@ -159,7 +213,7 @@ impl UnetGenerator {
             if k > 0 {
                 xs = Tensor::cat(&[&xs, &skips[n - 1 - k]], 1); // skip connection: [B, 2c, h, w]
             }
-            xs = deconv.forward_t(&xs.relu(), train); // [B, 512, 2, 2] → … → [B, Cout, S, S]
+            xs = deconv.forward(&xs.relu()); // [B, 512, 2, 2] → … → [B, Cout, S, S]
             if let Some(bn) = bn {
                 xs = bn.forward_t(&xs, train);
             }
@@ -179,6 +233,39 @@ mod tests {
     use super::*;
     use tch::{Device, Kind};
 
+    /// The checkerboard's origin: a 4×4 transposed convolution of stride 2 computes the four
+    /// parities of output pixels (even/odd row × even/odd column) with four different 2×2
+    /// sub-kernels, so with random weights even a constant input comes out as a period-2
+    /// pattern. Resize-then-convolve applies the same 3×3 kernel everywhere: constant in,
+    /// constant out (away from the border).
+    #[test]
+    fn resize_convolution_has_no_checkerboard() {
+        let cpu = (Kind::Float, Device::Cpu);
+        tch::manual_seed(0);
+        let x = Tensor::ones([1, 1, 8, 8], cpu);
+        let inner = |t: &Tensor| t.narrow(2, 2, 12).narrow(3, 2, 12);
+        let spread = |t: &Tensor| t.max().double_value(&[]) - t.min().double_value(&[]);
+        let w4 = Tensor::randn([1, 1, 4, 4], cpu);
+        let deconv = x.conv_transpose2d(&w4, None::<Tensor>, [2, 2], [1, 1], [0, 0], 1, [1, 1]);
+        let d = inner(&deconv);
+        assert!(spread(&d) > 1e-3, "a constant came out constant");
+        // The pattern repeats every 2 pixels: shifting by 2 changes nothing.
+        assert!(
+            d.narrow(2, 0, 10)
+                .allclose(&d.narrow(2, 2, 10), 1e-6, 1e-6, false)
+        );
+        let w3 = Tensor::randn([1, 1, 3, 3], cpu);
+        let resized = x.upsample_nearest2d([16, 16], None, None).conv2d(
+            &w3,
+            None::<Tensor>,
+            [1, 1],
+            [1, 1],
+            [1, 1],
+            1,
+        );
+        assert!(spread(&inner(&resized)) < 1e-5);
+    }
+
     #[test]
     fn shapes_at_64_and_256() {
         for (image_size, width) in [(64, 8), (256, 4)] {
@@ -189,10 +276,16 @@ mod tests {
                 width,
                 ..Default::default()
             };
-            let vs = nn::VarStore::new(Device::Cpu);
-            let g = UnetGenerator::new(&config, vs.root()).unwrap();
-            let x = Tensor::randn([2, 1, image_size, image_size], (Kind::Float, Device::Cpu));
-            assert_eq!(g.forward_t(&x, true).size(), [2, 3, image_size, image_size]);
+            for upsample in [Upsample::Transposed, Upsample::Resize] {
+                let config = UnetConfig {
+                    upsample,
+                    ..config.clone()
+                };
+                let vs = nn::VarStore::new(Device::Cpu);
+                let g = UnetGenerator::new(&config, vs.root()).unwrap();
+                let x = Tensor::randn([2, 1, image_size, image_size], (Kind::Float, Device::Cpu));
+                assert_eq!(g.forward_t(&x, true).size(), [2, 3, image_size, image_size]);
+            }
         }
         let err = UnetGenerator::new(
             &UnetConfig {

@@ -371,10 +371,12 @@ pub fn train_config(kind: ModelKind, data: &TrainData, width: Option<i64>) -> Re
                     out_channels: c_out,
                     width,
                     dropout: 0.5,
+                    ..Default::default()
                 },
                 PatchGanConfig {
                     in_channels: c_in + c_out,
                     width,
+                    ..Default::default()
                 },
             )
         }

@@ -139,6 +139,11 @@ pub struct TrainConfig {
     /// the same way; checkpoints written before it existed were contiguous, and load as such.
     #[serde(default)]
     pub channels_last: bool,
+    /// Pix2Pix only: the paper's random jitter on every training pair (resize ×1.125, random
+    /// crop back, random left-right flip; the same for input and target), drawn from the seed
+    /// and the batch's number, so that a resumed run jitters the same way (default `false`).
+    #[serde(default)]
+    pub jitter: bool,
 }
 
 fn print_seconds_default() -> f64 {
@@ -173,6 +178,7 @@ impl TrainConfig {
             print_seconds: 5.0,
             n_fixed: 64,
             adversarial: true,
+            jitter: false,
         }
     }
 
@@ -268,6 +274,11 @@ impl TrainConfig {
         self.adversarial = adversarial;
         self
     }
+    /// Pix2Pix: the paper's random jitter on the training pairs on or off (see the field).
+    pub fn jitter(mut self, on: bool) -> Self {
+        self.jitter = on;
+        self
+    }
     /// Channels-last weights on or off (see the field).
     pub fn channels_last(mut self, on: bool) -> Self {
         self.channels_last = on;
@@ -334,6 +345,12 @@ impl TrainConfig {
             "log_every must be at least 1 (the history records a point every log_every steps)"
         );
         ensure!(self.n_fixed > 0, "n_fixed must be at least 1");
+        ensure!(
+            !self.jitter || self.model.model().reconstructs(),
+            "jitter is Pix2Pix's augmentation of (input, target) pairs; this is a {} model: \
+             set jitter to false",
+            self.model.name()
+        );
         ensure!(
             self.print_seconds.is_finite() && self.print_seconds >= 0.0,
             "print_seconds = {} must be a number of seconds, 0 or more (0: no timed progress lines)",
@@ -440,7 +457,12 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("lr_g = -1"), "{err}");
-        let err = TrainConfig::gan(model).n_critic(0).validate().unwrap_err();
+        let err = TrainConfig::gan(model.clone())
+            .n_critic(0)
+            .validate()
+            .unwrap_err();
         assert!(err.to_string().contains("n_critic"), "{err}");
+        let err = TrainConfig::gan(model).jitter(true).validate().unwrap_err();
+        assert!(err.to_string().contains("jitter is Pix2Pix's"), "{err}");
     }
 }

@@ -415,6 +415,7 @@ mod tests {
             &crate::models::patchgan::PatchGanConfig {
                 in_channels: 2,
                 width: 4,
+                ..Default::default()
             },
             t.vs.root() / "patch",
         );

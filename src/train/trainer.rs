@@ -167,6 +167,7 @@ const INIT: u64 = 1;
 const STEP: u64 = 2;
 const SHUFFLE: u64 = 3;
 const FIXED: u64 = 4;
+const JITTER: u64 = 5;
 
 fn torch_seed(seed: u64) {
     // libtorch takes a signed seed; keep 63 bits.
@@ -548,6 +549,13 @@ impl Trainer {
             },
             TrainData::Pairs(p) => {
                 let (input, target) = p.select(&index);
+                let (input, target) = if self.config.jitter {
+                    let batch = self.d_steps as u64 - 1;
+                    let mut rng = StdRng::seed_from_u64(mix(self.config.seed, JITTER, batch));
+                    crate::data::paired::jitter(&input, &target, &mut rng)?
+                } else {
+                    (input, target)
+                };
                 Real {
                     real: target,
                     condition: Some(input),
@@ -1011,6 +1019,7 @@ mod tests {
             out_channels: 3,
             width: 8,
             dropout: 0.5,
+            ..Default::default()
         };
         let config = TrainConfig::pix2pix(unet, PatchGanConfig::default()); // 6 channels
         let err = config.validate().unwrap_err().to_string();

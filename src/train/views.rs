@@ -62,6 +62,27 @@ pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -
     }
 }
 
+/// Input, output and target of each pair side by side, as consecutive tiles `[3n, C, H, W]` on
+/// the CPU (grey inputs repeated to colour when the outputs have colour).
+fn triplet_tiles(inputs: &Tensor, outputs: &Tensor, targets: &Tensor) -> Tensor {
+    let cpu = |t: &Tensor| t.to_device(tch::Device::Cpu).to_kind(Kind::Float);
+    let channels = outputs.size()[1];
+    let n = inputs.size()[0]
+        .min(outputs.size()[0])
+        .min(targets.size()[0]);
+    let colour = |t: Tensor| {
+        if t.size()[1] < channels {
+            t.repeat([1, channels, 1, 1])
+        } else {
+            t
+        }
+    };
+    let parts = [inputs, outputs, targets].map(|t| colour(cpu(&t.narrow(0, 0, n))));
+    let stacked = Tensor::stack(&parts, 1); // [n, 3, C, H, W]
+    let size = stacked.size();
+    stacked.reshape([size[0] * 3, size[2], size[3], size[4]])
+}
+
 impl Trainer {
     /// The loss curves (see [`super::History`] for how to read them); for Pix2Pix, G's GAN term
     /// and L1 apart ([`super::History::pix2pix_loss_chart`]).
@@ -164,7 +185,8 @@ impl Trainer {
     }
 
     /// Every fixed-noise snapshot as one frame of a GIF (`delay_ms` per frame), at the images'
-    /// own size (a GIF of 30 frames of 64 digits stays near 0.5 MB).
+    /// own size (a GIF of 30 frames of 64 digits stays near 0.5 MB). Pix2Pix: each frame shows
+    /// input | output | target for the fixed pairs, four triplets a row.
     pub fn snapshots_gif(&self, delay_ms: u32) -> Result<Animation> {
         ensure!(
             !self.snapshots.is_empty(),
@@ -179,6 +201,16 @@ impl Trainer {
             .iter()
             .map(|s| from_bytes(&s.samples))
             .collect();
+        if let (true, Some(targets)) = (
+            self.config.model.model().reconstructs(),
+            self.fixed_extra.as_ref(),
+        ) {
+            let triplets: Vec<Tensor> = frames
+                .iter()
+                .map(|outputs| triplet_tiles(&self.fixed, outputs, targets))
+                .collect();
+            return animation(&triplets, 12, Self::scale(targets), delay_ms);
+        }
         let n = frames[0].size()[0] as usize;
         animation(&frames, self.per_row(n), Self::scale(&frames[0]), delay_ms)
     }
@@ -484,9 +516,12 @@ mod tests {
 
     fn pix2pix(adversarial: bool) -> Trainer {
         let cpu = (Kind::Float, Device::Cpu);
+        // Inputs from a formula, not the global random stream, which parallel tests share.
         let pairs = PairedDataset {
             name: "pairs".into(),
-            inputs: Tensor::rand([6, 3, 64, 64], cpu),
+            inputs: Tensor::arange(6 * 3 * 64 * 64, cpu)
+                .sin()
+                .view([6, 3, 64, 64]),
             targets: Tensor::ones([6, 3, 64, 64], cpu),
         };
         let config = TrainConfig::pix2pix(
@@ -568,6 +603,45 @@ mod tests {
         // 4 triplets, 2 to a row: 6 tiles of 66 + 2 across, 2 rows.
         assert_eq!(png_size(&grid), (6 * 66 + 2, 2 * 66 + 2));
         assert!(t.sample(4).is_err() && t.translate(&t.fixed).is_ok());
+        assert!(
+            grid.to_svg().matches(">output<").count() == 2,
+            "labelled columns"
+        );
+    }
+
+    /// Pix2Pix's GIF frames are triplets (input | output | target), four to a row; the loss
+    /// chart shows G's GAN term and L1 apart, not loss_g on one axis with them.
+    #[test]
+    fn pix2pix_gif_and_loss_chart() {
+        let mut t = pix2pix(true);
+        t.config.snapshot_every = 2;
+        t.train(4).unwrap();
+        let gif = t.snapshots_gif(100).unwrap();
+        let decoded = image::load_from_memory(&gif.gif).unwrap();
+        // n_fixed = 6 pairs → 18 tiles, 12 to a row: 2 rows of 66-pixel tiles.
+        assert_eq!(
+            (decoded.width(), decoded.height()),
+            (12 * 66 + 2, 2 * 66 + 2)
+        );
+        let svg = t.losses(0.0).unwrap().to_svg().unwrap();
+        assert!(
+            svg.contains("GAN term") && svg.contains("L1 (without λ)"),
+            "{svg}"
+        );
+    }
+
+    /// Jitter draws each batch's crops and flips from the seed and the batch number: the same
+    /// run twice is the same, and it differs from the run without jitter.
+    #[test]
+    fn jitter_is_seeded_and_changes_the_batches() {
+        let run = |jitter: bool| {
+            let mut t = pix2pix(true);
+            t.config.jitter = jitter;
+            t.train(4).unwrap();
+            t.history().clone()
+        };
+        assert_eq!(run(true), run(true));
+        assert_ne!(run(true), run(false));
     }
 
     #[test]
