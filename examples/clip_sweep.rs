@@ -120,13 +120,25 @@ fn main() -> Result<()> {
         let start = Instant::now();
         let mut t = Trainer::new(config, mnist::load(Split::Train, dev)?)?;
         let mut line = String::new();
+        anyhow::ensure!(
+            steps >= 4,
+            "--steps {steps}: give at least 4 (the run is scored in quarters)"
+        );
         for chunk in 0..4 {
-            t.train(steps / 4)?;
+            t.train(if chunk == 3 {
+                steps - 3 * (steps / 4)
+            } else {
+                steps / 4
+            })?;
             let s = metrics::evaluate(&t, &mnist_c, t.data().images()?, &test, 1000)?;
             let k = s.coverage.histogram.len();
             line += &format!(
                 " | {}: FD {:.1} classes {}/{k}",
-                (chunk + 1) * steps / 4,
+                if chunk == 3 {
+                    steps
+                } else {
+                    (chunk + 1) * (steps / 4)
+                },
                 s.fd,
                 k - s.coverage.missing
             );

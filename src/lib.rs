@@ -70,9 +70,12 @@ pub fn smoke() -> bool {
 /// Whether a notebook picks its GPU-sized settings (wider models, 64×64 colour images, longer
 /// runs): on a CUDA GPU, or anywhere with `GANS_GPU_SIZED=1`. `make test` sets both switches for
 /// a second smoke pass, so those paths run on every CPU too (with smoke-sized step counts).
+/// An explicit `GANS_GPU_SIZED=0` asks for the CPU-sized settings even on a GPU.
 pub fn gpu_sized() -> bool {
-    device::cuda_available()
-        || std::env::var("GANS_GPU_SIZED").is_ok_and(|v| !v.is_empty() && v != "0")
+    match std::env::var("GANS_GPU_SIZED") {
+        Ok(v) if !v.is_empty() => v != "0",
+        _ => device::cuda_available(),
+    }
 }
 
 /// A claim of the lesson, checked against the run: prints `✓ claim` when `holds`, and returns

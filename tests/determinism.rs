@@ -134,6 +134,20 @@ fn same_seed_same_run_on_cpu() {
     assert_same_run(&dcgan(), &dcgan(), "DCGAN, same seed");
 }
 
+/// Jitter draws each batch's crops and flips from the seed and the batch number: the same run
+/// twice is the same, and it differs from the run without jitter.
+#[test]
+fn jitter_is_seeded_and_changes_the_batches() {
+    let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let run = |jitter: bool| {
+        let mut trainer = Trainer::new(small_pix2pix().jitter(jitter), pairs()).unwrap();
+        trainer.train(6).unwrap();
+        trainer.history().clone()
+    };
+    assert_eq!(run(true), run(true));
+    assert_ne!(run(true), run(false));
+}
+
 #[test]
 fn resume_is_exact() {
     let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -77,7 +77,10 @@ impl Scores {
                 format!("{:.2}", self.real_coverage.classifier_score),
             ),
             (
-                "confidently classified (p ≥ 0.9)".into(),
+                format!(
+                    "confidently classified (p ≥ {})",
+                    super::coverage::CONFIDENT
+                ),
                 format!("{:.0} %", 100.0 * self.coverage.confident),
                 format!("{:.0} %", 100.0 * self.real_coverage.confident),
             ),

@@ -49,6 +49,16 @@ impl GanModel for Pix2PixConfig {
             g.in_channels + g.out_channels
         );
         ensure!(
+            d.layers >= 1 && g.image_size >> d.layers >= 3,
+            "PatchGanConfig.layers = {} does not fit {}×{} images: each layer halves the map, \
+             and two 4×4 layers follow; use 1 to {} (1: 16×16 patches, 2: 34×34, 3: the \
+             paper's 70×70)",
+            d.layers,
+            g.image_size,
+            g.image_size,
+            (g.image_size / 3).ilog2()
+        );
+        ensure!(
             (0.0..1.0).contains(&g.dropout),
             "the U-Net's dropout {} is not a probability below 1 (the paper uses 0.5)",
             g.dropout
@@ -96,5 +106,33 @@ impl crate::train::Discriminator for PatchGan {
             anyhow::anyhow!("the PatchGAN judges (input, candidate) pairs: pass the input image")
         })?;
         Ok(self.forward_t(input, candidate, train))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::GanModel;
+
+    /// A PatchGAN deeper than the image allows, or with no stride-2 layer, is refused by name.
+    #[test]
+    fn patchgan_layers_must_fit_the_image() {
+        let config = |layers| Pix2PixConfig {
+            generator: UnetConfig {
+                image_size: 64,
+                ..Default::default()
+            },
+            discriminator: PatchGanConfig {
+                layers,
+                ..Default::default()
+            },
+        };
+        for layers in 1..=4 {
+            assert!(config(layers).validate().is_ok(), "layers {layers}");
+        }
+        for layers in [0, 5] {
+            let err = config(layers).validate().unwrap_err().to_string();
+            assert!(err.contains("use 1 to 4"), "{err}");
+        }
     }
 }

@@ -202,7 +202,9 @@ impl crate::train::Discriminator for ToyDiscriminator {
     ) -> anyhow::Result<Tensor> {
         Ok(self.forward(samples))
     }
-    // Not `batch_independent`, although it is: notebook 01's hand-written step scores the
+    // Never `batch_independent`: with `minibatch_std` a sample's score depends on its batch, so
+    // real and fake must be scored apart. Without it the network is per sample, but notebook
+    // 01's hand-written step scores the
     // real and the fake batch in two passes, and the crate's step must then do the same
     // arithmetic for the two to agree exactly. Joined, the 256-row products round differently
     // from two of 128, and 300 steps of the ring amplified that to a 0.2 gap; apart, the gap is 0.

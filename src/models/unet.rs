@@ -12,10 +12,10 @@
 //! Sizes: 256 (the paper's, 8 levels) and 64 (6 levels), any channel counts.
 //!
 //! [`Upsample::Resize`] replaces each transposed convolution by a nearest-neighbour doubling and
-//! a 3×3 convolution (Odena, Dumoulin & Olah, 2016). A 4×4 kernel of stride 2 overlaps unevenly
-//! (pixels alternately receive one and two kernel taps in each direction), which paints a period-2
-//! checkerboard unless the weights learn to cancel it; resize-then-convolve treats every output
-//! pixel alike. The paper's decoder is the default.
+//! a 3×3 convolution (Odena, Dumoulin & Olah, 2016). A 4×4 transposed kernel of stride 2 computes
+//! the four parities of output pixels (even or odd row and column) with four different 2×2
+//! sub-kernels, which paints a period-2 checkerboard unless the weights learn to make them agree;
+//! resize-then-convolve applies one kernel to every output pixel. The paper's decoder is the default.
 
 use anyhow::Result;
 use tch::Tensor;

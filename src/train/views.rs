@@ -63,10 +63,14 @@ pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -
 }
 
 /// Input, output and target of each pair side by side, as consecutive tiles `[3n, C, H, W]` on
-/// the CPU (grey inputs repeated to colour when the outputs have colour).
+/// the CPU (grey ones repeated to colour when any of the three has colour).
 fn triplet_tiles(inputs: &Tensor, outputs: &Tensor, targets: &Tensor) -> Tensor {
     let cpu = |t: &Tensor| t.to_device(tch::Device::Cpu).to_kind(Kind::Float);
-    let channels = outputs.size()[1];
+    let channels = [inputs, outputs, targets]
+        .iter()
+        .map(|t| t.size()[1])
+        .max()
+        .unwrap_or(1);
     let n = inputs.size()[0]
         .min(outputs.size()[0])
         .min(targets.size()[0]);
@@ -159,7 +163,9 @@ impl Trainer {
     /// The training data's class names (numbers when it names none).
     fn class_names(&self) -> Vec<String> {
         match self.data.images() {
-            Ok(d) if !d.class_names.is_empty() => d.class_names.clone(),
+            Ok(d) if d.class_names.len() as i64 >= self.config.model.n_classes() => {
+                d.class_names.clone()
+            }
             _ => (0..self.config.model.n_classes())
                 .map(|c| c.to_string())
                 .collect(),
@@ -628,20 +634,6 @@ mod tests {
             svg.contains("GAN term") && svg.contains("L1 (without λ)"),
             "{svg}"
         );
-    }
-
-    /// Jitter draws each batch's crops and flips from the seed and the batch number: the same
-    /// run twice is the same, and it differs from the run without jitter.
-    #[test]
-    fn jitter_is_seeded_and_changes_the_batches() {
-        let run = |jitter: bool| {
-            let mut t = pix2pix(true);
-            t.config.jitter = jitter;
-            t.train(4).unwrap();
-            t.history().clone()
-        };
-        assert_eq!(run(true), run(true));
-        assert_ne!(run(true), run(false));
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl LineChart {
         self
     }
 
-    /// Fixes the y axis to `[min, max]` instead of the data's range (points outside are clipped).
+    /// Fixes the y axis to `[min, max]` instead of the data's range: points outside it are drawn
+    /// at the edge, so choose a range that holds the data ([`LineChart::same_y`] does). A fixed
+    /// range gets no headroom for the legend.
     pub fn y_range(mut self, min: f64, max: f64) -> Self {
         self.y_range = (min.is_finite() && max.is_finite() && min < max).then_some((min, max));
         self
@@ -158,8 +160,9 @@ impl LineChart {
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1, y0..y1)
                 .map_err(err)?;
-            let x_ticks = |v: &f64| tick_label(*v, x_span);
-            let y_ticks = |v: &f64| tick_label(*v, y_span);
+            let (x_top, y_top) = (x0.abs().max(x1.abs()), y0.abs().max(y1.abs()));
+            let x_ticks = |v: &f64| tick_label(*v, x_span, x_top);
+            let y_ticks = |v: &f64| tick_label(*v, y_span, y_top);
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
@@ -287,14 +290,15 @@ struct Frame {
 }
 
 /// A tick's text with the decimals that an axis spanning `span` needs: none for a span of 10 or
-/// more (`1000`, not `1000.0`), one more for each factor of ten below that; scientific notation
-/// for very small or very large numbers.
-fn tick_label(value: f64, span: f64) -> String {
-    let magnitude = value.abs();
-    if magnitude != 0.0 && (magnitude >= 1e6 || span < 1e-4) {
-        return format!("{value:.1e}");
+/// more (`1000`, not `1000.0`), one more for each factor of ten below that (so that a nearly flat
+/// curve still gets distinct labels); scientific notation, for the whole axis, when its largest
+/// value `top` is very large or very small.
+fn tick_label(value: f64, span: f64, top: f64) -> String {
+    if top >= 1e6 || (top > 0.0 && top < 1e-4) {
+        let digits = ((top / span.max(f64::MIN_POSITIVE)).log10().ceil()).clamp(1.0, 12.0) as usize;
+        return format!("{value:.digits$e}");
     }
-    let decimals = (-(span / 10.0).log10().floor()).clamp(0.0, 6.0) as usize;
+    let decimals = (-(span / 10.0).log10().floor()).clamp(0.0, 12.0) as usize;
     let text = format!("{value:.decimals$}");
     // "-0" and "-0.00" read as a different number from 0.
     if text
@@ -419,11 +423,18 @@ mod tests {
 
     #[test]
     fn tick_labels_carry_the_decimals_the_axis_needs() {
-        assert_eq!(tick_label(1000.0, 1200.0), "1000");
-        assert_eq!(tick_label(0.5, 1.0), "0.5");
-        assert_eq!(tick_label(0.25, 0.3), "0.25");
-        assert_eq!(tick_label(-0.0, 1.0), "0.0");
-        assert_eq!(tick_label(2e-5, 5e-5), "2.0e-5");
+        assert_eq!(tick_label(1000.0, 1200.0, 1200.0), "1000");
+        assert_eq!(tick_label(0.5, 1.0, 1.0), "0.5");
+        assert_eq!(tick_label(0.25, 0.3, 0.3), "0.25");
+        assert_eq!(tick_label(-0.0, 1.0, 1.0), "0.0");
+        assert_eq!(tick_label(2e-5, 5e-5, 5e-5), "2.0e-5");
+        // A nearly flat curve at 0.69 still gets distinct labels.
+        assert_ne!(
+            tick_label(0.69, 1e-5, 0.69),
+            tick_label(0.690001, 1e-5, 0.69)
+        );
+        // One format for the whole axis, large values included.
+        assert_eq!(tick_label(5e5, 2e6, 2e6), "5.0e5");
         let svg = LineChart::new("steps")
             .series("a", [(0.0, 0.0), (1200.0, 1.0)])
             .to_svg()

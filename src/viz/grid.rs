@@ -190,7 +190,7 @@ impl ImageGrid {
         };
         let (w, h) = (self.width as f64, self.height as f64);
         let mut svg = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" \
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" width=\"{}\" height=\"{}\" \
              font-family=\"sans-serif\" font-size=\"{FONT}\" fill=\"#222\">\n",
             left + w,
             top + h
@@ -198,10 +198,15 @@ impl ImageGrid {
         svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
         let pitch = (w / self.cols.max(1) as f64, h / self.rows.max(1) as f64);
         if !self.column_labels.is_empty() {
+            // Smaller letters when the longest label would not fit its column (a glyph is about
+            // 0.6 em wide), 8 px at the least.
+            let longest = self.column_labels.iter().map(|l| l.chars().count()).max();
+            let size = (pitch.0 / (0.6 * longest.unwrap_or(1).max(1) as f64)).clamp(8.0, FONT);
             for c in 0..self.cols {
                 let label = &self.column_labels[c % self.column_labels.len()];
                 svg += &format!(
-                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                    "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" \
+                     font-size=\"{size:.1}\">{}</text>\n",
                     left + (c as f64 + 0.5) * pitch.0,
                     FONT + 2.0,
                     escape(label)
@@ -219,8 +224,8 @@ impl ImageGrid {
         }
         svg += &format!(
             "<image x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" \
-             href=\"data:image/png;base64,{}\"/>\n</svg>\n",
-            super::base64(&self.png)
+             href=\"data:image/png;base64,{png}\" xlink:href=\"data:image/png;base64,{png}\"/>\n</svg>\n",
+            png = super::base64(&self.png)
         );
         svg
     }
