@@ -246,6 +246,8 @@ fn main() -> Result<()> {
             tch::manual_seed(0);
             let out = t.translate_all(&test.inputs)?;
             let s = image::translation_scores(&out, &test.targets, Some(&emoji_c))?;
+            // `|` would end the markdown table's cell.
+            let s = s.to_string().replace(" | ", "; ");
             write!(
                 text,
                 "{}**{}**: {s}",

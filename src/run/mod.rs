@@ -47,7 +47,7 @@ use crate::models::dcgan::DcganConfig;
 use crate::models::mlp::MlpConfig;
 use crate::models::patchgan::PatchGanConfig;
 use crate::models::toy::ToyConfig;
-use crate::models::unet::UnetConfig;
+use crate::models::unet::{UnetConfig, Upsample};
 use crate::train::{ModelConfig, TrainConfig, TrainData};
 
 /// The models of the course, by the names the command takes.
@@ -364,19 +364,28 @@ pub fn train_config(kind: ModelKind, data: &TrainData, width: Option<i64>) -> Re
         }
         (ModelKind::Pix2pix, TrainData::Pairs(pairs)) => {
             let (c_in, c_out) = (pairs.inputs.size()[1], pairs.targets.size()[1]);
+            let image_size = pairs.inputs.size()[2];
+            // At 256×256 the paper's networks; at 64×64 notebook 05's: a 16×16 PatchGAN (the
+            // paper's 70×70 would see the whole picture) and a resize-convolution decoder (no
+            // checkerboard), measured better there by `examples/pix2pix_sweep.rs`.
+            let small = image_size < 256;
             TrainConfig::pix2pix(
                 UnetConfig {
-                    image_size: pairs.inputs.size()[2],
+                    image_size,
                     in_channels: c_in,
                     out_channels: c_out,
                     width,
                     dropout: 0.5,
-                    ..Default::default()
+                    upsample: if small {
+                        Upsample::Resize
+                    } else {
+                        Upsample::Transposed
+                    },
                 },
                 PatchGanConfig {
                     in_channels: c_in + c_out,
                     width,
-                    ..Default::default()
+                    layers: if small { 1 } else { 3 },
                 },
             )
         }
