@@ -6,6 +6,8 @@
 //! Every variant trains from seed 0 for the same number of generator steps (n_critic = 5, batch 64)
 //! and is scored like `docs/results.md` (1,000 samples, the MNIST course classifier) after each
 //! quarter of the run; each final sample grid goes to `target/clip_sweep/NAME.png`.
+mod args;
+
 use std::time::Instant;
 
 use anyhow::Result;
@@ -22,72 +24,32 @@ struct Variant {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let steps: usize = value("--steps").map_or(Ok(1200), |s| s.parse())?;
-    let only: Option<Vec<String>> =
-        value("--only").map(|s| s.split(',').map(str::to_string).collect());
+    let args = args::Args::from_env();
+    let steps = args.steps(1200)?;
+    let only = args.only();
     let rms = OptimizerKind::rmsprop;
     let adam0 = |lr| OptimizerKind::adam(lr, (0.0, 0.9));
+    let variant = |name, width, opt, clip| Variant {
+        name,
+        width,
+        opt,
+        clip,
+    };
     let variants = [
-        Variant {
-            name: "paper",
-            width: 16,
-            opt: rms(5e-5),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "rms2e-4",
-            width: 16,
-            opt: rms(2e-4),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "rms5e-4",
-            width: 16,
-            opt: rms(5e-4),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "w32-rms1e-4",
-            width: 32,
-            opt: rms(1e-4),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "w32-rms2e-4",
-            width: 32,
-            opt: rms(2e-4),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "rms2e-4-c0.03",
-            width: 16,
-            opt: rms(2e-4),
-            clip: Some(0.03),
-        },
-        Variant {
-            name: "adam1e-4",
-            width: 16,
-            opt: OptimizerKind::adam(1e-4, (0.5, 0.9)),
-            clip: Some(0.01),
-        },
-        Variant {
-            name: "gp-paper",
-            width: 16,
-            opt: adam0(1e-4),
-            clip: None,
-        },
-        Variant {
-            name: "gp-adam4e-4",
-            width: 16,
-            opt: adam0(4e-4),
-            clip: None,
-        },
+        variant("paper", 16, rms(5e-5), Some(0.01)),
+        variant("rms2e-4", 16, rms(2e-4), Some(0.01)),
+        variant("rms5e-4", 16, rms(5e-4), Some(0.01)),
+        variant("w32-rms1e-4", 32, rms(1e-4), Some(0.01)),
+        variant("w32-rms2e-4", 32, rms(2e-4), Some(0.01)),
+        variant("rms2e-4-c0.03", 16, rms(2e-4), Some(0.03)),
+        variant(
+            "adam1e-4",
+            16,
+            OptimizerKind::adam(1e-4, (0.5, 0.9)),
+            Some(0.01),
+        ),
+        variant("gp-paper", 16, adam0(1e-4), None),
+        variant("gp-adam4e-4", 16, adam0(4e-4), None),
     ];
     let dev = device();
     let mnist_c = classifier::mnist(dev)?;

@@ -9,6 +9,8 @@
 //! classifier: pixel scores, the Fréchet distance of the outputs' features to the targets', and
 //! sharpness, saturation and checkerboard energy beside the targets' own. Triplet grids go to
 //! `target/pix2pix_sweep/NAME.png`.
+mod args;
+
 use std::time::Instant;
 
 use anyhow::Result;
@@ -27,15 +29,9 @@ struct Variant {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let steps: usize = value("--steps").map_or(Ok(2000), |s| s.parse())?;
-    let only: Option<Vec<String>> =
-        value("--only").map(|s| s.split(',').map(str::to_string).collect());
+    let args = args::Args::from_env();
+    let steps = args.steps(2000)?;
+    let only = args.only();
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
         adversarial,

@@ -7,6 +7,8 @@
 //! from another seed (the spread between seeds is the error bar of every row); `--contiguous`
 //! turns the presets' channels-last conv weights off.
 //! The budgets are the notebooks' CPU defaults (GPU: the same, so rows stay comparable).
+mod args;
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -88,14 +90,9 @@ fn image_scores(
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1).cloned())
-    };
-    let only: Option<Vec<String>> =
-        value("--only").map(|v| v.split(',').map(str::to_string).collect());
+    let args = args::Args::from_env();
+    let value = |flag: &str| args.value(flag);
+    let only = args.only();
     let out = value("--out").unwrap_or_else(|| "docs/results.md".into());
     let seed: u64 = match value("--seed") {
         Some(v) => v
@@ -103,7 +100,7 @@ fn main() -> Result<()> {
             .map_err(|_| anyhow::anyhow!("--seed {v:?}: give a whole number such as 1"))?,
         None => 0,
     };
-    let channels_last = !args.iter().any(|a| a == "--contiguous");
+    let channels_last = !args.has("--contiguous");
     let settings = Settings {
         seed,
         channels_last,

@@ -1,0 +1,40 @@
+//! The command line of the measuring examples (`results`, `clip_sweep`, `pix2pix_sweep`):
+//! `--flag value` pairs and the `--only NAME,NAME` filter they share. Each example compiles its
+//! own copy and uses part of it.
+#![allow(dead_code)]
+
+/// The process's arguments.
+pub struct Args(Vec<String>);
+
+impl Args {
+    pub fn from_env() -> Self {
+        Args(std::env::args().collect())
+    }
+
+    /// The value after `flag`, if the flag is given.
+    pub fn value(&self, flag: &str) -> Option<String> {
+        let i = self.0.iter().position(|a| a == flag)?;
+        self.0.get(i + 1).cloned()
+    }
+
+    /// Whether a bare `flag` is given.
+    pub fn has(&self, flag: &str) -> bool {
+        self.0.iter().any(|a| a == flag)
+    }
+
+    /// `--only`'s comma-separated names (`None`: everything).
+    pub fn only(&self) -> Option<Vec<String>> {
+        self.value("--only")
+            .map(|v| v.split(',').map(str::to_string).collect())
+    }
+
+    /// `--steps N`, or `default`; a clear error for anything but a whole number.
+    pub fn steps(&self, default: usize) -> anyhow::Result<usize> {
+        match self.value("--steps") {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--steps {v:?}: give a whole number such as 1200")),
+        }
+    }
+}
