@@ -6,11 +6,14 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// A chart of named series over shared axes, drawn as lines or as points; shows itself inline.
 #[derive(Debug, Clone, Default)]
 pub struct LineChart {
     title: String,
+    /// A second, smaller line under the title: what the chart shows (model, data, step).
+    subtitle: String,
     x_label: String,
     y_label: String,
     series: Vec<Series>,
@@ -54,9 +57,14 @@ impl LineChart {
         self
     }
 
-    /// Appends ` (context)` to the title, e.g. the model and step it shows.
+    /// Puts `context` (e.g. the model, data and step the chart shows) on a smaller second line
+    /// under the title, so that a long context never shrinks the title itself.
     pub fn title_suffix(mut self, context: &str) -> Self {
-        self.title = format!("{} ({context})", self.title);
+        self.subtitle = if self.subtitle.is_empty() {
+            context.to_string()
+        } else {
+            format!("{}; {context}", self.subtitle)
+        };
         self
     }
 
@@ -153,9 +161,32 @@ impl LineChart {
             let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| anyhow!("drawing chart `{}`: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", title_size(&self.title, width)))
+            // The title, and the context line under it, drawn above the chart's own area.
+            let (title_px, sub_px) = (
+                title_size(&self.title, width),
+                if self.subtitle.is_empty() {
+                    0
+                } else {
+                    title_size(&self.subtitle, width).min(13)
+                },
+            );
+            let header = 8 + title_px + if sub_px > 0 { 4 + sub_px } else { 0 };
+            let (top, plot) = root.split_vertically(header as i32 + 4);
+            let centred = |size: u32| {
+                TextStyle::from(("sans-serif", size).into_font())
+                    .pos(Pos::new(HPos::Center, VPos::Top))
+            };
+            let middle = width as i32 / 2;
+            top.draw_text(&self.title, &centred(title_px), (middle, 6))
+                .map_err(err)?;
+            if sub_px > 0 {
+                let style = centred(sub_px).color(&RGBColor(90, 90, 90));
+                top.draw_text(&self.subtitle, &style, (middle, 10 + title_px as i32))
+                    .map_err(err)?;
+            }
+            let mut chart = ChartBuilder::on(&plot)
                 .margin(12)
+                .margin_top(4)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1, y0..y1)
@@ -225,6 +256,13 @@ impl LineChart {
             }
         };
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+        // A scatter's outermost dots sit inside the frame, not on it.
+        let (x0, x1) = if self.series.iter().any(|s| s.dots.is_some()) {
+            let margin = (x1 - x0) * 0.04;
+            (x0 - margin, x1 + margin)
+        } else {
+            (x0, x1)
+        };
         let size = if self.size.0 == 0 {
             (720, 360)
         } else {
@@ -233,7 +271,7 @@ impl LineChart {
         let mut legend = None;
         if self.series.len() > 1 || !self.series[0].name.is_empty() {
             // The plot area: the canvas less margins, caption and label areas.
-            let plot = (size.0 as f64 - 96.0, size.1 as f64 - 100.0);
+            let plot = (size.0 as f64 - 96.0, size.1 as f64 - 110.0);
             let names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).collect();
             let (w, h) = legend_size(&names, plot);
             let shape = LegendShape {
