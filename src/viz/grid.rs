@@ -224,7 +224,7 @@ impl ImageGrid {
         }
         svg += &format!(
             "<image x=\"{left}\" y=\"{top}\" width=\"{w}\" height=\"{h}\" \
-             href=\"data:image/png;base64,{png}\" xlink:href=\"data:image/png;base64,{png}\"/>\n</svg>\n",
+             xlink:href=\"data:image/png;base64,{png}\"/>\n</svg>\n",
             png = super::base64(&self.png)
         );
         svg
