@@ -78,15 +78,20 @@ pub fn ssim(outputs: &Tensor, targets: &Tensor) -> Result<f64> {
     Ok(map.mean(Kind::Double).double_value(&[]))
 }
 
+/// `images` on the [0, 1] scale, refused unless they are `[N, C, H, W]` of at least 2×2.
+fn unit_2x2(images: &Tensor, what: &str) -> Result<Tensor> {
+    ensure!(
+        images.dim() == 4 && images.size()[2] >= 2 && images.size()[3] >= 2,
+        "{what} needs images [N, C, H, W] of at least 2×2, got {:?}",
+        images.size()
+    );
+    Ok(to_unit(images))
+}
+
 /// High-frequency energy: the mean squared difference between neighbouring pixels, across and
 /// down, per channel. A blurred image has less than its sharp original; noise adds more.
 pub fn sharpness(images: &Tensor) -> Result<f64> {
-    ensure!(
-        images.dim() == 4 && images.size()[2] >= 2 && images.size()[3] >= 2,
-        "sharpness needs images [N, C, H, W] of at least 2×2, got {:?}",
-        images.size()
-    );
-    let x = to_unit(images);
+    let x = unit_2x2(images, "sharpness")?;
     let (h, w) = (x.size()[2], x.size()[3]);
     let dx = x.narrow(3, 1, w - 1) - x.narrow(3, 0, w - 1);
     let dy = x.narrow(2, 1, h - 1) - x.narrow(2, 0, h - 1);
@@ -116,12 +121,7 @@ pub fn saturation(images: &Tensor) -> Result<f64> {
 /// along a row or column and largest for a pixel-level checkerboard, the artefact of strided
 /// transposed convolutions (Odena et al., 2016); read it against the targets' value.
 pub fn checkerboard(images: &Tensor) -> Result<f64> {
-    ensure!(
-        images.dim() == 4 && images.size()[2] >= 2 && images.size()[3] >= 2,
-        "checkerboard needs images [N, C, H, W] of at least 2×2, got {:?}",
-        images.size()
-    );
-    let x = to_unit(images);
+    let x = unit_2x2(images, "checkerboard")?;
     let (h, w) = (x.size()[2] / 2 * 2, x.size()[3] / 2 * 2);
     let x = x.narrow(2, 0, h).narrow(3, 0, w);
     let at = |dy: i64, dx: i64| x.slice(2, dy, h, 2).slice(3, dx, w, 2);
