@@ -53,7 +53,7 @@ pub mod prelude {
     pub use crate::models::unet::{UnetConfig, Upsample};
     pub use crate::models::{Conditioning, Norm};
     pub use crate::train::{
-        GanLoss, History, Interpolation, ModelConfig, Round, TrainConfig, Trainer,
+        GanLoss, History, Interpolation, ModelConfig, Remedies, Round, TrainConfig, Trainer,
     };
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
     pub use crate::{check, check_full, gpu_sized};

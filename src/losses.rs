@@ -22,6 +22,13 @@
 //! weight clipping (WGAN) or by the [`gradient_penalty`] `λ E[(‖∇C(x̂)‖₂ − 1)²]` on random
 //! interpolates `x̂ = α x + (1 − α) G(z)`, `α ~ U(0, 1)` per sample (WGAN-GP).
 //!
+//! ## Hinge loss and R1 (notebook 06)
+//! The hinge game (Lim & Ye, 2017; Miyato et al., 2018) lets D stop pushing once a sample is
+//! beyond its margin: D minimises `E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]`
+//! ([`hinge_discriminator_loss`]); G minimises `−E[D(G(z))]`, the WGAN generator loss.
+//! The R1 penalty (Mescheder et al., 2018) `(γ/2) E_x[‖∇_x D(x)‖²]` ([`r1_penalty`]) flattens D
+//! around the real data, so that D's gradient does not overshoot when G lands there.
+//!
 //! ## Pix2Pix (Isola et al., 2017)
 //! The generator adds `λ · E‖y − G(x)‖₁` ([`l1_loss`], λ = 100 in the paper) to its GAN loss.
 
@@ -60,6 +67,29 @@ pub fn critic_loss(real_scores: &Tensor, fake_scores: &Tensor) -> Tensor {
 /// The WGAN generator loss `−E[C(G(z))]`.
 pub fn generator_loss_wasserstein(fake_scores: &Tensor) -> Tensor {
     -fake_scores.mean(Kind::Float)
+}
+
+/// The hinge loss of D: `E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]` on raw scores. A
+/// real sample scored above 1 or a fake below −1 adds nothing: D stops pushing it.
+pub fn hinge_discriminator_loss(real_scores: &Tensor, fake_scores: &Tensor) -> Tensor {
+    (-real_scores + 1.0).relu().mean(Kind::Float) + (fake_scores + 1.0).relu().mean(Kind::Float)
+}
+
+/// The R1 penalty `(γ/2) · E[‖∇_x D(x)‖²]` for D's `scores` of the `real` batch, which must have
+/// been made with `set_requires_grad(true)`. Taken with `create_graph`, so that it trains D.
+pub fn r1_penalty(scores: &Tensor, real: &Tensor, gamma: f64) -> anyhow::Result<Tensor> {
+    anyhow::ensure!(
+        real.requires_grad() && scores.requires_grad(),
+        "R1 differentiates D's scores with respect to the real batch: make the batch with \
+         set_requires_grad(true) and score it outside no_grad"
+    );
+    let gradients = Tensor::f_run_backward(&[scores.sum(Kind::Float)], &[real], true, true)?;
+    let squared =
+        gradients[0]
+            .flatten(1, -1)
+            .square()
+            .sum_dim_intlist([1i64].as_slice(), false, Kind::Float);
+    Ok(squared.mean(Kind::Float) * (gamma / 2.0))
 }
 
 /// `λ · E[(‖∇_x̂ C(x̂)‖₂ − 1)²]` with `x̂ = α·real + (1 − α)·fake`, one `α ~ U(0, 1)` per sample.
@@ -167,6 +197,7 @@ mod tests {
     //! F.binary_cross_entropy_with_logits(fake, torch.ones(4))         # 0.9988914132118225
     //! fake.mean() - real.mean()                                       # -1.7000000476837158
     //! -fake.mean()                                                    # 0.25
+    //! F.relu(1 - real).mean() + F.relu(1 + fake).mean()               # 1.6749999523162842
     //! a = torch.tensor([[0.5, -1.0], [2.0, 0.25]]); b = torch.tensor([[0.0, -0.5], [1.0, 1.0]])
     //! 100 * (a - b).abs().mean()                                      # 68.75
     //! x = torch.tensor([-4.0], requires_grad=True)
@@ -212,6 +243,23 @@ mod tests {
         let a = t(&[0.5, -1.0, 2.0, 0.25]).view([2, 2]);
         let b = t(&[0.0, -0.5, 1.0, 1.0]).view([2, 2]);
         close(&l1_loss(&a, &b, 100.0), 68.75);
+    }
+
+    #[test]
+    fn hinge_matches_pytorch_and_r1_is_analytic() {
+        close(
+            &hinge_discriminator_loss(&t(&REAL), &t(&FAKE)),
+            1.6749999523162842,
+        );
+        // D(x) = w·x has gradient w everywhere: R1 = γ/2 · ‖w‖² = 10/2 · 25.
+        let w = t(&[3.0, 4.0, 0.0, 0.0]).view([4, 1]);
+        let real = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let scores = real.flatten(1, -1).matmul(&w);
+        close(&r1_penalty(&scores, &real, 10.0).unwrap(), 125.0);
+        // Without the graph to the batch it explains what to do.
+        let plain = Tensor::randn([8, 1, 2, 2], (Kind::Float, Device::Cpu));
+        let err = r1_penalty(&plain.flatten(1, -1).matmul(&w), &plain, 10.0).unwrap_err();
+        assert!(err.to_string().contains("set_requires_grad"), "{err}");
     }
 
     #[test]

@@ -246,3 +246,81 @@ fn samples_as_png_and_npy_and_scores_beside_the_floor() {
     assert!(out.contains("(real data:"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Notebook 06's remedies are switches of `gans train`: they land in the run's config, a run
+/// with all of them trains, resumes and samples, and a switch that does not fit the model or a
+/// resumed run is refused by name.
+#[test]
+fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_not_fit() {
+    let dir = scratch("remedies");
+    let run = dir.join("dcgan");
+    let path = run.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "dcgan",
+            "--dataset",
+            "mnist",
+            "--width",
+            "8",
+            "--batch-size",
+            "16",
+            "--steps",
+            "4",
+            "--device",
+            "cpu",
+            "--out",
+            path,
+        ];
+        args.extend_from_slice(extra);
+        gans(&args)
+    };
+    ok(&train(&[
+        "--lr-d",
+        "4e-4",
+        "--ema",
+        "0.9",
+        "--spectral-norm",
+        "--hinge",
+        "--r1",
+        "1",
+        "--minibatch-std",
+        "--diff-augment",
+    ]));
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    for field in [
+        "\"spectral_norm\": true",
+        "\"minibatch_std\": true",
+        "\"diff_augment\": true",
+        "\"ema\": 0.9",
+        "\"r1_gamma\": 1.0",
+        "\"Hinge\"",
+        "0.0004",
+    ] {
+        assert!(
+            config.contains(field),
+            "{field} is not in config.json:\n{config}"
+        );
+    }
+    // The run goes on with its own settings; a remedy flag on --resume is refused.
+    ok(&gans(&["train", "--resume", path, "--steps", "6"]));
+    assert_eq!(checkpoint_step(&run), 6);
+    let refused = gans(&["train", "--resume", path, "--steps", "8", "--ema", "0.5"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("leave out --lr-d, --ema"));
+    assert_eq!(checkpoint_step(&run), 6);
+    // Switches that do not fit: named, and nothing is created.
+    let toy = dir.join("toy");
+    let refused = ring(&toy, 5, &["--spectral-norm"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("has neither"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!toy.exists());
+    let refused = train(&["--force", "--label-smoothing", "1.5"]);
+    assert!(text(&refused.stderr).contains("between 0.5 and 1"));
+    assert_eq!(checkpoint_step(&run), 6, "a refused --force keeps the run");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -407,17 +407,18 @@ pub fn emoji(device: Device) -> Result<Classifier> {
 }
 
 /// The course classifier for a dataset, by the dataset's name and example shape: MNIST,
-/// Fashion-MNIST, the 28×28 letters, the 64×64 emoji. An error naming the four for any other.
+/// Fashion-MNIST, the 28×28 letters, the 64×64 emoji (also for 32×32 emoji, which
+/// [`super::report::score_samples`] upsamples). An error naming the four for any other.
 pub fn for_data(name: &str, shape: &[i64], device: Device) -> Result<Classifier> {
     let family = name.split('/').next().unwrap_or(name);
     match (family, shape) {
         ("mnist", [1, 28, 28]) => mnist(device),
         ("fashion-mnist", [1, 28, 28]) => fashion_mnist(device),
         ("letters", [1, 28, 28]) => letters(device),
-        ("emoji", [3, 64, 64]) => emoji(device),
+        ("emoji", [3, 64, 64] | [3, 32, 32]) => emoji(device),
         _ => anyhow::bail!(
             "the course has no classifier for {name} {shape:?}: it has one for MNIST, \
-             Fashion-MNIST, letters (28×28) and emoji (64×64). Train one with \
+             Fashion-MNIST, letters (28×28) and emoji (64×64, or 32×32 upsampled). Train one with \
              Classifier::train(&train, &test, epochs, seed) and call gans::metrics::evaluate"
         ),
     }
@@ -452,7 +453,7 @@ mod tests {
     /// A dataset without a course classifier is refused by name, with the four that have one.
     #[test]
     fn no_classifier_for_other_data_is_a_clear_error() {
-        for (name, shape) in [("emoji/faces/train", [3, 32, 32]), ("celeba", [3, 64, 64])] {
+        for (name, shape) in [("emoji/faces/train", [3, 48, 48]), ("celeba", [3, 64, 64])] {
             let err = for_data(name, &shape, Device::Cpu).unwrap_err().to_string();
             assert!(err.contains(name) && err.contains("Fashion-MNIST"), "{err}");
         }

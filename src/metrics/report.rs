@@ -107,6 +107,96 @@ impl Scores {
     }
 }
 
+/// Several runs' scores side by side: one row per run (Fréchet distance, KID, classes present,
+/// confident share, seconds of training), and the real data's floor last. Notebook 06's
+/// ablation table.
+#[derive(Debug, Default)]
+pub struct ScoreTable {
+    rows: Vec<(String, Scores, f64)>,
+}
+
+impl ScoreTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a run: its name, its scores and how long it trained.
+    pub fn add(&mut self, name: impl Into<String>, scores: Scores, seconds: f64) {
+        self.rows.push((name.into(), scores, seconds));
+    }
+
+    /// The scores of the run called `name`.
+    pub fn get(&self, name: &str) -> Option<&Scores> {
+        self.rows
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, s, _)| s)
+    }
+
+    /// The table's cells: a header, one row per run, the floor.
+    fn cells(&self) -> Vec<Vec<String>> {
+        let classes =
+            |c: &Coverage| format!("{}/{}", c.histogram.len() - c.missing, c.histogram.len());
+        let mut cells = vec![vec![
+            "run".to_string(),
+            "Fréchet distance".into(),
+            "KID".into(),
+            "classes".into(),
+            format!("p ≥ {}", super::coverage::CONFIDENT),
+            "training".into(),
+        ]];
+        for (name, s, seconds) in &self.rows {
+            cells.push(vec![
+                name.clone(),
+                format!("{:.2}", s.fd),
+                format!("{:.3}", s.kid.mean),
+                classes(&s.coverage),
+                format!("{:.0} %", 100.0 * s.coverage.confident),
+                format!("{seconds:.0} s"),
+            ]);
+        }
+        if let Some((_, s, _)) = self.rows.first() {
+            cells.push(vec![
+                "real data (the floor)".into(),
+                format!("{:.2}", s.fd_floor),
+                format!("{:.3}", s.kid_floor.mean),
+                classes(&s.real_coverage),
+                format!("{:.0} %", 100.0 * s.real_coverage.confident),
+                String::new(),
+            ]);
+        }
+        cells
+    }
+
+    /// The table as markdown.
+    pub fn to_markdown(&self) -> String {
+        let cells = self.cells();
+        let mut text = String::new();
+        for (i, row) in cells.iter().enumerate() {
+            text += &format!("| {} |\n", row.join(" | "));
+            if i == 0 {
+                text += &format!("| --- |{}\n", " ---: |".repeat(row.len() - 1));
+            }
+        }
+        text
+    }
+
+    /// The table in a notebook.
+    pub fn evcxr_display(&self) {
+        let cells = self.cells();
+        let row = |tag: &str, r: &[String]| {
+            let inner: String = r.iter().map(|c| format!("<{tag}>{c}</{tag}>")).collect();
+            format!("<tr>{inner}</tr>")
+        };
+        let body: String = cells[1..].iter().map(|r| row("td", r)).collect();
+        let html = format!(
+            "<table><thead>{}</thead><tbody>{body}</tbody></table>",
+            row("th", &cells[0])
+        );
+        crate::viz::display_in_notebook("text/html", &html);
+    }
+}
+
 impl Trainer {
     /// Scores `n` samples against `test` with the course classifier of the training data
     /// ([`classifier::for_data`](super::classifier::for_data)), beside the floor of as many
@@ -130,6 +220,8 @@ fn subset(data: &Dataset, n: usize, seed: u64) -> Tensor {
 
 /// Scores `samples` `[N, C, H, W]` (with the `labels` they were asked for, for a cGAN) against
 /// `test`, and `N` images of `train` against `test` as the floor. `N` is capped at the test size.
+/// Images smaller than the classifier reads are upsampled (bilinear) to its side, samples and
+/// real images alike.
 pub fn score_samples(
     classifier: &Classifier,
     samples: &Tensor,
@@ -157,9 +249,21 @@ pub fn score_samples(
         n >= 50,
         "scoring needs at least 50 samples and test images, got {n}"
     );
-    let samples = samples.narrow(0, 0, n as i64);
-    let real_test = subset(test, n, 1);
-    let real_train = subset(train, n, 2);
+    // Images smaller than the classifier's (the 32×32 emoji of a CPU run) are scored upsampled
+    // to its side, all three sets the same way, so the comparison stays fair.
+    let [_, side, _] = classifier.meta.image_shape;
+    let fit = |images: Tensor| {
+        if images.size()[2] < side && images.size()[1] == classifier.meta.image_shape[0] {
+            images
+                .upsample_bilinear2d([side, side], false, None, None)
+                .clamp(-1.0, 1.0)
+        } else {
+            images
+        }
+    };
+    let samples = fit(samples.narrow(0, 0, n as i64));
+    let real_test = fit(subset(test, n, 1));
+    let real_train = fit(subset(train, n, 2));
     let (fake, test_f, train_f) = (
         classifier.features(&samples)?,
         classifier.features(&real_test)?,
@@ -222,4 +326,57 @@ pub fn samples_with_labels(trainer: &Trainer, n: usize) -> Result<(Tensor, Optio
     }
     let labels = (!all_labels.is_empty()).then(|| Tensor::cat(&all_labels, 0));
     Ok((Tensor::cat(&parts, 0), labels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Kid;
+
+    fn scores(fd: f64, missing: usize) -> Scores {
+        let coverage = |missing: usize| Coverage {
+            histogram: vec![0.1; 10],
+            kl_to_uniform: 0.0,
+            missing,
+            classifier_score: 5.0,
+            confident: 0.5,
+        };
+        Scores {
+            n: 100,
+            fd,
+            fd_floor: 1.25,
+            kid: Kid {
+                mean: 0.5,
+                std: 0.1,
+            },
+            kid_floor: Kid {
+                mean: 0.01,
+                std: 0.01,
+            },
+            coverage: coverage(missing),
+            real_coverage: coverage(0),
+            label_accuracy: None,
+        }
+    }
+
+    #[test]
+    fn the_score_table_has_a_row_per_run_and_the_floor_last() {
+        let mut table = ScoreTable::new();
+        table.add("paper", scores(23.875, 0), 108.4);
+        table.add("EMA", scores(12.5, 1), 110.0);
+        let text = table.to_markdown();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert!(
+            lines[2].starts_with("| paper | 23.88 | 0.500 | 10/10 | 50 % | 108 s |"),
+            "{text}"
+        );
+        assert!(lines[3].contains("| 9/10 |"), "{text}");
+        assert!(
+            lines[4].starts_with("| real data (the floor) | 1.25 | 0.010 |"),
+            "{text}"
+        );
+        assert_eq!(table.get("EMA").map(|s| s.fd), Some(12.5));
+        assert!(table.get("nothing").is_none());
+    }
 }

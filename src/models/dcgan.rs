@@ -45,6 +45,14 @@ pub struct DcganConfig {
     /// sees it as constant extra channels of the image.
     #[serde(default)]
     pub conditioning: super::Conditioning,
+    /// Spectral normalisation of every D layer (Miyato et al., 2018; [`super::spectral`]).
+    #[serde(default)]
+    pub spectral_norm: bool,
+    /// D's last layer also sees the minibatch standard deviation (Karras et al., 2018): one
+    /// more channel holding the spread of the batch's features, so that a batch of
+    /// near-identical samples (mode collapse) is easy for D to spot.
+    #[serde(default)]
+    pub minibatch_std: bool,
 }
 
 impl Default for DcganConfig {
@@ -58,6 +66,8 @@ impl Default for DcganConfig {
             dcgan_init: true,
             n_classes: 0,
             conditioning: super::Conditioning::OneHot,
+            spectral_norm: false,
+            minibatch_std: false,
         }
     }
 }
@@ -293,6 +303,8 @@ pub struct DcganDiscriminator {
     conv: Vec<nn::Conv2D>,
     /// `norm2` … `norm(N−1)`: none on the input layer (guideline 2) nor on the score.
     norm: Vec<Option<NormLayer>>,
+    /// Each conv's power iteration state, with `spectral_norm`.
+    spectral: Vec<super::spectral::SpectralNorm>,
 }
 
 impl DcganDiscriminator {
@@ -342,17 +354,29 @@ impl DcganDiscriminator {
         let k = if config.image_size == 28 { 7 } else { 4 };
         conv_layers.push(conv(
             &p / format!("conv{}", channels.len() + 1),
-            inputs,
+            inputs + i64::from(config.minibatch_std),
             1,
             k,
             1,
             0,
         ));
+        let spectral = if config.spectral_norm {
+            conv_layers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    super::spectral::SpectralNorm::new(&(&p / format!("conv{}", i + 1)), &c.ws)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(DcganDiscriminator {
             config: config.clone(),
             label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             conv: conv_layers,
             norm,
+            spectral,
         })
     }
 
@@ -414,7 +438,25 @@ impl DcganDiscriminator {
         }
         let last = self.conv.len() - 1;
         for (i, layer) in self.conv.iter().enumerate() {
-            xs = layer.forward_t(&xs, train); // at 64: [B, w, 32, 32] → [B, 2w, 16, 16] → … → [B, 1, 1, 1]
+            if i == last && self.config.minibatch_std {
+                xs = minibatch_std_map(&xs);
+                trace("+ minibatch std", &xs);
+            }
+            // at 64: [B, w, 32, 32] → [B, 2w, 16, 16] → … → [B, 1, 1, 1]
+            xs = match self.spectral.get(i) {
+                Some(sn) => {
+                    let (stride, padding) = if i < last { (2, 1) } else { (1, 0) };
+                    xs.conv2d(
+                        &sn.weight(&layer.ws, train),
+                        layer.bs.as_ref(),
+                        [stride, stride],
+                        [padding, padding],
+                        [1, 1],
+                        1,
+                    )
+                }
+                None => layer.forward_t(&xs, train),
+            };
             if i < last {
                 let mut name = format!("conv{}", i + 1);
                 if let Some(norm) = &self.norm[i] {
@@ -429,6 +471,17 @@ impl DcganDiscriminator {
         trace(&format!("conv{} → score", self.conv.len()), &xs);
         xs
     }
+}
+
+/// Feature maps `[B, C, H, W]` with one more channel: the standard deviation of each feature
+/// over the batch, averaged over all features, the same value everywhere (Karras et al., 2018,
+/// §3, with the whole batch as one group).
+pub fn minibatch_std_map(xs: &Tensor) -> Tensor {
+    let size = xs.size();
+    let plane = super::toy::batch_spread(xs)
+        .view([1, 1, 1, 1])
+        .expand([size[0], 1, size[2], size[3]], false);
+    Tensor::cat(&[xs.shallow_clone(), plane], 1)
 }
 
 /// A batch of noise `z ~ N(0, I)` of shape `[batch, latent_dim]` on `device`.
@@ -492,9 +545,10 @@ impl crate::train::Discriminator for DcganDiscriminator {
     fn layers(&self) -> Option<String> {
         Some(self.summary())
     }
-    /// Layer and instance norm normalise each sample by itself; batch norm does not.
+    /// Layer and instance norm normalise each sample by itself; batch norm and the minibatch
+    /// standard deviation do not.
     fn batch_independent(&self) -> bool {
-        self.config().norm != Norm::Batch
+        self.config().norm != Norm::Batch && !self.config().minibatch_std
     }
 }
 
@@ -529,6 +583,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Spectral norm keeps every layer's σ near 1 after a few passes, adds only untrained state,
+    /// and the minibatch standard deviation makes D's scores depend on the batch.
+    #[test]
+    fn spectral_norm_and_minibatch_std() {
+        use crate::train::Discriminator;
+        tch::manual_seed(1);
+        let config = |spectral_norm, minibatch_std| DcganConfig {
+            width: 8,
+            norm: Norm::None,
+            spectral_norm,
+            minibatch_std,
+            ..DcganConfig::mnist()
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let plain = DcganDiscriminator::new(&config(false, false), vs.root() / "plain").unwrap();
+        let sn = DcganDiscriminator::new(&config(true, false), vs.root() / "sn").unwrap();
+        let trained = |prefix: &str| -> i64 {
+            vs.variables()
+                .iter()
+                .filter(|(n, t)| n.starts_with(prefix) && t.requires_grad())
+                .map(|(_, t)| t.numel() as i64)
+                .sum()
+        };
+        assert_eq!(trained("plain."), trained("sn."));
+        assert!(vs.variables().contains_key("sn.conv1.sn_u"));
+        let images = Tensor::randn([6, 1, 28, 28], (Kind::Float, Device::Cpu));
+        for _ in 0..30 {
+            let _ = sn.forward_t(&images, None, true);
+        }
+        for (layer, state) in sn.conv.iter().zip(&sn.spectral) {
+            let sigma =
+                super::super::spectral::largest_singular_value(&state.weight(&layer.ws, false));
+            assert!((sigma - 1.0).abs() < 0.02, "σ = {sigma}");
+        }
+        assert!(plain.batch_independent() && sn.batch_independent());
+        let mb = DcganDiscriminator::new(&config(false, true), vs.root() / "mb").unwrap();
+        assert!(!mb.batch_independent());
+        assert!(mb.summary().contains("+ minibatch std"));
+        let alone = mb.forward_t(&images.narrow(0, 0, 3), None, false);
+        let joined = mb.forward_t(&images, None, false).narrow(0, 0, 3);
+        assert!(
+            !alone.equal(&joined),
+            "the spread of the batch reaches the score"
+        );
     }
 
     #[test]

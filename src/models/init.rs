@@ -11,7 +11,8 @@ use tch::{Tensor, nn};
 /// which each model reports from its own batch, layer and instance norm layers
 /// (`DcganGenerator::norm_scales`, …), get N(1, 0.02); every other weight (convolution,
 /// transposed convolution, linear, embedding) gets N(0, 0.02); every bias and shift (β) 0; batch
-/// norm's running statistics their start values (mean 0, variance 1).
+/// norm's running statistics their start values (mean 0, variance 1); spectral norm's power
+/// iteration vectors (`sn_u`, `sn_v`) a random unit vector.
 ///
 /// Variables are visited in name order: `VarStore::variables` is a hash map, whose order
 /// changes from run to run, and drawing the same numbers into other variables would make the
@@ -31,6 +32,9 @@ pub fn dcgan_normal(vs: &nn::VarStore, norm_scales: impl IntoIterator<Item = Ten
                 var.zeros_like()
             } else if name.ends_with(".running_var") {
                 var.ones_like()
+            } else if name.ends_with(".sn_u") || name.ends_with(".sn_v") {
+                let x = var.randn_like();
+                &x / x.norm()
             } else if is_scale {
                 var.randn_like() * 0.02 + 1.0
             } else {

@@ -12,6 +12,7 @@
 //! | [`patchgan`] | the Pix2Pix 70×70 PatchGAN discriminator |
 //! | [`pix2pix`] | the two above as one model: [`pix2pix::Pix2PixConfig`] |
 //! | [`init`] | the DCGAN paper's N(0, 0.02) initialisation |
+//! | [`spectral`] | spectral normalisation of a layer's weight (power iteration, as PyTorch) |
 //!
 //! ## One model, one place
 //! Each model's file owns its config, how its networks are built and initialised, what data it
@@ -26,6 +27,7 @@ pub mod init;
 pub mod mlp;
 pub mod patchgan;
 pub mod pix2pix;
+pub mod spectral;
 pub mod toy;
 pub mod unet;
 

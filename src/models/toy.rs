@@ -86,16 +86,20 @@ impl Mlp {
 /// the mean over the F features of their standard deviation over the batch (population
 /// formula, plus 1e-8 inside the root so that a collapsed batch still has a gradient).
 pub fn minibatch_std(features: &Tensor) -> Tensor {
+    let spread = batch_spread(features).expand([features.size()[0], 1], false); // [B, 1]
+    Tensor::cat(&[features.shallow_clone(), spread], 1)
+}
+
+/// The spread that [`minibatch_std`] appends, a scalar: the mean over the features `[B, …]`
+/// of their standard deviation over the batch.
+pub fn batch_spread(features: &Tensor) -> Tensor {
     let mean = features.mean_dim(0, true, features.kind());
     let std = ((features - mean)
         .square()
         .mean_dim(0, false, features.kind())
         + 1e-8)
-        .sqrt(); // [F]
-    let spread = std
-        .mean(features.kind())
-        .expand([features.size()[0], 1], false); // [B, 1]
-    Tensor::cat(&[features.shallow_clone(), spread], 1)
+        .sqrt(); // […]
+    std.mean(features.kind())
 }
 
 /// The toy generator: `z [B, latent_dim]` → points `[B, 2]`.

@@ -164,6 +164,11 @@ impl Trainer {
         for (name, var) in self.variables() {
             tensors.push((format!("net/{name}"), var.detach()));
         }
+        if let Some(ema) = &self.ema {
+            for (name, var) in ema.variables() {
+                tensors.push((format!("ema/{name}"), var.detach()));
+            }
+        }
         for (prefix, opt) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
             for (name, t) in opt.state() {
                 tensors.push((format!("{prefix}/{name}"), t));
@@ -320,6 +325,16 @@ impl Trainer {
                 problems.push(format!("unexpected `{name}`"));
             }
         }
+        let averages = self.ema.as_ref().map(|e| e.variables()).unwrap_or_default();
+        for (name, var) in &averages {
+            match tensors.iter().find(|(n, _)| n == &format!("ema/{name}")) {
+                None => problems.push(format!("missing the moving average `ema/{name}`")),
+                Some((_, t)) if t.size() != var.size() => {
+                    problems.push(format!("`ema/{name}` has shape {:?}", t.size()))
+                }
+                Some(_) => {}
+            }
+        }
         if !problems.is_empty() {
             problems.truncate(6);
             bail!(
@@ -378,6 +393,11 @@ impl Trainer {
         tch::no_grad(|| {
             for (name, mut var) in variables {
                 if let Ok(t) = find(&format!("net/{name}")) {
+                    var.copy_(t);
+                }
+            }
+            for (name, mut var) in averages {
+                if let Ok(t) = find(&format!("ema/{name}")) {
                     var.copy_(t);
                 }
             }

@@ -40,9 +40,10 @@
 use anyhow::{Context, Result, ensure};
 use tch::{Device, Kind, Tensor};
 
+use super::augment::Augmented;
 use super::config::TrainConfig;
+use super::step::{DExtras, update_d_with, update_g, update_g_l1};
 use super::step::{DStep, Discriminator, GStep, Generator, mean_output};
-use super::step::{update_d, update_g, update_g_l1};
 use super::trainer::Trainer;
 use crate::optim::Optimizer;
 
@@ -113,7 +114,7 @@ impl Round<'_> {
         &*self.trainer.generator
     }
 
-    /// The discriminator (or critic), to pass to [`update_d`].
+    /// The discriminator (or critic), to pass to [`super::update_d`].
     pub fn discriminator(&self) -> &dyn Discriminator {
         &*self.trainer.discriminator
     }
@@ -173,7 +174,7 @@ impl Round<'_> {
         self.trainer.window.g += values.to_device(self.trainer.device);
     }
 
-    /// Records a D update made with [`update_d`].
+    /// Records a D update made with [`super::update_d`].
     pub fn log_d_step(&mut self, d: DStep) {
         let w = d.wasserstein.unwrap_or_else(|| d.loss_d.zeros_like());
         let values = Tensor::stack(&[d.loss_d, d.d_real, d.d_fake, d.grad_norm, w], 0);
@@ -214,9 +215,11 @@ impl Round<'_> {
     }
 }
 
-/// The crate's step, the one [`Trainer::train`] plays: `n_critic` D updates with [`update_d`]
-/// (each followed by clipping when `clip` is set), then one G update with [`update_g`]; for
-/// Pix2Pix's "L1 only" baseline, G's update alone.
+/// The crate's step, the one [`Trainer::train`] plays: `n_critic` D updates with
+/// [`update_d_with`] (with the config's label smoothing and R1 penalty, each followed by
+/// clipping when `clip` is set), then one G update with [`update_g`]; for Pix2Pix's "L1 only"
+/// baseline, G's update alone. With `diff_augment` on, D sees every batch through
+/// [`super::augment::diff_augment`], in both updates.
 ///
 /// With `n_critic = 1` the fake batch D was trained on is reused for G's update (one generator
 /// forward pass per step, as the PyTorch DCGAN tutorial does); with more critic steps G gets
@@ -241,13 +244,14 @@ pub fn standard_step(r: &mut Round) -> Result<()> {
             tch::no_grad(|| r.fake_for(&real, condition.as_ref()))?
         };
         let t = &mut *r.trainer;
-        let d = update_d(
-            &*t.discriminator,
+        let d = update_d_with(
+            &Augmented::new(&*t.discriminator, config.diff_augment),
             &mut t.opt_d,
             &real,
             &fake,
             condition.as_ref(),
             config.loss,
+            DExtras::of(&config),
         )?;
         if let Some(c) = config.clip {
             r.opt_d().clip(c);
@@ -269,7 +273,7 @@ pub fn standard_step(r: &mut Round) -> Result<()> {
         .then_some((&real, config.l1_lambda));
     let t = &mut *r.trainer;
     let g = update_g(
-        &*t.discriminator,
+        &Augmented::new(&*t.discriminator, config.diff_augment),
         &mut t.opt_g,
         &fake,
         condition.as_ref(),

@@ -33,7 +33,7 @@ impl Trainer {
         let labels = self.labels_cycling(n);
         let train = self.batch_statistics(n);
         Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), train)
+            self.sampler().generate(&z, labels.as_ref(), train)
         }))
     }
 
@@ -102,7 +102,7 @@ impl Trainer {
         let z = z.to_kind(Kind::Float).to_device(self.device);
         let train = self.batch_statistics(size[0] as usize);
         Ok(tch::no_grad(|| {
-            self.generator.generate(&z, labels.as_ref(), train)
+            self.sampler().generate(&z, labels.as_ref(), train)
         }))
     }
 
@@ -143,7 +143,7 @@ impl Trainer {
         // for one image: batch norm then normalises over its pixels.
         let train = self.statistics == Statistics::Batch;
         Ok(tch::no_grad(|| {
-            self.generator.generate(&inputs, None, train)
+            self.sampler().generate(&inputs, None, train)
         }))
     }
 

@@ -57,12 +57,50 @@ pub enum GanLoss {
     Wasserstein,
     /// WGAN-GP: critic scores plus the gradient penalty with weight `lambda` (10).
     WassersteinGp { lambda: f64 },
+    /// The hinge game (Lim & Ye, 2017; SN-GAN): D minimises `E[max(0, 1 − D(x))] +
+    /// E[max(0, 1 + D(G(z)))]`, G minimises `−E[D(G(z))]`. D's output is a score, not a logit.
+    Hinge,
 }
 
 impl GanLoss {
     /// True for the Wasserstein losses, whose D is a critic.
     pub fn is_wasserstein(self) -> bool {
         matches!(self, GanLoss::Wasserstein | GanLoss::WassersteinGp { .. })
+    }
+
+    /// True when D's outputs are logits of a probability (the BCE games); false when they are
+    /// raw scores (a critic, or the hinge game's D).
+    pub fn has_logits(self) -> bool {
+        matches!(self, GanLoss::Minimax | GanLoss::NonSaturating)
+    }
+}
+
+/// What D's update adds to the game's loss: one-sided label smoothing (Salimans et al., 2016)
+/// and the R1 penalty (Mescheder et al., 2018). The default adds nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DExtras {
+    /// D's target for real samples in the BCE games (1: none; 0.9 smooths).
+    pub real_label: f64,
+    /// γ of the R1 penalty `(γ/2) E[‖∇_x D(x)‖²]` on real samples (0: none).
+    pub r1_gamma: f64,
+}
+
+impl Default for DExtras {
+    fn default() -> Self {
+        DExtras {
+            real_label: 1.0,
+            r1_gamma: 0.0,
+        }
+    }
+}
+
+impl DExtras {
+    /// The extras a run's config asks for.
+    pub fn of(config: &super::TrainConfig) -> Self {
+        DExtras {
+            real_label: config.real_label,
+            r1_gamma: config.r1_gamma,
+        }
     }
 }
 
@@ -97,10 +135,10 @@ pub struct GStep {
 /// critic.
 pub(crate) fn mean_output(scores: &Tensor, loss: GanLoss) -> Tensor {
     let scores = scores.detach();
-    if loss.is_wasserstein() {
-        scores.mean(Kind::Float)
-    } else {
+    if loss.has_logits() {
         scores.sigmoid().mean(Kind::Float)
+    } else {
+        scores.mean(Kind::Float)
     }
 }
 
@@ -153,13 +191,43 @@ pub fn update_d(
     labels: Option<&Tensor>,
     loss: GanLoss,
 ) -> Result<DStep> {
+    update_d_with(
+        discriminator,
+        opt_d,
+        real,
+        fake,
+        labels,
+        loss,
+        DExtras::default(),
+    )
+}
+
+/// [`update_d`] with label smoothing and the R1 penalty, as `extras` says.
+pub fn update_d_with(
+    discriminator: &(impl Discriminator + ?Sized),
+    opt_d: &mut Optimizer,
+    real: &Tensor,
+    fake: &Tensor,
+    labels: Option<&Tensor>,
+    loss: GanLoss,
+    extras: DExtras,
+) -> Result<DStep> {
     check_batches(real, fake, labels)?;
     let fake = fake.detach();
+    let r1 = extras.r1_gamma > 0.0;
+    // R1 differentiates D's scores with respect to the real batch itself.
+    let real = if r1 {
+        real.detach().set_requires_grad(true)
+    } else {
+        real.shallow_clone()
+    };
+    let real = &real;
     let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels)?;
-    let loss_d = match loss {
+    let game = match loss {
         GanLoss::Minimax | GanLoss::NonSaturating => {
-            losses::discriminator_loss(&real_scores, &fake_scores)
+            losses::bce(&real_scores, extras.real_label) + losses::bce(&fake_scores, 0.0)
         }
+        GanLoss::Hinge => losses::hinge_discriminator_loss(&real_scores, &fake_scores),
         GanLoss::Wasserstein => losses::critic_loss(&real_scores, &fake_scores),
         GanLoss::WassersteinGp { lambda } => {
             let penalty = losses::gradient_penalty(
@@ -170,6 +238,11 @@ pub fn update_d(
             )?;
             losses::critic_loss(&real_scores, &fake_scores) + penalty
         }
+    };
+    let loss_d = if r1 {
+        game + losses::r1_penalty(&real_scores, real, extras.r1_gamma)?
+    } else {
+        game
     };
     let grad_norm = opt_d.minimize(&loss_d)?;
     let wasserstein = loss
@@ -207,7 +280,7 @@ pub fn update_g(
     let adversarial = match loss {
         GanLoss::Minimax => losses::generator_loss_minimax(&scores),
         GanLoss::NonSaturating => losses::generator_loss_non_saturating(&scores),
-        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } => {
+        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } | GanLoss::Hinge => {
             losses::generator_loss_wasserstein(&scores)
         }
     };

@@ -135,6 +135,87 @@ pub struct Trainer {
     pub(crate) silent: bool,
     /// The step of the last progress line printed (a call's closing line repeats no point).
     printed_step: usize,
+    /// With `config.ema`: the moving average of G's weights, which sampling uses.
+    pub(crate) ema: Option<Ema>,
+    /// With `config.ema`: whether samples, snapshots and scores come from the moving average
+    /// (`true`, the default) or from G itself (`false`, to compare the two on one run).
+    pub sample_average: bool,
+}
+
+/// An exponential moving average of G's weights (Yazıcı et al., 2019): a second generator,
+/// in its own VarStore, whose every weight follows G's as `ema ← β_t·ema + (1 − β_t)·G` after
+/// step t, with the usual warm-up `β_t = min(β, (1 + t) / (10 + t))` (TensorFlow's
+/// `ExponentialMovingAverage` with `num_updates`), so that the starting weights do not linger
+/// in a short run. Batch norm's running statistics are copied, not averaged.
+pub(crate) struct Ema {
+    pub(crate) vs: nn::VarStore,
+    pub(crate) generator: Box<dyn Generator>,
+    /// (the average, G's own weight), in name order.
+    pairs: Vec<(Tensor, Tensor)>,
+}
+
+impl Ema {
+    /// A copy of the generator of `vs`, built from `config` in a VarStore of its own.
+    fn new(config: &TrainConfig, vs: &nn::VarStore, device: Device) -> Result<Self> {
+        let ema_vs = nn::VarStore::new(device);
+        let networks = config.model.model().build(&ema_vs)?;
+        if config.channels_last {
+            crate::models::to_channels_last(&ema_vs);
+        }
+        let live = vs.variables();
+        let mut names: Vec<(String, Tensor)> = ema_vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("generator."))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut pairs = Vec::new();
+        for (name, mut average) in names {
+            let own = live
+                .get(&name)
+                .with_context(|| format!("the average has `{name}`, G has not"))?;
+            tch::no_grad(|| average.copy_(own));
+            // The average is never trained.
+            let _ = average.set_requires_grad(false);
+            pairs.push((average, own.shallow_clone()));
+        }
+        Ok(Ema {
+            vs: ema_vs,
+            generator: networks.generator,
+            pairs,
+        })
+    }
+
+    /// The decay used after step `step` (0 for the first) for a target decay `beta`.
+    pub(crate) fn decay(beta: f64, step: usize) -> f64 {
+        beta.min((1.0 + step as f64) / (10.0 + step as f64))
+    }
+
+    /// One step of the average after step `step`, towards a decay of `beta`.
+    fn update(&mut self, beta: f64, step: usize) {
+        let beta = Self::decay(beta, step);
+        tch::no_grad(|| {
+            for (average, own) in &mut self.pairs {
+                if own.requires_grad() {
+                    let _ = average.lerp_(&*own, 1.0 - beta);
+                } else {
+                    average.copy_(own);
+                }
+            }
+        });
+    }
+
+    /// The average's weights by name (`generator.…`), as a checkpoint stores them.
+    pub(crate) fn variables(&self) -> Vec<(String, Tensor)> {
+        let mut all: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("generator."))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
 }
 
 impl std::fmt::Debug for Trainer {
@@ -206,6 +287,8 @@ impl Trainer {
             built: (config_model, config_loss),
             silent: false,
             printed_step: 0,
+            ema: parts.ema,
+            sample_average: true,
         })
     }
 
@@ -220,6 +303,7 @@ impl Trainer {
         self.discriminator = parts.discriminator;
         self.opt_g = parts.opt_g;
         self.opt_d = parts.opt_d;
+        self.ema = parts.ema;
         self.fixed = parts.fixed;
         self.fixed_extra = parts.fixed_extra;
         self.step = 0;
@@ -500,6 +584,9 @@ impl Trainer {
         };
         step(&mut round)?;
         round.check_reports()?;
+        if let (Some(beta), Some(ema)) = (self.config.ema, self.ema.as_mut()) {
+            ema.update(beta, self.step);
+        }
         self.step += 1;
         Ok(())
     }
@@ -663,14 +750,24 @@ impl Trainer {
         Ok(())
     }
 
-    /// The generator's output for the fixed noise (or fixed input images), on the device.
+    /// The generator's output for the fixed noise (or fixed input images), on the device:
+    /// the moving average's when `config.ema` is set.
     pub fn fixed_samples(&self) -> Result<Tensor> {
+        let generator = self.sampler();
         Ok(tch::no_grad(|| match self.config.model.latent_dim() {
-            Some(_) => self
-                .generator
-                .generate(&self.fixed, self.fixed_labels(), true),
-            None => self.generator.generate(&self.fixed, None, true),
+            Some(_) => generator.generate(&self.fixed, self.fixed_labels(), true),
+            None => generator.generate(&self.fixed, None, true),
         }))
+    }
+
+    /// The generator that makes samples: the moving average of G's weights when `config.ema`
+    /// is set (and [`Trainer::sample_average`] is on), G itself otherwise. Training always
+    /// uses G.
+    pub fn sampler(&self) -> &dyn Generator {
+        match &self.ema {
+            Some(ema) if self.sample_average => &*ema.generator,
+            _ => &*self.generator,
+        }
     }
 
     /// Labels of the fixed noise, for a conditional model.
@@ -741,6 +838,7 @@ struct Parts {
     opt_d: Optimizer,
     fixed: Tensor,
     fixed_extra: Option<Tensor>,
+    ema: Option<Ema>,
 }
 
 fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts> {
@@ -752,6 +850,11 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
     }
     let opt_g = Optimizer::new(config.opt_g, &vs, "generator");
     let opt_d = Optimizer::new(config.opt_d, &vs, "discriminator");
+    // After G and D are drawn, so that switching the average on changes neither.
+    let ema = match config.ema {
+        Some(_) => Some(Ema::new(config, &vs, device)?),
+        None => None,
+    };
 
     torch_seed(mix(config.seed, FIXED, 0));
     let n = config.n_fixed;
@@ -796,6 +899,7 @@ fn build(config: &TrainConfig, data: &TrainData, device: Device) -> Result<Parts
         opt_d,
         fixed,
         fixed_extra,
+        ema,
     })
 }
 
@@ -807,6 +911,7 @@ impl GanLoss {
             GanLoss::NonSaturating => "non-saturating".into(),
             GanLoss::Wasserstein => "Wasserstein, clipped".into(),
             GanLoss::WassersteinGp { lambda } => format!("Wasserstein, GP λ = {lambda}"),
+            GanLoss::Hinge => "hinge".into(),
         }
     }
 }
@@ -832,6 +937,74 @@ mod tests {
         let mut trainer = Trainer::new(config, data).unwrap();
         trainer.train(3).unwrap();
         trainer
+    }
+
+    /// With `ema = β` the average's weights are `β_t·average + (1 − β_t)·G` after step t (β_t
+    /// warming up to β; batch norm's statistics copied), G trains as it would without it, and
+    /// samples come from it.
+    #[test]
+    fn the_moving_average_follows_g_and_makes_the_samples() {
+        use crate::models::dcgan::DcganConfig;
+        let data = || Dataset {
+            name: "noise".into(),
+            images: Tensor::ones([32, 1, 28, 28], (Kind::Float, Device::Cpu)) * 0.5,
+            labels: None,
+            class_names: vec![],
+        };
+        let model = DcganConfig {
+            width: 4,
+            ..DcganConfig::mnist()
+        };
+        let config = TrainConfig::gan(model).batch_size(8).quiet();
+        let mut plain = Trainer::new(config.clone(), data()).unwrap();
+        let mut averaged = Trainer::new(config.ema(Some(0.75)), data()).unwrap();
+        let weight = |t: &Trainer| t.vs.variables()["generator.deconv1.weight"].copy();
+        let average = |t: &Trainer| {
+            let all = t.ema.as_ref().unwrap().variables();
+            let find = |n: &str| all.iter().find(|(name, _)| name == n).unwrap().1.copy();
+            (
+                find("generator.deconv1.weight"),
+                find("generator.bn1.running_mean"),
+            )
+        };
+        assert!(
+            average(&averaged).0.equal(&weight(&averaged)),
+            "starts as G"
+        );
+        let mut expected = weight(&averaged);
+        for t in 0..3 {
+            averaged.train(1).unwrap();
+            plain.train(1).unwrap();
+            let beta = [0.1, 2.0 / 11.0, 0.25][t]; // (1 + t) / (10 + t), below 0.75
+            assert_eq!(Ema::decay(0.75, t), beta);
+            expected = &expected * beta + weight(&averaged) * (1.0 - beta);
+            let (w, running) = average(&averaged);
+            let gap = (&w - &expected).abs().max().double_value(&[]);
+            assert!(gap < 1e-6, "the average is off by {gap}");
+            assert!(running.equal(&averaged.vs.variables()["generator.bn1.running_mean"]));
+        }
+        // The average changes no trained weight (batch norm's running statistics of G differ:
+        // without the average, the snapshots run G itself), and it is what the snapshots show,
+        // unless sample_average is off.
+        for ((name, a), (_, b)) in plain.variables().iter().zip(averaged.variables()) {
+            if a.requires_grad() {
+                assert!(a.equal(&b), "{name} differs with the average on");
+            }
+        }
+        assert!(
+            !plain
+                .fixed_samples()
+                .unwrap()
+                .equal(&averaged.fixed_samples().unwrap())
+        );
+        averaged.sample_average = false;
+        assert!(
+            plain
+                .fixed_samples()
+                .unwrap()
+                .equal(&averaged.fixed_samples().unwrap())
+        );
+        assert_eq!(Ema::decay(0.75, 100), 0.75, "the warm-up ends");
     }
 
     /// The live line's parts: sparklines scale each series to its own range, times read as

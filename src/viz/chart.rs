@@ -187,6 +187,8 @@ impl LineChart {
             let mut chart = ChartBuilder::on(&plot)
                 .margin(12)
                 .margin_top(4)
+                // Room for half of the last x tick label ("12000"), centred on the right edge.
+                .margin_right(22)
                 .x_label_area_size(40)
                 .y_label_area_size(60)
                 .build_cartesian_2d(x0..x1, y0..y1)
@@ -271,7 +273,7 @@ impl LineChart {
         let mut legend = None;
         if self.series.len() > 1 || !self.series[0].name.is_empty() {
             // The plot area: the canvas less margins, caption and label areas.
-            let plot = (size.0 as f64 - 96.0, size.1 as f64 - 110.0);
+            let plot = (size.0 as f64 - 106.0, size.1 as f64 - 110.0);
             let names: Vec<&str> = self.series.iter().map(|s| s.name.as_str()).collect();
             let (w, h) = legend_size(&names, plot);
             let shape = LegendShape {
