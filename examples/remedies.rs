@@ -109,13 +109,15 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
         remedy("hinge loss", Remedies { hinge: true, ..off }),
-        remedy(
-            "R1 (γ 1)",
-            Remedies {
+        Row {
+            name: "R1 (γ 1, no batch norm in D)",
+            no_batch_norm: true,
+            remedies: Remedies {
                 r1_gamma: Some(1.0),
                 ..off
             },
-        ),
+            ..Default::default()
+        },
         remedy(
             "minibatch std",
             Remedies {

@@ -307,8 +307,17 @@ fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_n
     assert_eq!(checkpoint_step(&run), 6);
     let refused = gans(&["train", "--resume", path, "--steps", "8", "--ema", "0.5"]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused.stderr).contains("leave out --lr-d, --ema"));
+    assert!(text(&refused.stderr).contains("leave out --ema"));
     assert_eq!(checkpoint_step(&run), 6);
+    // --lr on resume sets both rates unless --lr-d keeps D's apart.
+    ok(&gans(&[
+        "train", "--resume", path, "--steps", "7", "--lr", "1e-4", "--lr-d", "3e-4",
+    ]));
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(
+        config.contains("0.0001") && config.contains("0.0003"),
+        "{config}"
+    );
     // Switches that do not fit: named, and nothing is created.
     let toy = dir.join("toy");
     let refused = ring(&toy, 5, &["--spectral-norm"]);
@@ -319,8 +328,8 @@ fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_n
         text(&refused.stderr)
     );
     assert!(!toy.exists());
-    let refused = train(&["--force", "--label-smoothing", "1.5"]);
+    let refused = train(&["--force", "--real-label", "1.5"]);
     assert!(text(&refused.stderr).contains("between 0.5 and 1"));
-    assert_eq!(checkpoint_step(&run), 6, "a refused --force keeps the run");
+    assert_eq!(checkpoint_step(&run), 7, "a refused --force keeps the run");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -340,7 +340,7 @@ fn learning_rates_that_are_not_are_refused_and_the_run_still_loads() {
         .unwrap();
     ok(&out);
     assert!(
-        text(&out.stderr).contains("50 times the paper's"),
+        text(&out.stderr).contains("50 times this run's preset"),
         "{}",
         text(&out.stderr)
     );

@@ -82,7 +82,7 @@ struct TrainArgs {
     epochs: Option<usize>,
     #[arg(long, allow_negative_numbers = true, value_parser = at_least_one)]
     batch_size: Option<usize>,
-    /// Learning rate of both G and D (default: the paper's). With --resume: from now on.
+    /// Learning rate of both G and D (default: the preset's). With --resume: from now on.
     #[arg(long, allow_hyphen_values = true)]
     lr: Option<f64>,
     #[arg(long)]
@@ -132,6 +132,7 @@ enum Preset {
 #[derive(clap::Args)]
 struct RemedyArgs {
     /// D's learning rate, apart from G's (two time-scale update rule, Heusel et al. 2017).
+    /// With --resume: from now on.
     #[arg(long, allow_hyphen_values = true)]
     lr_d: Option<f64>,
     /// Sample from a moving average of G's weights with this decay (e.g. 0.999).
@@ -152,9 +153,10 @@ struct RemedyArgs {
     /// Differentiable augmentation of all D sees (Zhao et al. 2020), for small data.
     #[arg(long)]
     diff_augment: bool,
-    /// One-sided label smoothing: D's target for real images (Salimans et al. 2016: 0.9).
+    /// One-sided label smoothing: D's target for real images instead of 1 (Salimans et al.
+    /// 2016: 0.9).
     #[arg(long, allow_hyphen_values = true)]
-    label_smoothing: Option<f64>,
+    real_label: Option<f64>,
 }
 
 impl RemedyArgs {
@@ -167,7 +169,7 @@ impl RemedyArgs {
             r1_gamma: self.r1,
             minibatch_std: self.minibatch_std,
             diff_augment: self.diff_augment,
-            real_label: self.label_smoothing,
+            real_label: self.real_label,
         }
     }
 }
@@ -355,12 +357,13 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
 
 /// A learning rate ten times the paper's or more trains, if at all, only by luck: say so.
 fn warn_if_large(lr: f64, config: &TrainConfig) {
-    let paper = gans::train::lr_of(config.opt_g);
-    if lr.is_finite() && lr >= 10.0 * paper {
+    let preset = gans::train::lr_of(config.opt_g);
+    if lr.is_finite() && lr >= 10.0 * preset {
         eprintln!(
-            "gans: warning: --lr {lr} is {:.0} times the paper's {paper} for this model; GANs \
-             usually diverge at such rates (a NaN stops the run with its last good checkpoint)",
-            lr / paper
+            "gans: warning: a learning rate of {lr} is {:.0} times this run's preset {preset}; \
+             GANs usually diverge at such rates (a NaN stops the run with its last good \
+             checkpoint)",
+            lr / preset
         );
     }
 }
@@ -382,9 +385,12 @@ fn resume(
         (args.force, "--force"),
         (args.preset != Preset::Paper, "--preset"),
         (
-            args.remedies.remedies() != gans::train::Remedies::default(),
-            "--lr-d, --ema, --spectral-norm, --hinge, --r1, --minibatch-std, --diff-augment and \
-             --label-smoothing",
+            gans::train::Remedies {
+                lr_d: None,
+                ..args.remedies.remedies()
+            } != gans::train::Remedies::default(),
+            "--ema, --spectral-norm, --hinge, --r1, --minibatch-std, --diff-augment and \
+             --real-label",
         ),
     ] {
         ensure!(
@@ -395,11 +401,24 @@ fn resume(
     }
     let folder = RunFolder::open_to_train(dir)?;
     let (mut trainer, mut run) = folder.load_trainer(device)?;
-    if let Some(lr) = args.lr {
-        warn_if_large(lr, trainer.config());
-        trainer
-            .set_lr(lr, lr)
-            .with_context(|| format!("--lr {lr}: the run in {} is unchanged", dir.display()))?;
+    // --lr sets both rates, --lr-d D's alone (after --lr): a run with its own D rate keeps it
+    // unless told otherwise.
+    if args.lr.is_some() || args.remedies.lr_d.is_some() {
+        let config = trainer.config();
+        let (lr_g, lr_d) = (
+            args.lr.unwrap_or(gans::train::lr_of(config.opt_g)),
+            args.remedies
+                .lr_d
+                .or(args.lr)
+                .unwrap_or(gans::train::lr_of(config.opt_d)),
+        );
+        warn_if_large(lr_g.max(lr_d), config);
+        trainer.set_lr(lr_g, lr_d).with_context(|| {
+            format!(
+                "--lr {lr_g} / --lr-d {lr_d}: the run in {} is unchanged",
+                dir.display()
+            )
+        })?;
     }
     let steps = args.steps.filter(|&s| s != run.target_steps);
     let every = args.checkpoint_every.filter(|&e| e != run.checkpoint_every);

@@ -452,7 +452,15 @@ impl TrainConfig {
             ensure!(
                 beta > 0.0 && beta < 1.0,
                 "ema = {beta}: the decay of the weight average is between 0 and 1 (0.999 \
-                 averages about the last 1,000 steps)"
+                 averages about the last 1,000 steps once warmed up; before step 9,000 the \
+                 warm-up's (1 + t) / (10 + t) is smaller)"
+            );
+        }
+        if let ModelConfig::Dcgan(dcgan) = &self.model {
+            ensure!(
+                self.r1_gamma == 0.0 || dcgan.norm != crate::models::Norm::Batch,
+                "R1 penalises each real sample's gradient, and batch norm mixes the samples of \
+                 a batch: give D Norm::Layer, Norm::None or spectral norm for r1_gamma > 0"
             );
         }
         let model = self.model.model();
@@ -487,7 +495,7 @@ pub struct Remedies {
     pub lr_d: Option<f64>,
     /// The decay of a moving average of G's weights, for sampling.
     pub ema: Option<f64>,
-    /// Spectral normalisation of D's layers (DCGAN models).
+    /// Spectral normalisation of D's layers, in place of batch norm (DCGAN models).
     pub spectral_norm: bool,
     /// The hinge loss instead of the BCE game.
     pub hinge: bool,
@@ -515,16 +523,25 @@ impl TrainConfig {
             let name = self.model.name();
             let ModelConfig::Dcgan(dcgan) = &mut self.model else {
                 anyhow::bail!(
-                    "spectral norm and the minibatch standard deviation are switches of the DCGAN                      discriminator; a {name} model has neither: train dcgan, wgan, wgan-gp or cgan"
+                    "spectral norm and the minibatch standard deviation are switches of the DCGAN \
+                     discriminator; a {name} model has neither: train dcgan, wgan, wgan-gp or cgan"
                 );
             };
-            dcgan.spectral_norm |= remedies.spectral_norm;
+            if remedies.spectral_norm {
+                // SN-GAN's D: spectral norm instead of batch norm, whose division by the batch's
+                // spread would undo the layers' Lipschitz bound.
+                dcgan.spectral_norm = true;
+                if dcgan.norm == crate::models::Norm::Batch {
+                    dcgan.norm = crate::models::Norm::None;
+                }
+            }
             dcgan.minibatch_std |= remedies.minibatch_std;
         }
-        if remedies.hinge {
+        if remedies.hinge && self.loss != GanLoss::Hinge {
             ensure!(
                 self.loss.has_logits(),
-                "the hinge loss replaces the BCE game; this run plays {}, which has its own                  critic loss: leave out the hinge loss",
+                "the hinge loss replaces the BCE game; this run plays {}, which has its own \
+                 critic loss: leave out the hinge loss",
                 self.loss.describe()
             );
             self.loss = GanLoss::Hinge;
@@ -625,6 +642,9 @@ mod tests {
             panic!("still a DCGAN")
         };
         assert!(d.spectral_norm && d.minibatch_std && config.diff_augment);
+        assert_eq!(d.norm, Norm::None, "spectral norm replaces batch norm");
+        let again = config.clone().with_remedies(&all).unwrap();
+        assert_eq!(again, config, "switching them on twice changes nothing");
         assert_eq!(
             TrainConfig::gan(dcgan.clone())
                 .with_remedies(&Remedies::default())
@@ -669,6 +689,11 @@ mod tests {
             ..Default::default()
         };
         refused(TrainConfig::gan(dcgan.clone()), r1, "r1_gamma = -1");
+        let r1 = Remedies {
+            r1_gamma: Some(1.0),
+            ..Default::default()
+        };
+        refused(TrainConfig::gan(dcgan.clone()), r1, "give D Norm::Layer");
         let ema = Remedies {
             ema: Some(1.0),
             ..Default::default()

@@ -103,7 +103,10 @@ impl Round<'_> {
         self.trainer.generator.generate(z, labels, true)
     }
 
-    /// D's scores in training mode: logits for the BCE games, critic scores for WGAN.
+    /// D's scores in training mode: logits for the BCE games, critic scores for WGAN. The
+    /// config's `diff_augment`, `r1_gamma` and `real_label` are the crate's step's business: a
+    /// step of your own applies them itself (`gans::train::augment`, `losses::r1_penalty`,
+    /// `losses::bce(&scores, 0.9)`).
     /// `condition`: labels for a conditional GAN, the input image for Pix2Pix.
     pub fn d(&self, x: &Tensor, condition: Option<&Tensor>) -> Result<Tensor> {
         self.trainer.discriminator.score(x, condition, true)

@@ -182,7 +182,7 @@ fn check_batches(real: &Tensor, fake: &Tensor, labels: Option<&Tensor>) -> Resul
 }
 
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
-/// not train G.
+/// not train G. No label smoothing and no R1: [`update_d_with`] adds them.
 pub fn update_d(
     discriminator: &(impl Discriminator + ?Sized),
     opt_d: &mut Optimizer,

@@ -155,7 +155,8 @@ pub(crate) struct Ema {
 }
 
 impl Ema {
-    /// A copy of the generator of `vs`, built from `config` in a VarStore of its own.
+    /// A copy of the generator of `vs`, built from `config` in a VarStore of its own (the
+    /// model builds a D beside it, small and never used: models build their networks as a pair).
     fn new(config: &TrainConfig, vs: &nn::VarStore, device: Device) -> Result<Self> {
         let ema_vs = nn::VarStore::new(device);
         let networks = config.model.model().build(&ema_vs)?;
@@ -474,9 +475,11 @@ impl Trainer {
         // `config` is a public field: changes other than the learning rates need reset().
         self.config.validate()?;
         ensure!(
-            self.config.model == self.built.0 && self.config.loss == self.built.1,
-            "trainer.config.model or .loss was changed after the networks were built: call \
-             trainer.reset()? to rebuild them with the new settings (from step 0)"
+            self.config.model == self.built.0
+                && self.config.loss == self.built.1
+                && self.config.ema.is_some() == self.ema.is_some(),
+            "trainer.config.model, .loss or .ema was switched after the networks were built: \
+             call trainer.reset()? to rebuild them with the new settings (from step 0)"
         );
         let start = Instant::now();
         let (first, target) = (self.step, self.step + steps);
