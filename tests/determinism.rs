@@ -148,6 +148,33 @@ fn jitter_is_seeded_and_changes_the_batches() {
     assert_ne!(run(true), run(false));
 }
 
+/// The moving average of G changes no training step: G's weights are the same with it and
+/// without it, and only the samples come from the average.
+#[test]
+fn the_moving_average_leaves_training_alone() {
+    let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let run = |ema: Option<f64>| {
+        let mut trainer =
+            Trainer::new(small_dcgan(GanLoss::NonSaturating).ema(ema), patterns()).unwrap();
+        trainer.train(6).unwrap();
+        trainer
+    };
+    let (plain, averaged) = (run(None), run(Some(0.9)));
+    for ((name, a), (_, b)) in plain.variables().iter().zip(averaged.variables()) {
+        // Batch norm's running statistics differ: without the average, snapshots run G itself.
+        if a.requires_grad() {
+            assert!(a.equal(&b), "{name} differs with the average on");
+        }
+    }
+    assert_eq!(plain.history(), averaged.history());
+    assert!(
+        !plain
+            .fixed_samples()
+            .unwrap()
+            .equal(&averaged.fixed_samples().unwrap())
+    );
+}
+
 #[test]
 fn resume_is_exact() {
     let _lock = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

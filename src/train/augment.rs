@@ -174,14 +174,13 @@ mod tests {
         }
     }
 
+    /// (That the same seed augments the same way is checked in tests/determinism.rs, whose
+    /// tests hold the process's one random generator alone: a resumed run with DiffAugment is
+    /// the run that never stopped.)
     #[test]
-    fn augmentation_is_seeded_and_passes_gradients() {
+    fn augmentation_passes_gradients() {
         let x = images().set_requires_grad(true);
-        tch::manual_seed(5);
         let a = diff_augment(&x).unwrap();
-        tch::manual_seed(5);
-        let b = diff_augment(&x).unwrap();
-        assert!(a.equal(&b), "the same seed must augment the same way");
         a.sum(Kind::Float).backward();
         let grad = x.grad();
         assert!(grad.abs().sum(Kind::Float).double_value(&[]) > 0.0);
