@@ -9,7 +9,7 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 PY := $(VENV)/bin/python
 
-.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results bench
+.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results remedies bench
 
 setup:
 	@scripts/bootstrap.sh all
@@ -54,8 +54,18 @@ bench-data: setup
 
 # Train every notebook's model with a fixed seed and budget, score it, write docs/results.md
 # (about 25 minutes on a 2-core CPU). ONLY=dcgan,wgan-gp runs a subset.
+# Without ONLY it then runs notebook 06's ablation too (make remedies).
 results: setup
 	cargo run --release --example results -- $(if $(ONLY),--only $(ONLY))
+	$(if $(ONLY),,$(MAKE) --no-print-directory remedies)
+
+# Notebook 06's ablation over seeds 0, 1 and 2: on Fashion-MNIST the paper's DCGAN, each remedy
+# alone and the tuned preset (about 80 minutes on a 2-core CPU), then the small-data rows on emoji
+# faces. Tables with every seed's score in target/remedies-fashion.md and target/remedies-emoji.md.
+REMEDY_ROWS = paper DCGAN,tuned preset,EMA of G,TTUR (G 1e-4,lr 8e-4,spectral,hinge,R1,minibatch std,DiffAugment,label smoothing
+remedies: setup
+	cargo run --release --example remedies -- --data fashion --only "$(REMEDY_ROWS)"
+	cargo run --release --example remedies -- --data emoji --only "paper DCGAN,DiffAugment,tuned preset,tuned + DiffAugment"
 
 # ms per training step of every model: Rust against the PyTorch references of bench/ (tutorial
 # style and tuned), on the same libtorch; figures in docs/performance.md. ONLY=toy,mlp28 for some.

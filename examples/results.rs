@@ -316,10 +316,25 @@ fn main() -> Result<()> {
         100.0 * classifier::fashion_mnist(dev)?.meta.test_accuracy,
         100.0 * classifier::letters(dev)?.meta.test_accuracy
     )?;
+    md.push_str(&reading_below_the_table(&out));
     if let Some(dir) = std::path::Path::new(&out).parent() {
         std::fs::create_dir_all(dir)?;
     }
     gans::viz::write_atomic(std::path::Path::new(&out), md.as_bytes())?;
     eprintln!("[results] wrote {out}");
     Ok(())
+}
+
+/// The hand-written part of an existing results file: everything after its line of classifier
+/// accuracies (the reading of the table, the remedies' tables merged from `make results` runs).
+/// A new table keeps it; read it against the new numbers.
+fn reading_below_the_table(out: &str) -> String {
+    std::fs::read_to_string(out)
+        .ok()
+        .and_then(|old| {
+            let rest = &old[old.find("\nClassifiers (test accuracy)")? + 1..];
+            Some(rest[rest.find('\n')? + 1..].to_string())
+        })
+        .map(|reading| format!("\n{}", reading.trim_start_matches('\n')))
+        .unwrap_or_default()
 }

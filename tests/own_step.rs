@@ -1,7 +1,8 @@
 //! A training step written by hand, as the notebooks write it, plays the same game as the
 //! crate's step: with the same seed, `trainer.train_with(n, step)` records the same history as
 //! `trainer.train(n)` (to 1e-6). One step per chapter: 01's non-saturating GAN, 03's clipped
-//! critic and gradient penalty, 04's conditional GAN, 05's L1 + GAN objective.
+//! critic and gradient penalty, 04's conditional GAN, 05's L1 + GAN objective, 06's step with
+//! the hinge loss, label smoothing and DiffAugment.
 //!
 //! libtorch's random generator is one per process: this binary's tests take a lock.
 
@@ -12,13 +13,14 @@ use fixtures::{pairs, patterns};
 
 use anyhow::Result;
 use gans::data::toy2d::{Toy2d, Toy2dKind};
-use gans::losses::bce;
+use gans::losses::{bce, hinge_discriminator_loss};
 use gans::models::dcgan::DcganConfig;
 use gans::models::patchgan::PatchGanConfig;
 use gans::models::toy::ToyConfig;
 use gans::models::unet::UnetConfig;
 use gans::models::{Conditioning, Norm};
-use gans::train::{GanLoss, ModelConfig, Round, TrainConfig, TrainData, Trainer};
+use gans::train::augment::diff_augment;
+use gans::train::{GanLoss, ModelConfig, Remedies, Round, TrainConfig, TrainData, Trainer};
 use tch::{Device, Kind, Tensor};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -135,6 +137,42 @@ fn pix2pix_step(r: &mut Round) -> Result<()> {
     Ok(())
 }
 
+/// 06: 01's step with the remedies that change it, each read from the config: DiffAugment
+/// before every look D takes, the hinge loss or BCE with a smoothed real target.
+fn remedied_step(r: &mut Round) -> Result<()> {
+    let config = r.config().clone();
+    let seen = |x: &Tensor| {
+        if config.diff_augment {
+            diff_augment(x)
+        } else {
+            Ok(x.shallow_clone())
+        }
+    };
+    let (real, _) = r.real()?;
+    let z = r.noise(real.size()[0])?;
+    let fake = r.g(&z, None);
+    let real_scores = r.d(&seen(&real)?, None)?;
+    let fake_scores = r.d(&seen(&fake.detach())?, None)?;
+    let loss_d = match config.loss {
+        GanLoss::Hinge => hinge_discriminator_loss(&real_scores, &fake_scores),
+        _ => bce(&real_scores, config.real_label) + bce(&fake_scores, 0.0),
+    };
+    r.opt_d().zero_grad();
+    loss_d.backward();
+    r.opt_d().step();
+    r.log_d(&loss_d, &real_scores, &fake_scores);
+    let scores = r.d(&seen(&fake)?, None)?;
+    let loss_g = match config.loss {
+        GanLoss::Hinge => -scores.mean(Kind::Float),
+        _ => bce(&scores, 1.0),
+    };
+    r.opt_g().zero_grad();
+    loss_g.backward();
+    r.opt_g().step();
+    r.log_g(&loss_g, &scores);
+    Ok(())
+}
+
 /// Trains two copies of a run, one with the crate's step and one with `step`, and returns the
 /// largest gap between their histories.
 fn gap(
@@ -239,6 +277,37 @@ fn the_pix2pix_step_written_out_is_the_crates() {
         .quiet();
     let gap = gap(config, pairs, 6, pix2pix_step);
     assert!(gap < 1e-6, "largest gap {gap}");
+}
+
+/// Notebook 06's two checks: hinge + DiffAugment, and smoothing + DiffAugment, with the moving
+/// average on (the trainer updates it after any step). Without DiffAugment the step is 01's.
+#[test]
+fn the_remedied_step_written_out_is_the_crates() {
+    let off = Remedies::default();
+    for remedies in [
+        Remedies {
+            hinge: true,
+            diff_augment: true,
+            ema: Some(0.999),
+            ..off
+        },
+        Remedies {
+            real_label: Some(0.9),
+            diff_augment: true,
+            ema: Some(0.999),
+            ..off
+        },
+        off,
+    ] {
+        let config = TrainConfig::gan(small_dcgan(Norm::Batch, 0))
+            .with_remedies(&remedies)
+            .unwrap()
+            .batch_size(10)
+            .log_every(2)
+            .quiet();
+        let gap = gap(config, patterns, 8, remedied_step);
+        assert!(gap < 1e-6, "{remedies:?}: largest gap {gap}");
+    }
 }
 
 /// A step that forgets to report G's update is refused with what to add.

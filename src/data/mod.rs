@@ -125,6 +125,18 @@ impl Dataset {
         Ok(Tensor::cat(&rows, 0))
     }
 
+    /// Another handle on the same images and labels, without copying them: a trainer takes its
+    /// data by value, so several trainers of one notebook share one loaded dataset this way.
+    /// (The images are read, never written, by training.)
+    pub fn share(&self) -> Dataset {
+        Dataset {
+            name: self.name.clone(),
+            images: self.images.shallow_clone(),
+            labels: self.labels.as_ref().map(Tensor::shallow_clone),
+            class_names: self.class_names.clone(),
+        }
+    }
+
     /// The first `n` images (fewer if the dataset is smaller), e.g. to look at them.
     pub fn head(&self, n: usize) -> Tensor {
         self.images.narrow(0, 0, n.min(self.len()) as i64)
@@ -326,6 +338,23 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
+
+    #[test]
+    fn a_shared_dataset_is_the_same_storage() {
+        let data = Dataset {
+            name: "t".into(),
+            images: Tensor::zeros([4, 1, 2, 2], (tch::Kind::Float, Device::Cpu)),
+            labels: Some(Tensor::arange(4, (tch::Kind::Int64, Device::Cpu))),
+            class_names: vec!["a".into(); 4],
+        };
+        let shared = data.share();
+        assert_eq!(shared.images.data_ptr(), data.images.data_ptr());
+        assert_eq!(
+            shared.labels.as_ref().map(Tensor::data_ptr),
+            data.labels.as_ref().map(Tensor::data_ptr)
+        );
+        assert_eq!((shared.name.as_str(), shared.len()), ("t", 4));
+    }
 
     /// The grid's picks are distinct, repeatable and spread over a sorted dataset: 64 of 2,600
     /// images sorted into 26 runs of 100 (fonts × letters) touch most runs, where every 40th

@@ -120,9 +120,14 @@ impl ScoreTable {
         Self::default()
     }
 
-    /// Adds a run: its name, its scores and how long it trained.
+    /// Adds a run: its name, its scores and how long it trained. A run of a name already in
+    /// the table replaces that row in place (a notebook cell that trains on and scores again).
     pub fn add(&mut self, name: impl Into<String>, scores: Scores, seconds: f64) {
-        self.rows.push((name.into(), scores, seconds));
+        let name = name.into();
+        match self.rows.iter_mut().find(|(n, _, _)| *n == name) {
+            Some(row) => *row = (name, scores, seconds),
+            None => self.rows.push((name, scores, seconds)),
+        }
     }
 
     /// The scores of the run called `name`.
@@ -378,5 +383,22 @@ mod tests {
         );
         assert_eq!(table.get("EMA").map(|s| s.fd), Some(12.5));
         assert!(table.get("nothing").is_none());
+    }
+
+    #[test]
+    fn a_run_scored_again_replaces_its_row() {
+        let mut table = ScoreTable::new();
+        table.add("paper", scores(23.875, 0), 108.4);
+        table.add("EMA", scores(12.5, 1), 110.0);
+        table.add("paper", scores(20.0, 0), 216.0);
+        let text = table.to_markdown();
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(
+            text.lines()
+                .nth(2)
+                .is_some_and(|l| l.starts_with("| paper | 20.00 |")),
+            "{text}"
+        );
+        assert_eq!(table.get("paper").map(|s| s.fd), Some(20.0));
     }
 }
