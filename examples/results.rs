@@ -338,3 +338,31 @@ fn reading_below_the_table(out: &str) -> String {
         .map(|reading| format!("\n{}", reading.trim_start_matches('\n')))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::reading_below_the_table;
+
+    #[test]
+    fn a_new_table_keeps_the_reading_below_the_old_one() {
+        let dir = std::env::temp_dir().join(format!("gans-results-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("results.md");
+        let out = out.to_str().unwrap();
+        assert_eq!(
+            reading_below_the_table(out),
+            "",
+            "no old file, nothing to keep"
+        );
+        std::fs::write(
+            out,
+            "# Results\n\n| old table |\n\nClassifiers (test accuracy): MNIST 97 %.\n\nThe reading.\n\n## The remedies\n\n| rows |\n",
+        )
+        .unwrap();
+        assert_eq!(
+            reading_below_the_table(out),
+            "\nThe reading.\n\n## The remedies\n\n| rows |\n"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
