@@ -54,7 +54,7 @@ for part in "${parts[@]}"; do
         train)
             rm -rf "$out/fashion-epoch"
             TIMEFORMAT='wall time of the command: %R s'
-            { time "$gans" train dcgan --dataset fashion-mnist --epochs 1 --batch-size 128 \
+            { time "$gans" train dcgan --preset paper --dataset fashion-mnist --epochs 1 --batch-size 128 \
                   --device "$device" --out "$out/fashion-epoch" --print-every 100; } 2>&1 \
                 | tee "$out/train.txt" ;;
         trials)

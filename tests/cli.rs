@@ -333,3 +333,45 @@ fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_n
     assert_eq!(checkpoint_step(&run), 7, "a refused --force keeps the run");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `gans train dcgan` trains the course's tuned preset unless told otherwise (notebook 06), and
+/// `--preset paper` gives the paper's settings; the other models keep their papers' settings.
+#[test]
+fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
+    let dir = scratch("presets");
+    let config_of = |name: &str, extra: &[&str]| {
+        let run = dir.join(name);
+        let mut args = vec![
+            "train",
+            "dcgan",
+            "--dataset",
+            "mnist",
+            "--width",
+            "8",
+            "--batch-size",
+            "16",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ok(&gans(&args));
+        std::fs::read_to_string(run.join("config.json")).unwrap()
+    };
+    let tuned = config_of("default", &[]);
+    assert!(tuned.contains("\"ema\": 0.999"), "{tuned}");
+    assert!(
+        tuned.contains("0.0008") && !tuned.contains("0.0002"),
+        "{tuned}"
+    );
+    let paper = config_of("paper", &["--preset", "paper"]);
+    assert!(paper.contains("\"ema\": null"), "{paper}");
+    assert!(
+        paper.contains("0.0002") && !paper.contains("0.0008"),
+        "{paper}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
