@@ -255,26 +255,7 @@ fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_n
     let dir = scratch("remedies");
     let run = dir.join("dcgan");
     let path = run.to_str().unwrap();
-    let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            "dcgan",
-            "--dataset",
-            "mnist",
-            "--width",
-            "8",
-            "--batch-size",
-            "16",
-            "--steps",
-            "4",
-            "--device",
-            "cpu",
-            "--out",
-            path,
-        ];
-        args.extend_from_slice(extra);
-        gans(&args)
-    };
+    let train = |extra: &[&str]| small_dcgan(path, "4", extra);
     ok(&train(&[
         "--lr-d",
         "4e-4",
@@ -341,24 +322,7 @@ fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
     let dir = scratch("presets");
     let config_of = |name: &str, extra: &[&str]| {
         let run = dir.join(name);
-        let mut args = vec![
-            "train",
-            "dcgan",
-            "--dataset",
-            "mnist",
-            "--width",
-            "8",
-            "--batch-size",
-            "16",
-            "--steps",
-            "2",
-            "--device",
-            "cpu",
-            "--out",
-            run.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        ok(&gans(&args));
+        ok(&small_dcgan(run.to_str().unwrap(), "2", extra));
         std::fs::read_to_string(run.join("config.json")).unwrap()
     };
     let tuned = config_of("default", &[]);
@@ -374,4 +338,26 @@ fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
         "{paper}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `gans train dcgan` on MNIST at width 8, batch 16, for `steps` steps into `out`, plus `extra`.
+fn small_dcgan(out: &str, steps: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "train",
+        "dcgan",
+        "--dataset",
+        "mnist",
+        "--width",
+        "8",
+        "--batch-size",
+        "16",
+        "--steps",
+        steps,
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    gans(&args)
 }
