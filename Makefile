@@ -62,7 +62,7 @@ results: setup
 # Notebook 06's ablation over seeds 0, 1 and 2: on Fashion-MNIST the paper's DCGAN, each remedy
 # alone and the tuned preset (about 80 minutes on a 2-core CPU), then the small-data rows on emoji
 # faces. Tables with every seed's score in target/remedies-fashion.md and target/remedies-emoji.md.
-REMEDY_ROWS = paper DCGAN,tuned preset,EMA of G,TTUR (G 1e-4,lr 8e-4,spectral,hinge,R1,minibatch std,DiffAugment,label smoothing
+REMEDY_ROWS = paper DCGAN,tuned preset,EMA of G,TTUR (G 1e-4,lr 8e-4,lr 1e-3,spectral,hinge,R1,minibatch std,DiffAugment,label smoothing
 remedies: setup
 	cargo run --release --example remedies -- --data fashion --only "$(REMEDY_ROWS)"
 	cargo run --release --example remedies -- --data emoji --only "paper DCGAN,DiffAugment,tuned preset,tuned + DiffAugment"

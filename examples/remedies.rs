@@ -74,7 +74,7 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
         Row {
-            name: "tuned preset (lr 8e-4 + EMA 0.999)",
+            name: "tuned preset (lr 1e-3 + EMA 0.999)",
             tuned: true,
             ..Default::default()
         },
@@ -167,8 +167,8 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
         Row {
-            name: "combo: EMA 0.999 + lr 1e-3",
-            lr: Some((1e-3, 1e-3)),
+            name: "combo: EMA 0.999 + lr 8e-4",
+            lr: Some((8e-4, 8e-4)),
             remedies: Remedies {
                 ema: Some(0.999),
                 ..off

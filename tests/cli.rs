@@ -328,13 +328,13 @@ fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
     let tuned = config_of("default", &[]);
     assert!(tuned.contains("\"ema\": 0.999"), "{tuned}");
     assert!(
-        tuned.contains("0.0008") && !tuned.contains("0.0002"),
+        tuned.contains("\"lr\": 0.001") && !tuned.contains("0.0002"),
         "{tuned}"
     );
     let paper = config_of("paper", &["--preset", "paper"]);
     assert!(paper.contains("\"ema\": null"), "{paper}");
     assert!(
-        paper.contains("0.0002") && !paper.contains("0.0008"),
+        paper.contains("\"lr\": 0.0002") && !paper.contains("\"lr\": 0.001"),
         "{paper}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

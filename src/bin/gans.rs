@@ -114,7 +114,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 100)]
     print_every: usize,
     /// Which settings: the model's paper's, or (dcgan) the course's tuned preset of notebook 06
-    /// (Adam 8e-4 and a moving average of G: measured better at the same step cost). Default:
+    /// (Adam 1e-3 and a moving average of G: measured better at the same step cost). Default:
     /// tuned for dcgan, paper for the other models.
     #[arg(long, value_enum)]
     preset: Option<Preset>,
