@@ -45,6 +45,7 @@ notebooks-real: setup
 	$(PY) scripts/run_notebooks.py --inplace
 
 lint:
+	$(PYTHON) scripts/check_imports.py src
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 

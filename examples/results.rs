@@ -320,7 +320,7 @@ fn main() -> Result<()> {
     if let Some(dir) = std::path::Path::new(&out).parent() {
         std::fs::create_dir_all(dir)?;
     }
-    gans::viz::write_atomic(std::path::Path::new(&out), md.as_bytes())?;
+    gans::files::write_atomic(std::path::Path::new(&out), md.as_bytes())?;
     eprintln!("[results] wrote {out}");
     Ok(())
 }

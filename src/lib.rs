@@ -5,14 +5,22 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`files`] | writing files atomically: a kill never leaves one half-written |
 //! | [`device`] | CUDA or CPU, loading libtorch's CUDA backend, seeding |
+//! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
+//! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
+//! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1, hinge, R1 |
+//! | [`game`] | what a generator, a discriminator, a loss and a model are |
 //! | [`data`] | the datasets, as `[N, C, H, W]` tensors in [-1, 1] on the training device |
 //! | [`models`] | MLP, DCGAN, U-Net and PatchGAN networks, the DCGAN paper's init |
-//! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
 //! | [`train`] | the adversarial step (`update_d`, `update_g`), `TrainConfig`, the `Trainer` that lives across cells, history, checkpoints, figures |
-//! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1 |
-//! | [`run`] | what the `gans` command adds: datasets by name, run folders, training to a step with checkpoints and Ctrl-C |
-//! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
+//! | [`metrics`] | feature classifiers, Fréchet distance, KID, coverage, translation scores |
+//!
+//! Imports go downwards only: a module uses only those above it in this table, and no two files
+//! import each other, directly or in a circle (`scripts/check_imports.py`, run by `make lint`,
+//! checks both). So `game` knows no model and `models` knows no trainer. The `gans` command's own
+//! code (run folders, datasets by name, progress bars) lives in `src/bin/gans/`, outside the
+//! library.
 //!
 //! ## Glossary (the same names everywhere)
 //! `latent_dim`: size of the noise vector `z` fed to the generator. `batch_size`: images per step.
@@ -26,11 +34,12 @@
 
 pub mod data;
 pub mod device;
+pub mod files;
+pub mod game;
 pub mod losses;
 pub mod metrics;
 pub mod models;
 pub mod optim;
-pub mod run;
 pub mod train;
 pub mod viz;
 

@@ -72,10 +72,16 @@ impl Optimizer {
     /// An optimiser for every trainable variable of `vs` whose name starts with `prefix`
     /// (e.g. `"generator"`; `""` takes them all).
     pub fn new(kind: OptimizerKind, vs: &nn::VarStore, prefix: &str) -> Self {
+        Self::over(kind, vs, &[prefix])
+    }
+
+    /// One optimiser for the trainable variables under any of `prefixes`: the players of one
+    /// side of the game (a CycleGAN's two generators share one Adam, as in its paper's code).
+    pub fn over(kind: OptimizerKind, vs: &nn::VarStore, prefixes: &[&str]) -> Self {
         let mut params: Vec<(String, Tensor)> = vs
             .variables()
             .into_iter()
-            .filter(|(name, t)| name.starts_with(prefix) && t.requires_grad())
+            .filter(|(name, t)| prefixes.iter().any(|p| name.starts_with(p)) && t.requires_grad())
             .collect();
         params.sort_by(|a, b| a.0.cmp(&b.0));
         let zeros = |params: &[(String, Tensor)]| {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use gans::run::RunFolder;
+use gans::train::Trainer;
 use tch::Device;
 
 mod common;
@@ -75,11 +75,36 @@ fn ring(out: &Path, extra: &[&str]) -> Command {
     command
 }
 
-/// The run folder loads (from its checkpoint alone) and is at this step.
+/// The run folder loads (from its checkpoint alone) and is at this step: `gans sample` (or, for
+/// the rings, whose points make no picture, `gans eval`) opens it as the command does, finishing
+/// an interrupted replacement if any, and loads it; then the library loads its checkpoint and
+/// says the step.
 fn loads_at(run: &Path) -> usize {
-    let folder = RunFolder::open(run).unwrap_or_else(|e| panic!("{}: {e:#}", run.display()));
-    let (trainer, _) = folder
-        .load_for_sampling(Device::Cpu)
+    let path = run.to_str().unwrap();
+    let picture = run.with_extension("probe.png");
+    let out = picture.to_str().unwrap();
+    let mut probe = gans(&[
+        "sample",
+        "--checkpoint",
+        path,
+        "--n",
+        "4",
+        "--out",
+        out,
+        "--device",
+        "cpu",
+    ]);
+    if text(&probe.stderr).contains("makes 2-D points, not images") {
+        probe = gans(&["eval", "--checkpoint", path, "--n", "50", "--device", "cpu"]);
+    }
+    assert!(
+        probe.status.success(),
+        "{}: {}",
+        run.display(),
+        text(&probe.stderr)
+    );
+    let _ = std::fs::remove_file(&picture);
+    let trainer = Trainer::load_without_data(run.join("checkpoint"), Device::Cpu)
         .unwrap_or_else(|e| panic!("{}: {e:#}", run.display()));
     trainer.steps_done()
 }

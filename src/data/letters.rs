@@ -173,7 +173,7 @@ fn read_cache(path: &Path) -> Option<(Tensor, Tensor)> {
 }
 
 fn write_cache(path: &Path, images: &Tensor, labels: &Tensor) -> Result<()> {
-    crate::viz::replace_atomically(path, |temp| {
+    crate::files::replace_atomically(path, |temp| {
         Ok(Tensor::write_safetensors(
             &[("images", images), ("labels", labels)],
             temp,

@@ -219,8 +219,8 @@ impl Classifier {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         // The temporary name is this process's and this call's (two tests in one process may
         // train the same classifier at once).
-        crate::viz::replace_atomically(weights, |temp| Ok(self._vs.save(temp)?))?;
-        crate::viz::write_atomic(
+        crate::files::replace_atomically(weights, |temp| Ok(self._vs.save(temp)?))?;
+        crate::files::write_atomic(
             meta_path,
             serde_json::to_string_pretty(&self.meta)?.as_bytes(),
         )

@@ -15,7 +15,7 @@ pub fn save_npy(images: &Tensor, path: impl AsRef<Path>) -> Result<()> {
     );
     let bytes = crate::viz::to_u8(images).permute([0, 2, 3, 1]).contiguous();
     // tch writes the NPY format itself.
-    crate::viz::replace_atomically(path.as_ref(), |temp| Ok(bytes.write_npy(temp)?))
+    crate::files::replace_atomically(path.as_ref(), |temp| Ok(bytes.write_npy(temp)?))
 }
 
 #[cfg(test)]

@@ -507,9 +507,9 @@ impl super::GanModel for DcganConfig {
     fn example_shape(&self) -> Vec<i64> {
         vec![self.channels, self.image_size, self.image_size]
     }
-    fn fits_game(&self, loss: crate::train::GanLoss, _batch_size: usize) -> Result<()> {
+    fn fits_game(&self, loss: crate::game::GanLoss, _batch_size: usize) -> Result<()> {
         anyhow::ensure!(
-            !(matches!(loss, crate::train::GanLoss::WassersteinGp { .. })
+            !(matches!(loss, crate::game::GanLoss::WassersteinGp { .. })
                 && self.norm == Norm::Batch),
             "the gradient penalty is per sample, and batch norm mixes the samples of a batch: \
              set the critic's norm to Norm::Layer (or Instance, or None) for WGAN-GP"
@@ -527,7 +527,7 @@ impl super::GanModel for DcganConfig {
     }
 }
 
-impl crate::train::Generator for DcganGenerator {
+impl crate::game::Generator for DcganGenerator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(z, labels, train)
     }
@@ -537,7 +537,7 @@ impl crate::train::Generator for DcganGenerator {
     }
 }
 
-impl crate::train::Discriminator for DcganDiscriminator {
+impl crate::game::Discriminator for DcganDiscriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor> {
         Ok(self.forward_t(samples, labels, train))
     }
@@ -589,7 +589,7 @@ mod tests {
     /// and the minibatch standard deviation makes D's scores depend on the batch.
     #[test]
     fn spectral_norm_and_minibatch_std() {
-        use crate::train::Discriminator;
+        use crate::game::Discriminator;
         tch::manual_seed(1);
         let config = |spectral_norm, minibatch_std| DcganConfig {
             width: 8,

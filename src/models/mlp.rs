@@ -255,13 +255,13 @@ impl super::GanModel for MlpConfig {
     }
 }
 
-impl crate::train::Generator for MlpGenerator {
+impl crate::game::Generator for MlpGenerator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(z, labels, train)
     }
 }
 
-impl crate::train::Discriminator for MlpDiscriminator {
+impl crate::game::Discriminator for MlpDiscriminator {
     fn score(
         &self,
         samples: &Tensor,

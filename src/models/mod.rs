@@ -17,10 +17,13 @@
 //! ## One model, one place
 //! Each model's file owns its config, how its networks are built and initialised, what data it
 //! accepts (through [`GanModel::example_shape`] and [`GanModel::input_shape`]), and how its
-//! networks play the game (their [`Generator`] and [`Discriminator`] impls). The trainer only
-//! talks to [`GanModel`]. Adding a model is one new file with a config that implements
-//! [`GanModel`], plus one arm in [`crate::train::ModelConfig`] (and one in `gans::run::ModelKind`
-//! to offer it on the command line).
+//! networks play the game (their [`Generator`](crate::game::Generator) and
+//! [`Discriminator`](crate::game::Discriminator) impls). The trainer only talks to
+//! [`GanModel`]. A model of the crate is one file here plus one arm in
+//! [`crate::train::ModelConfig`] (and, to offer it on the command line, one name in the `gans`
+//! command's `spec.rs`); a model of a notebook's own needs neither: it trains as
+//! `ModelConfig::custom(MyModel)`, with as many generators and discriminators as it builds
+//! (see `tests/many_players.rs`, a game of two of each).
 
 pub mod dcgan;
 pub mod init;
@@ -31,68 +34,7 @@ pub mod spectral;
 pub mod toy;
 pub mod unet;
 
-use crate::train::{Discriminator, Generator};
-
-/// What a model of the course tells the trainer. Implemented by each model's config.
-pub trait GanModel {
-    /// A short name for titles and file names (`"dcgan"`).
-    fn name(&self) -> &'static str;
-
-    /// Size of the noise `z`; `None` for a model whose generator translates an input image.
-    fn latent_dim(&self) -> Option<i64>;
-
-    /// Classes the model is conditioned on (0: unconditional).
-    fn n_classes(&self) -> i64 {
-        0
-    }
-
-    /// Checks the hyperparameters, with what to change.
-    fn validate(&self) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// One example the generator makes and the discriminator judges: `[C, H, W]`, or `[2]`
-    /// for a point of the plane.
-    fn example_shape(&self) -> Vec<i64>;
-
-    /// One input image `[C, H, W]`, for a model that learns from (input, target) pairs.
-    fn input_shape(&self) -> Option<Vec<i64>> {
-        None
-    }
-
-    /// Checks that the model can play this game with this batch size (WGAN-GP's per-sample
-    /// penalty and batch norm do not mix; a pack must not straddle two batches).
-    fn fits_game(&self, _loss: crate::train::GanLoss, _batch_size: usize) -> anyhow::Result<()> {
-        Ok(())
-    }
-
-    /// Whether the generator's output has a target to match (the L1 term of Pix2Pix).
-    fn reconstructs(&self) -> bool {
-        false
-    }
-
-    /// Builds both networks under `vs` (`generator.…` and `discriminator.…`), initialised as
-    /// the model's paper does.
-    fn build(&self, vs: &tch::nn::VarStore) -> anyhow::Result<Networks>;
-}
-
-/// A model's two networks, as the trainer holds them.
-pub struct Networks {
-    pub generator: Box<dyn Generator>,
-    pub discriminator: Box<dyn Discriminator>,
-}
-
-impl Networks {
-    pub fn new(
-        generator: impl Generator + 'static,
-        discriminator: impl Discriminator + 'static,
-    ) -> Self {
-        Networks {
-            generator: Box::new(generator),
-            discriminator: Box::new(discriminator),
-        }
-    }
-}
+pub use crate::game::{GanModel, Networks};
 
 /// How a discriminator normalises its hidden layers.
 ///

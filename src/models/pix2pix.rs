@@ -73,7 +73,7 @@ impl GanModel for Pix2PixConfig {
         let g = &self.generator;
         Some(vec![g.in_channels, g.image_size, g.image_size])
     }
-    fn fits_game(&self, loss: crate::train::GanLoss, _batch_size: usize) -> Result<()> {
+    fn fits_game(&self, loss: crate::game::GanLoss, _batch_size: usize) -> Result<()> {
         ensure!(
             !loss.is_wasserstein(),
             "Pix2Pix trains with the BCE losses (NonSaturating or Minimax), not {loss:?}"
@@ -93,14 +93,14 @@ impl GanModel for Pix2PixConfig {
 }
 
 /// The "noise" is the input image.
-impl crate::train::Generator for UnetGenerator {
+impl crate::game::Generator for UnetGenerator {
     fn generate(&self, input: &Tensor, _labels: Option<&Tensor>, train: bool) -> Tensor {
         self.forward_t(input, train)
     }
 }
 
 /// The condition is the input image, judged together with the candidate.
-impl crate::train::Discriminator for PatchGan {
+impl crate::game::Discriminator for PatchGan {
     fn score(&self, candidate: &Tensor, input: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let input = input.ok_or_else(|| {
             anyhow::anyhow!("the PatchGAN judges (input, candidate) pairs: pass the input image")

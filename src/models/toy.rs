@@ -174,7 +174,7 @@ impl super::GanModel for ToyConfig {
     fn example_shape(&self) -> Vec<i64> {
         vec![2]
     }
-    fn fits_game(&self, _loss: crate::train::GanLoss, batch_size: usize) -> anyhow::Result<()> {
+    fn fits_game(&self, _loss: crate::game::GanLoss, batch_size: usize) -> anyhow::Result<()> {
         anyhow::ensure!(
             batch_size.is_multiple_of(self.pack.max(1)),
             "batch_size {batch_size} is not a multiple of the discriminator's pack {}",
@@ -191,13 +191,13 @@ impl super::GanModel for ToyConfig {
     }
 }
 
-impl crate::train::Generator for ToyGenerator {
+impl crate::game::Generator for ToyGenerator {
     fn generate(&self, z: &Tensor, _labels: Option<&Tensor>, _train: bool) -> Tensor {
         self.forward(z)
     }
 }
 
-impl crate::train::Discriminator for ToyDiscriminator {
+impl crate::game::Discriminator for ToyDiscriminator {
     fn score(
         &self,
         samples: &Tensor,

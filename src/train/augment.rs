@@ -14,7 +14,7 @@
 use anyhow::{Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::step::Discriminator;
+use crate::game::Discriminator;
 
 /// The paper's augmentation of a batch of images `[B, C, H, W]`, differentiable with respect
 /// to the images.

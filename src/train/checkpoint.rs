@@ -28,6 +28,7 @@ use super::config::TrainConfig;
 use super::data::{DataInfo, TrainData};
 use super::history::History;
 use super::trainer::{Snapshot, Trainer};
+use crate::files;
 
 /// The version of the layout below; bump it when the layout changes.
 const FORMAT: &str = "gans-checkpoint/1";
@@ -54,36 +55,92 @@ impl CheckpointMeta {
     /// file (which cannot disagree with the weights), or `checkpoint.json` for checkpoints
     /// written before the tensor file carried one.
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let tensors = dir.join(TENSORS);
-        if tensors.is_file()
-            && let Some(json) = embedded_meta(&tensors)?
-        {
-            return Self::parse(&json, &format!("{} (its meta/json)", tensors.display()));
-        }
-        let path = dir.join(META);
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "reading {}: is {} a checkpoint folder written by Trainer::save?",
-                path.display(),
-                dir.display()
-            )
-        })?;
-        Self::parse(&text, &path.display().to_string())
+        let (value, source) = Self::read_value(dir.as_ref())?;
+        serde_json::from_value(value).with_context(|| {
+            format!("{source} does not describe a checkpoint this version of gans understands")
+        })
     }
 
-    fn parse(text: &str, source: &str) -> Result<Self> {
+    /// [`CheckpointMeta::read`] for a trainer with `config`, which the checkpoint's must equal
+    /// (an error lists the differences). The config is compared as JSON, not rebuilt, so this
+    /// also reads a checkpoint of a model of one's own (`ModelConfig::Custom`), which only its
+    /// own code can build.
+    pub(crate) fn read_for(dir: &Path, config: &TrainConfig) -> Result<Self> {
+        let (mut value, source) = Self::read_value(dir)?;
+        let saved = value
+            .get_mut("config")
+            .map(Value::take)
+            .with_context(|| format!("{source} has no config"))?;
+        let differences = diff(&saved, &serde_json::to_value(config)?, "config");
+        if !differences.is_empty() {
+            bail!(
+                "{} holds another model or config than this trainer:\n  {}\nBuild the trainer \
+                 with the checkpoint's own config: Trainer::load(dir, data).",
+                dir.display(),
+                differences.join("\n  ")
+            );
+        }
+        let rest: Counters = serde_json::from_value(value).with_context(|| {
+            format!("{source} does not describe a checkpoint this version of gans understands")
+        })?;
+        Ok(CheckpointMeta {
+            format: rest.format,
+            crate_version: rest.crate_version,
+            config: config.clone(),
+            data: rest.data,
+            step: rest.step,
+            d_steps: rest.d_steps,
+            window_counts: rest.window_counts,
+            snapshot_steps: rest.snapshot_steps,
+            seconds: rest.seconds,
+            history: rest.history,
+        })
+    }
+
+    /// The JSON of the checkpoint in `dir`, its format checked, and where it came from.
+    fn read_value(dir: &Path) -> Result<(Value, String)> {
+        let tensors = dir.join(TENSORS);
+        let embedded = match tensors.is_file() {
+            true => embedded_meta(&tensors)?,
+            false => None,
+        };
+        let (text, source) = match embedded {
+            Some(json) => (json, format!("{} (its meta/json)", tensors.display())),
+            _ => {
+                let path = dir.join(META);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!(
+                        "reading {}: is {} a checkpoint folder written by Trainer::save?",
+                        path.display(),
+                        dir.display()
+                    )
+                })?;
+                (text, path.display().to_string())
+            }
+        };
         let value: Value =
-            serde_json::from_str(text).with_context(|| format!("{source} is not valid JSON"))?;
+            serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))?;
         let format = value.get("format").and_then(Value::as_str).unwrap_or("");
         ensure!(
             format == FORMAT,
             "{source} has format {format:?}; this version of gans reads {FORMAT:?}"
         );
-        serde_json::from_value(value).with_context(|| {
-            format!("{source} does not describe a checkpoint this version of gans understands")
-        })
+        Ok((value, source))
     }
+}
+
+/// Everything of [`CheckpointMeta`] but the config.
+#[derive(Deserialize)]
+struct Counters {
+    format: String,
+    crate_version: String,
+    data: DataInfo,
+    step: usize,
+    d_steps: usize,
+    window_counts: (usize, usize),
+    snapshot_steps: Vec<usize>,
+    seconds: f64,
+    history: History,
 }
 
 /// The advice given with every damaged checkpoint file.
@@ -164,18 +221,21 @@ impl Trainer {
         for (name, var) in self.variables() {
             tensors.push((format!("net/{name}"), var.detach()));
         }
-        if let Some(ema) = &self.ema {
-            for (name, var) in ema.variables() {
+        if let Some(average) = &self.players.average {
+            for (name, var) in average.variables() {
                 tensors.push((format!("ema/{name}"), var.detach()));
             }
         }
-        for (prefix, opt) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
+        for (prefix, opt) in [
+            ("opt_g", &self.players.opt_g),
+            ("opt_d", &self.players.opt_d),
+        ] {
             for (name, t) in opt.state() {
                 tensors.push((format!("{prefix}/{name}"), t));
             }
         }
-        tensors.push(("fixed/input".into(), self.fixed.shallow_clone()));
-        if let Some(extra) = &self.fixed_extra {
+        tensors.push(("fixed/input".into(), self.fixed.input.shallow_clone()));
+        if let Some(extra) = &self.fixed.condition_or_target {
             tensors.push(("fixed/extra".into(), extra.shallow_clone()));
         }
         for (i, s) in self.snapshots.iter().enumerate() {
@@ -183,7 +243,7 @@ impl Trainer {
         }
         tensors.push(("window/d".into(), self.window.d.shallow_clone()));
         tensors.push(("window/g".into(), self.window.g.shallow_clone()));
-        tensors.push(("meta/step".into(), Tensor::from(self.step as i64)));
+        tensors.push(("meta/step".into(), Tensor::from(self.steps_done as i64)));
         // safetensors wants contiguous CPU tensors.
         let mut tensors: Vec<(String, Tensor)> = tensors
             .into_iter()
@@ -194,9 +254,9 @@ impl Trainer {
             format: FORMAT.into(),
             crate_version: env!("CARGO_PKG_VERSION").into(),
             config: self.config.clone(),
-            data: self.data.info(),
-            step: self.step,
-            d_steps: self.d_steps,
+            data: self.data().info(),
+            step: self.steps_done,
+            d_steps: self.batches.drawn,
             window_counts: (self.window.d_count, self.window.g_count),
             snapshot_steps: self.snapshots.iter().map(|s| s.step).collect(),
             seconds: self.seconds,
@@ -206,11 +266,11 @@ impl Trainer {
         tensors.push(("meta/json".into(), Tensor::from_slice(&json)));
 
         // One file holds the whole checkpoint, so one rename replaces it whole.
-        crate::viz::replace_atomically(&dir.join(TENSORS), |temp| {
+        files::replace_atomically(&dir.join(TENSORS), |temp| {
             Ok(Tensor::write_safetensors(&tensors, temp)?)
         })?;
         // The readable copy; the tensor file above is what loading trusts.
-        crate::viz::write_atomic(&dir.join(META), &json)
+        files::write_atomic(&dir.join(META), &json)
     }
 
     /// A trainer rebuilt from the checkpoint in `dir`, with its own config, ready to train on.
@@ -245,25 +305,12 @@ impl Trainer {
     /// Loads the checkpoint in `dir` into this trainer, whose config must be the checkpoint's.
     /// On any error the trainer is left as it was.
     pub fn load_checkpoint(&mut self, dir: impl AsRef<Path>) -> Result<()> {
-        let meta = CheckpointMeta::read(&dir)?;
-        let differences = diff(
-            &serde_json::to_value(&meta.config)?,
-            &serde_json::to_value(&self.config)?,
-            "config",
-        );
-        if !differences.is_empty() {
-            bail!(
-                "{} holds another model or config than this trainer:\n  {}\nBuild the trainer \
-                 with the checkpoint's own config: Trainer::load(dir, data).",
-                dir.as_ref().display(),
-                differences.join("\n  ")
-            );
-        }
+        let meta = CheckpointMeta::read_for(dir.as_ref(), &self.config)?;
         self.restore(dir.as_ref(), meta)
     }
 
     fn restore(&mut self, dir: &Path, meta: CheckpointMeta) -> Result<()> {
-        let info = self.data.info();
+        let info = self.data().info();
         ensure!(
             meta.data == info,
             "{} was trained on {} ({} examples of shape {:?}), this trainer has {} ({} of {:?}): \
@@ -303,7 +350,7 @@ impl Trainer {
         );
 
         // Check every network variable before changing anything.
-        let variables = self.vs.variables();
+        let variables = self.players.vs.variables();
         let stored: Vec<&str> = tensors
             .iter()
             .filter_map(|(n, _)| n.strip_prefix("net/"))
@@ -325,7 +372,9 @@ impl Trainer {
                 problems.push(format!("unexpected `{name}`"));
             }
         }
-        let averages = self.ema.as_ref().map(|e| e.variables()).unwrap_or_default();
+        let averages = (self.players.average.as_ref())
+            .map(|a| a.variables())
+            .unwrap_or_default();
         for (name, var) in &averages {
             match tensors.iter().find(|(n, _)| n == &format!("ema/{name}")) {
                 None => problems.push(format!("missing the moving average `ema/{name}`")),
@@ -353,8 +402,8 @@ impl Trainer {
                 .collect()
         };
         // Optimisers load into copies first, so a failure changes nothing.
-        let mut opt_g = self.opt_g.clone_empty();
-        let mut opt_d = self.opt_d.clone_empty();
+        let mut opt_g = self.players.opt_g.clone_empty();
+        let mut opt_d = self.players.opt_d.clone_empty();
         opt_g.load_state(&state("opt_g/"))?;
         opt_d.load_state(&state("opt_d/"))?;
         let device = self.device;
@@ -379,7 +428,7 @@ impl Trainer {
         ensure!(
             window_d.size() == self.window.d.size()
                 && window_g.size() == self.window.g.size()
-                && fixed.size().get(1..) == self.fixed.size().get(1..),
+                && fixed.size().get(1..) == self.fixed.input.size().get(1..),
             "{}: the history window or the fixed input has the wrong shape for this model ({:?}, \
              {:?}, {:?}): {}",
             path.display(),
@@ -402,16 +451,16 @@ impl Trainer {
                 }
             }
         });
-        self.opt_g = opt_g;
-        self.opt_d = opt_d;
-        self.fixed = fixed;
-        self.fixed_extra = fixed_extra;
+        self.players.opt_g = opt_g;
+        self.players.opt_d = opt_d;
+        self.fixed.input = fixed;
+        self.fixed.condition_or_target = fixed_extra;
         self.snapshots = snapshots;
         self.window.d = window_d;
         self.window.g = window_g;
         (self.window.d_count, self.window.g_count) = meta.window_counts;
-        self.step = meta.step;
-        self.d_steps = meta.d_steps;
+        self.steps_done = meta.step;
+        self.batches.drawn = meta.d_steps;
         self.history = meta.history;
         self.seconds = meta.seconds;
         Ok(())

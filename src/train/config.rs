@@ -14,7 +14,7 @@
 use anyhow::{Result, ensure};
 use serde::{Deserialize, Serialize};
 
-use super::step::GanLoss;
+use crate::game::GanLoss;
 use crate::models::GanModel;
 use crate::models::dcgan::DcganConfig;
 use crate::models::mlp::MlpConfig;
@@ -37,6 +37,44 @@ pub enum ModelConfig {
     Dcgan(DcganConfig),
     /// U-Net generator and PatchGAN discriminator.
     Pix2Pix(Pix2PixConfig),
+    /// A model of your own: any [`GanModel`], with as many generators and discriminators as it
+    /// builds (networks typed in a notebook, a game of several players). It trains like the
+    /// crate's models. A checkpoint records only its name, so loading one needs the model
+    /// again: build a trainer with it, then call `trainer.load_checkpoint(dir)`.
+    Custom(CustomModel),
+}
+
+/// A [`GanModel`] of your own inside a [`ModelConfig`]: `ModelConfig::custom(MyModel { … })`.
+#[derive(Clone)]
+pub struct CustomModel(std::sync::Arc<dyn GanModel>);
+
+impl std::fmt::Debug for CustomModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CustomModel({})", self.0.name())
+    }
+}
+
+/// Two custom models are the same model when they have the same name.
+impl PartialEq for CustomModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+
+impl Serialize for CustomModel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for CustomModel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Err(serde::de::Error::custom(format!(
+            "this checkpoint holds the custom model `{name}`, which only its own code can \
+             build: make a Trainer with that model and call trainer.load_checkpoint(dir)"
+        )))
+    }
 }
 
 impl ModelConfig {
@@ -47,7 +85,13 @@ impl ModelConfig {
             ModelConfig::Mlp(c) => c,
             ModelConfig::Dcgan(c) => c,
             ModelConfig::Pix2Pix(c) => c,
+            ModelConfig::Custom(c) => &*c.0,
         }
+    }
+
+    /// A model of your own, trained by the crate's trainer (see [`ModelConfig::Custom`]).
+    pub fn custom(model: impl GanModel + 'static) -> Self {
+        ModelConfig::Custom(CustomModel(std::sync::Arc::new(model)))
     }
 
     /// Size of `z`; `None` for Pix2Pix, whose generator takes an image.

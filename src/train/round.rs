@@ -41,40 +41,69 @@ use anyhow::{Context, Result, ensure};
 use tch::{Device, Kind, Tensor};
 
 use super::augment::Augmented;
+use super::batches::Batches;
 use super::config::TrainConfig;
-use super::step::{DExtras, update_d_with, update_g, update_g_l1};
-use super::step::{DStep, Discriminator, GStep, Generator, mean_output};
-use super::trainer::Trainer;
+use super::health::Window;
+use super::players::Players;
+use super::step::{DRegularization, DUpdate, GUpdate, mean_output};
+use super::step::{update_d, update_g, update_g_l1};
+use crate::game::{Discriminator, Generator};
 use crate::optim::Optimizer;
 
 /// One round of the game as a step function sees it. Made by the trainer for each generator
-/// step, after seeding libtorch's generator for that step.
+/// step, after seeding libtorch's generator for that step. It borrows what a step uses (the
+/// players, the batches, the history window) and nothing else of the trainer.
 pub struct Round<'a> {
-    pub(crate) trainer: &'a mut Trainer,
+    config: &'a TrainConfig,
+    /// The generator step this round is.
+    index: usize,
+    players: &'a mut Players,
+    batches: &'a mut Batches,
+    window: &'a mut Window,
     /// How many D and G reports this round made.
-    pub(crate) d_logged: usize,
-    pub(crate) g_logged: usize,
+    d_logged: usize,
+    g_logged: usize,
 }
 
 impl std::fmt::Debug for Round<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Round {{ step: {} }}", self.trainer.step)
+        write!(f, "Round {{ step: {} }}", self.index)
+    }
+}
+
+impl<'a> Round<'a> {
+    pub(crate) fn new(
+        config: &'a TrainConfig,
+        index: usize,
+        players: &'a mut Players,
+        batches: &'a mut Batches,
+        window: &'a mut Window,
+    ) -> Self {
+        Round {
+            config,
+            index,
+            players,
+            batches,
+            window,
+            d_logged: 0,
+            g_logged: 0,
+        }
     }
 }
 
 impl Round<'_> {
     /// The hyperparameters of the run (`n_critic`, `clip`, `l1_lambda`, `loss`, …).
     pub fn config(&self) -> &TrainConfig {
-        &self.trainer.config
+        self.config
     }
 
     /// The generator step this round is (0 for the first).
     pub fn step(&self) -> usize {
-        self.trainer.step
+        self.index
     }
 
     pub fn device(&self) -> Device {
-        self.trainer.device
+        self.batches.data.device()
     }
 
     /// The next real batch, on the device, and what conditions it: the labels for a
@@ -82,25 +111,22 @@ impl Round<'_> {
     /// Each call takes the next batch of the epoch: call it `n_critic` times for `n_critic` D
     /// updates.
     pub fn real(&mut self) -> Result<(Tensor, Option<Tensor>)> {
-        let batch = self.trainer.next_batch()?;
+        let batch = self.batches.next(self.config)?;
         Ok((batch.real, batch.condition))
     }
 
     /// `n` noise vectors `z ~ N(0, I)`, `[n, latent_dim]`, from this step's random stream.
     pub fn noise(&self, n: i64) -> Result<Tensor> {
-        let latent_dim = self.trainer.config.model.latent_dim().context(
+        let latent_dim = self.config.model.latent_dim().context(
             "this model takes no noise (Pix2Pix's generator takes the input image instead)",
         )?;
-        Ok(Tensor::randn(
-            [n, latent_dim],
-            (Kind::Float, self.trainer.device),
-        ))
+        Ok(Tensor::randn([n, latent_dim], (Kind::Float, self.device())))
     }
 
     /// `G(z)` in training mode, with the graph back to G's weights. `labels` for a conditional
     /// GAN; for Pix2Pix, `z` is the input image.
     pub fn g(&self, z: &Tensor, labels: Option<&Tensor>) -> Tensor {
-        self.trainer.generator.generate(z, labels, true)
+        self.players.generator().generate(z, labels, true)
     }
 
     /// D's scores in training mode: logits for the BCE games, critic scores for WGAN. The
@@ -109,27 +135,34 @@ impl Round<'_> {
     /// `losses::bce(&scores, 0.9)`).
     /// `condition`: labels for a conditional GAN, the input image for Pix2Pix.
     pub fn d(&self, x: &Tensor, condition: Option<&Tensor>) -> Result<Tensor> {
-        self.trainer.discriminator.score(x, condition, true)
+        self.players.discriminator().score(x, condition, true)
     }
 
     /// The generator, to pass to [`update_g`]-style functions.
     pub fn generator(&self) -> &dyn Generator {
-        &*self.trainer.generator
+        self.players.generator()
     }
 
-    /// The discriminator (or critic), to pass to [`super::update_d`].
+    /// The discriminator (or critic), to pass to [`update_d`].
     pub fn discriminator(&self) -> &dyn Discriminator {
-        &*self.trainer.discriminator
+        self.players.discriminator()
     }
 
-    /// D's optimiser: `zero_grad`, then `loss.backward()`, then `step`; or `clip(c)`.
+    /// Every player of the game: for a model with several generators or discriminators, find
+    /// each by name (`r.players().generator_named("g_ab")?`).
+    pub fn players(&self) -> &Players {
+        self.players
+    }
+
+    /// D's optimiser (every discriminator's weights): `zero_grad`, then `loss.backward()`, then
+    /// `step`; or `clip(c)`.
     pub fn opt_d(&mut self) -> &mut Optimizer {
-        &mut self.trainer.opt_d
+        &mut self.players.opt_d
     }
 
-    /// G's optimiser.
+    /// G's optimiser (every generator's weights).
     pub fn opt_g(&mut self) -> &mut Optimizer {
-        &mut self.trainer.opt_g
+        &mut self.players.opt_g
     }
 
     /// Records one D update: its loss and its scores of the real and the fake batch, as they
@@ -137,30 +170,30 @@ impl Round<'_> {
     /// (probabilities; mean scores for a critic), the Wasserstein estimate for a critic, and
     /// `‖∇D‖` from the gradients `backward` left on D's weights.
     pub fn log_d(&mut self, loss_d: &Tensor, real_scores: &Tensor, fake_scores: &Tensor) {
-        let loss = self.trainer.config.loss;
+        let loss = self.config.loss;
         let wasserstein = loss
             .is_wasserstein()
             .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
-        let step = DStep {
+        let update = DUpdate {
             loss_d: loss_d.detach(),
             d_real: mean_output(real_scores, loss),
             d_fake: mean_output(fake_scores, loss),
             wasserstein,
-            grad_norm: self.trainer.opt_d.grad_norm(),
+            grad_norm: self.players.opt_d.grad_norm(),
         };
-        self.log_d_step(step);
+        self.log_d_update(update);
     }
 
     /// Records one G update: its whole loss and D's scores of the batch it trained on;
     /// `‖∇G‖` comes from the gradients on G's weights.
     pub fn log_g(&mut self, loss_g: &Tensor, fake_scores: &Tensor) {
-        let step = GStep {
+        let update = GUpdate {
             loss_g: loss_g.detach(),
-            d_fake: mean_output(fake_scores, self.trainer.config.loss),
-            grad_norm: self.trainer.opt_g.grad_norm(),
+            d_fake: mean_output(fake_scores, self.config.loss),
+            grad_norm: self.players.opt_g.grad_norm(),
             l1: None,
         };
-        self.log_g_step(step);
+        self.log_g_update(update);
     }
 
     /// Records Pix2Pix's L1 distance to the target (without λ) beside the G update.
@@ -174,26 +207,26 @@ impl Round<'_> {
             ],
             0,
         );
-        self.trainer.window.g += values.to_device(self.trainer.device);
+        self.window.g += values.to_device(self.device());
     }
 
-    /// Records a D update made with [`super::update_d`].
-    pub fn log_d_step(&mut self, d: DStep) {
+    /// Records a D update made with [`update_d`].
+    pub fn log_d_update(&mut self, d: DUpdate) {
         let w = d.wasserstein.unwrap_or_else(|| d.loss_d.zeros_like());
         let values = Tensor::stack(&[d.loss_d, d.d_real, d.d_fake, d.grad_norm, w], 0);
-        let window = &mut self.trainer.window;
-        window.d += values.to_device(self.trainer.device);
-        window.d_count += 1;
+        let device = self.device();
+        self.window.d += values.to_device(device);
+        self.window.d_count += 1;
         self.d_logged += 1;
     }
 
     /// Records a G update made with [`update_g`] (its L1 too, for Pix2Pix).
-    pub fn log_g_step(&mut self, g: GStep) {
+    pub fn log_g_update(&mut self, g: GUpdate) {
         let l1 = g.l1.unwrap_or_else(|| g.loss_g.zeros_like());
         let values = Tensor::stack(&[g.loss_g, g.d_fake, g.grad_norm, l1], 0);
-        let window = &mut self.trainer.window;
-        window.g += values.to_device(self.trainer.device);
-        window.g_count += 1;
+        let device = self.device();
+        self.window.g += values.to_device(device);
+        self.window.g_count += 1;
         self.g_logged += 1;
     }
 
@@ -206,20 +239,20 @@ impl Round<'_> {
              &scores) exactly once per step, after G's update (the history needs G's loss of \
              every step)",
             self.g_logged,
-            self.trainer.step
+            self.index
         );
         ensure!(
-            self.d_logged > 0 || !self.trainer.config.adversarial,
+            self.d_logged > 0 || !self.config.adversarial,
             "the step function never reported D's update in step {}: call r.log_d(&loss_d, \
              &real_scores, &fake_scores) after each D update",
-            self.trainer.step
+            self.index
         );
         Ok(())
     }
 }
 
 /// The crate's step, the one [`Trainer::train`] plays: `n_critic` D updates with
-/// [`update_d_with`] (with the config's label smoothing and R1 penalty, each followed by
+/// [`update_d`] (with the config's label smoothing and R1 penalty, each followed by
 /// clipping when `clip` is set), then one G update with [`update_g`]; for Pix2Pix's "L1 only"
 /// baseline, G's update alone. With `diff_augment` on, D sees every batch through
 /// [`super::augment::diff_augment`], in both updates.
@@ -229,12 +262,21 @@ impl Round<'_> {
 /// fresh noise, as in the WGAN papers' Algorithm 1.
 pub fn standard_step(r: &mut Round) -> Result<()> {
     let config = r.config().clone();
+    let players = r.players();
+    ensure!(
+        players.generators.len() == 1 && players.discriminators.len() == 1,
+        "{} has {} generators and {} discriminators; the crate's step plays one of each: give \
+         the game's own step to trainer.train_with(steps, step)",
+        config.model.name(),
+        players.generators.len(),
+        players.discriminators.len()
+    );
     if !config.adversarial {
         let (target, input) = r.real()?;
         let input = input.context("Pix2Pix needs input images")?;
         let fake = r.g(&input, None);
         let g = update_g_l1(r.opt_g(), &fake, &target, config.l1_lambda)?;
-        r.log_g_step(g);
+        r.log_g_update(g);
         return Ok(());
     }
     let mut kept: Option<(Tensor, Option<Tensor>, Tensor)> = None;
@@ -246,20 +288,20 @@ pub fn standard_step(r: &mut Round) -> Result<()> {
         } else {
             tch::no_grad(|| r.fake_for(&real, condition.as_ref()))?
         };
-        let t = &mut *r.trainer;
-        let d = update_d_with(
-            &Augmented::new(&*t.discriminator, config.diff_augment),
-            &mut t.opt_d,
+        let players = &mut *r.players;
+        let d = update_d(
+            &Augmented::new(&*players.discriminators[0].1, config.diff_augment),
+            &mut players.opt_d,
             &real,
             &fake,
             condition.as_ref(),
             config.loss,
-            DExtras::of(&config),
+            DRegularization::of(&config),
         )?;
         if let Some(c) = config.clip {
             r.opt_d().clip(c);
         }
-        r.log_d_step(d);
+        r.log_d_update(d);
         if reuse {
             kept = Some((real, condition, fake));
         } else if i + 1 == config.n_critic {
@@ -274,16 +316,16 @@ pub fn standard_step(r: &mut Round) -> Result<()> {
         .model()
         .reconstructs()
         .then_some((&real, config.l1_lambda));
-    let t = &mut *r.trainer;
+    let players = &mut *r.players;
     let g = update_g(
-        &Augmented::new(&*t.discriminator, config.diff_augment),
-        &mut t.opt_g,
+        &Augmented::new(&*players.discriminators[0].1, config.diff_augment),
+        &mut players.opt_g,
         &fake,
         condition.as_ref(),
         config.loss,
         l1,
     )?;
-    r.log_g_step(g);
+    r.log_g_update(g);
     Ok(())
 }
 
@@ -291,7 +333,7 @@ impl Round<'_> {
     /// G's output for a real batch: from fresh noise (with the batch's labels for a cGAN), or
     /// from the batch's input images for Pix2Pix.
     pub fn fake_for(&self, real: &Tensor, condition: Option<&Tensor>) -> Result<Tensor> {
-        match self.trainer.config.model.latent_dim() {
+        match self.config.model.latent_dim() {
             Some(_) => {
                 let z = self.noise(real.size()[0])?;
                 Ok(self.g(&z, condition))

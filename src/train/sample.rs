@@ -3,19 +3,7 @@
 use anyhow::{Context, Result, ensure};
 use tch::{Kind, Tensor};
 
-use super::trainer::Trainer;
-
-/// Which statistics a generator's batch norm uses when it makes pictures for you.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Statistics {
-    /// Those of the batch being generated (training mode, dropout on), as the DCGAN and
-    /// Pix2Pix papers sample.
-    #[default]
-    Batch,
-    /// The running averages gathered during training (evaluation mode, dropout off), as most
-    /// deployed models do: each sample then depends on its own noise alone.
-    Running,
-}
+use super::trainer::{Statistics, Trainer};
 
 impl Trainer {
     /// `n` new samples from the generator (images in [−1, 1], or points), on the device. A

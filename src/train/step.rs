@@ -6,98 +6,37 @@
 //! (`double_value`) waits for the GPU to finish, so the caller does it every k steps, not every
 //! step.
 
-use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use anyhow::{Result, ensure};
 
+use crate::game::{Discriminator, GanLoss};
 use crate::losses;
 use crate::optim::Optimizer;
-
-/// Anything that turns noise (and, for a conditional model, labels) into samples. Each model's
-/// file implements it for its generator.
-pub trait Generator {
-    fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
-
-    /// Each layer and the shape it outputs for a batch of 2, where the network can say
-    /// (printed by [`Trainer::layers`](super::Trainer::layers)).
-    fn layers(&self) -> Option<String> {
-        None
-    }
-}
-
-/// Anything that scores samples: logits for the BCE games, critic scores for WGAN. Each model's
-/// file implements it (and [`Generator`]) for its networks.
-pub trait Discriminator {
-    /// An error when the condition it needs is missing (the PatchGAN's input image).
-    fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor>;
-
-    /// True when a sample's score does not depend on the rest of its batch (no batch norm).
-    /// Then [`update_d`] scores the real and the fake batch in one pass over both, which gives
-    /// the same numbers with half the calls and twice-as-tall matrix products. Batch norm must
-    /// see them apart: the DCGAN paper normalises real and fake batches separately.
-    fn batch_independent(&self) -> bool {
-        false
-    }
-
-    /// Each layer and the shape it outputs for a batch of 2, where the network can say.
-    fn layers(&self) -> Option<String> {
-        None
-    }
-}
-
-/// Which game is played: the loss is a value you choose, not a different training loop.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum GanLoss {
-    /// Goodfellow's minimax: G minimises `log(1 − D(G(z)))` (saturates early on).
-    Minimax,
-    /// G minimises `−log D(G(z))`: the loss everyone uses.
-    NonSaturating,
-    /// WGAN: critic scores; keep the critic Lipschitz with weight clipping ([`Optimizer::clip`]).
-    Wasserstein,
-    /// WGAN-GP: critic scores plus the gradient penalty with weight `lambda` (10).
-    WassersteinGp { lambda: f64 },
-    /// The hinge game (Lim & Ye, 2017; SN-GAN): D minimises `E[max(0, 1 − D(x))] +
-    /// E[max(0, 1 + D(G(z)))]`, G minimises `−E[D(G(z))]`. D's output is a score, not a logit.
-    Hinge,
-}
-
-impl GanLoss {
-    /// True for the Wasserstein losses, whose D is a critic.
-    pub fn is_wasserstein(self) -> bool {
-        matches!(self, GanLoss::Wasserstein | GanLoss::WassersteinGp { .. })
-    }
-
-    /// True when D's outputs are logits of a probability (the BCE games); false when they are
-    /// raw scores (a critic, or the hinge game's D).
-    pub fn has_logits(self) -> bool {
-        matches!(self, GanLoss::Minimax | GanLoss::NonSaturating)
-    }
-}
 
 /// What D's update adds to the game's loss: one-sided label smoothing (Salimans et al., 2016)
 /// and the R1 penalty (Mescheder et al., 2018). The default adds nothing.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DExtras {
+pub struct DRegularization {
     /// D's target for real samples in the BCE games (1: none; 0.9 smooths).
     pub real_label: f64,
     /// γ of the R1 penalty `(γ/2) E[‖∇_x D(x)‖²]` on real samples (0: none).
     pub r1_gamma: f64,
 }
 
-impl Default for DExtras {
+impl Default for DRegularization {
     fn default() -> Self {
-        DExtras {
+        DRegularization {
             real_label: 1.0,
             r1_gamma: 0.0,
         }
     }
 }
 
-impl DExtras {
-    /// The extras a run's config asks for.
+impl DRegularization {
+    /// What a run's config asks for.
     pub fn of(config: &super::TrainConfig) -> Self {
-        DExtras {
+        DRegularization {
             real_label: config.real_label,
             r1_gamma: config.r1_gamma,
         }
@@ -106,7 +45,7 @@ impl DExtras {
 
 /// What one discriminator update measured (tensors on the device, read them back every k steps).
 #[derive(Debug)]
-pub struct DStep {
+pub struct DUpdate {
     pub loss_d: Tensor,
     /// Mean D(x) on the real batch (a probability; the mean score for a critic).
     pub d_real: Tensor,
@@ -120,7 +59,7 @@ pub struct DStep {
 
 /// What one generator update measured.
 #[derive(Debug)]
-pub struct GStep {
+pub struct GUpdate {
     /// The whole generator loss (adversarial term plus the L1 term for Pix2Pix).
     pub loss_g: Tensor,
     /// Mean D(G(z)) on the batch G was trained on: after D's update, before G's.
@@ -182,7 +121,8 @@ fn check_batches(real: &Tensor, fake: &Tensor, labels: Option<&Tensor>) -> Resul
 }
 
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
-/// not train G. No label smoothing and no R1: [`update_d_with`] adds them.
+/// not train G. With label smoothing and the R1 penalty as `regularization` says
+/// (`DRegularization::default()` adds neither).
 pub fn update_d(
     discriminator: &(impl Discriminator + ?Sized),
     opt_d: &mut Optimizer,
@@ -190,31 +130,11 @@ pub fn update_d(
     fake: &Tensor,
     labels: Option<&Tensor>,
     loss: GanLoss,
-) -> Result<DStep> {
-    update_d_with(
-        discriminator,
-        opt_d,
-        real,
-        fake,
-        labels,
-        loss,
-        DExtras::default(),
-    )
-}
-
-/// [`update_d`] with label smoothing and the R1 penalty, as `extras` says.
-pub fn update_d_with(
-    discriminator: &(impl Discriminator + ?Sized),
-    opt_d: &mut Optimizer,
-    real: &Tensor,
-    fake: &Tensor,
-    labels: Option<&Tensor>,
-    loss: GanLoss,
-    extras: DExtras,
-) -> Result<DStep> {
+    regularization: DRegularization,
+) -> Result<DUpdate> {
     check_batches(real, fake, labels)?;
     let fake = fake.detach();
-    let r1 = extras.r1_gamma > 0.0;
+    let r1 = regularization.r1_gamma > 0.0;
     // R1 differentiates D's scores with respect to the real batch itself.
     let real = if r1 {
         real.detach().set_requires_grad(true)
@@ -225,7 +145,7 @@ pub fn update_d_with(
     let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels)?;
     let game = match loss {
         GanLoss::Minimax | GanLoss::NonSaturating => {
-            losses::bce(&real_scores, extras.real_label) + losses::bce(&fake_scores, 0.0)
+            losses::bce(&real_scores, regularization.real_label) + losses::bce(&fake_scores, 0.0)
         }
         GanLoss::Hinge => losses::hinge_discriminator_loss(&real_scores, &fake_scores),
         GanLoss::Wasserstein => losses::critic_loss(&real_scores, &fake_scores),
@@ -240,7 +160,7 @@ pub fn update_d_with(
         }
     };
     let loss_d = if r1 {
-        game + losses::r1_penalty(&real_scores, real, extras.r1_gamma)?
+        game + losses::r1_penalty(&real_scores, real, regularization.r1_gamma)?
     } else {
         game
     };
@@ -248,7 +168,7 @@ pub fn update_d_with(
     let wasserstein = loss
         .is_wasserstein()
         .then(|| (real_scores.mean(Kind::Float) - fake_scores.mean(Kind::Float)).detach());
-    Ok(DStep {
+    Ok(DUpdate {
         loss_d: loss_d.detach(),
         d_real: mean_output(&real_scores, loss),
         d_fake: mean_output(&fake_scores, loss),
@@ -272,7 +192,7 @@ pub fn update_g(
     labels: Option<&Tensor>,
     loss: GanLoss,
     l1: Option<(&Tensor, f64)>,
-) -> Result<GStep> {
+) -> Result<GUpdate> {
     if let Some((target, _)) = l1 {
         check_batches(target, fake, labels)?;
     }
@@ -292,7 +212,7 @@ pub fn update_g(
         None => (adversarial, None),
     };
     let grad_norm = opt_g.minimize(&loss_g)?;
-    Ok(GStep {
+    Ok(GUpdate {
         loss_g: loss_g.detach(),
         d_fake: mean_output(&scores, loss),
         grad_norm,
@@ -307,12 +227,12 @@ pub fn update_g_l1(
     fake: &Tensor,
     target: &Tensor,
     lambda: f64,
-) -> Result<GStep> {
+) -> Result<GUpdate> {
     check_batches(target, fake, None)?;
     let distance = losses::l1_loss(fake, target, 1.0);
     let loss_g = &distance * lambda;
     let grad_norm = opt_g.minimize(&loss_g)?;
-    Ok(GStep {
+    Ok(GUpdate {
         loss_g: loss_g.detach(),
         d_fake: distance.zeros_like(),
         grad_norm,
@@ -365,7 +285,16 @@ mod tests {
                 let real = ring.sample(64);
                 let z = Tensor::randn([64, 16], (Kind::Float, Device::Cpu));
                 let fake = t.generator.forward(&z);
-                let d = update_d(&t.discriminator, &mut t.opt_d, &real, &fake, None, loss).unwrap();
+                let d = update_d(
+                    &t.discriminator,
+                    &mut t.opt_d,
+                    &real,
+                    &fake,
+                    None,
+                    loss,
+                    DRegularization::default(),
+                )
+                .unwrap();
                 if let Some(c) = clip {
                     t.opt_d.clip(c);
                 }
@@ -466,6 +395,7 @@ mod tests {
             &fake,
             None,
             loss,
+            DRegularization::default(),
         )
         .unwrap_err()
         .to_string();
@@ -479,6 +409,7 @@ mod tests {
             &fake,
             Some(&labels),
             loss,
+            DRegularization::default(),
         )
         .unwrap_err()
         .to_string();
@@ -530,6 +461,7 @@ mod tests {
             &fake,
             None,
             GanLoss::NonSaturating,
+            DRegularization::default(),
         )
         .unwrap();
         for (name, old) in g_params {
@@ -556,6 +488,7 @@ mod tests {
                 &fake,
                 None,
                 GanLoss::NonSaturating,
+                DRegularization::default(),
             )
             .unwrap()
             .loss_d

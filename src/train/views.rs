@@ -5,7 +5,7 @@ use anyhow::{Context, Result, ensure};
 use tch::{Kind, Tensor};
 
 use super::data::TrainData;
-use super::trainer::{Trainer, from_bytes};
+use super::trainer::Trainer;
 use crate::data::toy2d::ModeReport;
 use crate::viz::{Animation, ImageGrid, LineChart, animation, compare, image_grid};
 
@@ -60,6 +60,11 @@ pub fn interpolate(z0: &Tensor, z1: &Tensor, steps: usize, how: Interpolation) -
             Ok(&a * wa + &b * wb)
         }
     }
+}
+
+/// Bytes back to images in [−1, 1].
+fn from_bytes(bytes: &Tensor) -> Tensor {
+    bytes.to_kind(Kind::Float) / 127.5 - 1.0
 }
 
 /// Input, output and target of each pair side by side, as consecutive tiles `[3n, C, H, W]` on
@@ -133,7 +138,7 @@ impl Trainer {
         format!(
             "{} on {}, {}, step {}",
             self.config.model.name(),
-            self.data.info().name,
+            self.data().info().name,
             self.config.loss.describe(),
             self.steps_done()
         )
@@ -162,7 +167,7 @@ impl Trainer {
 
     /// The training data's class names (numbers when it names none).
     fn class_names(&self) -> Vec<String> {
-        match self.data.images() {
+        match self.data().images() {
             Ok(d) if d.class_names.len() as i64 >= self.config.model.n_classes() => {
                 d.class_names.clone()
             }
@@ -209,11 +214,11 @@ impl Trainer {
             .collect();
         if let (true, Some(targets)) = (
             self.config.model.model().reconstructs(),
-            self.fixed_extra.as_ref(),
+            self.fixed.condition_or_target.as_ref(),
         ) {
             let triplets: Vec<Tensor> = frames
                 .iter()
-                .map(|outputs| triplet_tiles(&self.fixed, outputs, targets))
+                .map(|outputs| triplet_tiles(&self.fixed.input, outputs, targets))
                 .collect();
             return animation(&triplets, 12, Self::scale(targets), delay_ms);
         }
@@ -246,7 +251,7 @@ impl Trainer {
     }
 
     fn toy(&self) -> Result<&crate::data::toy2d::Toy2d> {
-        match &self.data {
+        match self.data() {
             TrainData::Toy(toy) => Ok(toy),
             _ => anyhow::bail!("this view is for the toy 2-D model"),
         }
@@ -395,7 +400,7 @@ impl Trainer {
     pub fn triplets(&self, groups_per_row: usize) -> Result<ImageGrid> {
         let targets = match (
             self.config.model.model().reconstructs(),
-            self.fixed_extra.as_ref(),
+            self.fixed.condition_or_target.as_ref(),
         ) {
             (true, Some(t)) => t,
             _ => anyhow::bail!("triplets are for Pix2Pix"),
@@ -403,7 +408,7 @@ impl Trainer {
         let outputs = self.fixed_samples()?;
         let n = targets.size()[0] as usize;
         Ok(compare(
-            &[&self.fixed, &outputs, targets],
+            &[&self.fixed.input, &outputs, targets],
             n,
             groups_per_row,
             Self::scale(targets),
@@ -608,7 +613,7 @@ mod tests {
         let grid = t.triplets(2).unwrap();
         // 4 triplets, 2 to a row: 6 tiles of 66 + 2 across, 2 rows.
         assert_eq!(png_size(&grid), (6 * 66 + 2, 2 * 66 + 2));
-        assert!(t.sample(4).is_err() && t.translate(&t.fixed).is_ok());
+        assert!(t.sample(4).is_err() && t.translate(&t.fixed.input).is_ok());
         assert!(
             grid.to_svg().matches(">output<").count() == 2,
             "labelled columns"
@@ -620,7 +625,7 @@ mod tests {
     #[test]
     fn pix2pix_gif_and_loss_chart() {
         let mut t = pix2pix(true);
-        t.config.snapshot_every = 2;
+        t.set_progress(0, 0.0, 2).unwrap();
         t.train(4).unwrap();
         let gif = t.snapshots_gif(100).unwrap();
         let decoded = image::load_from_memory(&gif.gif).unwrap();

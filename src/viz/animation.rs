@@ -49,7 +49,7 @@ pub fn animation(
 impl Animation {
     /// Saves the GIF (atomically).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        super::write_atomic(path.as_ref(), &self.gif)
+        crate::files::write_atomic(path.as_ref(), &self.gif)
     }
 
     /// Shows the animation inline in a notebook.

@@ -300,7 +300,7 @@ impl LineChart {
 
     /// Saves the chart as an SVG file (atomically).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        super::write_atomic(path.as_ref(), self.to_svg()?.as_bytes())
+        crate::files::write_atomic(path.as_ref(), self.to_svg()?.as_bytes())
     }
 
     /// Shows the chart inline in a notebook; a chart that cannot be drawn says why instead.

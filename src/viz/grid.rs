@@ -241,9 +241,9 @@ impl ImageGrid {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
         {
-            super::write_atomic(path, self.to_svg().as_bytes())
+            crate::files::write_atomic(path, self.to_svg().as_bytes())
         } else {
-            super::write_atomic(path, &self.png)
+            crate::files::write_atomic(path, &self.png)
         }
     }
 

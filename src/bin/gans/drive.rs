@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 
-use super::folder::{RunFolder, has_checkpoint};
-use crate::train::Trainer;
+use crate::folder::{RunFolder, has_checkpoint};
+use gans::train::Trainer;
 
 /// How a [`drive`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,28 +34,6 @@ pub fn drive(
         checkpoint_every > 0,
         "--checkpoint-every must be at least 1"
     );
-    // The caller shows progress: the trainer's own lines are off while driving.
-    let printing = std::mem::replace(&mut trainer.silent, true);
-    let ended = drive_quietly(
-        trainer,
-        folder,
-        target,
-        checkpoint_every,
-        stop,
-        &mut progress,
-    );
-    trainer.silent = printing;
-    ended
-}
-
-fn drive_quietly(
-    trainer: &mut Trainer,
-    folder: &RunFolder,
-    target: usize,
-    checkpoint_every: usize,
-    stop: &AtomicBool,
-    progress: &mut impl FnMut(&Trainer, f64),
-) -> Result<Ended> {
     let chunk = trainer.config().log_every;
     let (start, first) = (Instant::now(), trainer.steps_done());
     let mut last_saved = trainer.steps_done();
@@ -65,9 +43,10 @@ fn drive_quietly(
             return Ok(Ended::Interrupted);
         }
         let steps = chunk.min(target - trainer.steps_done());
-        if let Err(e) = trainer.train(steps) {
-            let step = crate::train::CheckpointMeta::read(folder.checkpoint()).map(|m| m.step);
-            let kept = match (step, e.downcast_ref::<crate::train::Diverged>()) {
+        // The caller shows progress: the trainer's own lines stay off.
+        if let Err(e) = trainer.train_silently(steps) {
+            let step = gans::train::CheckpointMeta::read(folder.checkpoint()).map(|m| m.step);
+            let kept = match (step, e.downcast_ref::<gans::train::Diverged>()) {
                 (Ok(step), Some(_)) => format!(
                     "The last good checkpoint, step {step}, is kept in {}: continue from it with \
                      `gans train --resume {} --lr <smaller>`.",
@@ -101,15 +80,16 @@ fn drive_quietly(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::toy2d::{Toy2d, Toy2dKind};
-    use crate::models::toy::ToyConfig;
-    use crate::run::{DataSpec, ModelKind, RunInfo};
-    use crate::train::TrainConfig;
+    use crate::folder::RunInfo;
+    use crate::spec::{DataSpec, ModelKind};
+    use gans::data::toy2d::{Toy2d, Toy2dKind};
+    use gans::models::toy::ToyConfig;
+    use gans::train::TrainConfig;
     use tch::Device;
 
     #[test]
     fn drive_gives_divergence_advice_only_for_divergence() {
-        let dir = crate::data::test_dir("run-drive");
+        let dir = crate::test_dir("run-drive");
         let out = dir.join("run");
         let config = TrainConfig::toy(ToyConfig::default())
             .batch_size(32)
@@ -130,7 +110,7 @@ mod tests {
             err.contains("last good checkpoint, step 4") && err.contains("--lr <smaller>"),
             "{err}"
         );
-        let meta = crate::train::CheckpointMeta::read(folder.checkpoint()).unwrap();
+        let meta = gans::train::CheckpointMeta::read(folder.checkpoint()).unwrap();
         assert_eq!(meta.step, 4);
         // Another failure (here: a trainer loaded without its data) gets no such advice.
         let mut absent = Trainer::load_without_data(folder.checkpoint(), Device::Cpu).unwrap();

@@ -7,9 +7,9 @@ use anyhow::{Context, Result, ensure};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use super::{DataSpec, ModelKind};
-use crate::data::Split;
-use crate::train::Trainer;
+use crate::spec::{DataSpec, ModelKind};
+use gans::data::Split;
+use gans::train::Trainer;
 
 /// What `--resume` needs to load a run again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -366,7 +366,7 @@ impl RunFolder {
     }
 
     fn describe_existing(dir: &Path) -> String {
-        match crate::train::CheckpointMeta::read(dir.join("checkpoint")) {
+        match gans::train::CheckpointMeta::read(dir.join("checkpoint")) {
             Ok(meta) => format!(
                 " (a {} run at step {})",
                 ModelKind::of(&meta.config),
@@ -401,7 +401,7 @@ impl RunFolder {
 
     /// Writes `run.json` (atomically).
     pub fn write_run(&self, info: &RunInfo) -> Result<()> {
-        crate::viz::write_atomic(
+        gans::files::write_atomic(
             &self.dir.join("run.json"),
             &serde_json::to_vec_pretty(info)?,
         )
@@ -454,7 +454,7 @@ impl RunFolder {
     /// then the figures.
     pub fn save(&self, trainer: &Trainer) -> Result<()> {
         trainer.save(self.checkpoint())?;
-        crate::viz::write_atomic(
+        gans::files::write_atomic(
             &self.dir.join("config.json"),
             &serde_json::to_vec_pretty(trainer.config())?,
         )?;
@@ -562,15 +562,15 @@ pub(crate) fn has_checkpoint(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::toy2d::{Toy2d, Toy2dKind};
-    use crate::models::toy::ToyConfig;
-    use crate::train::TrainConfig;
+    use gans::data::toy2d::{Toy2d, Toy2dKind};
+    use gans::models::toy::ToyConfig;
+    use gans::train::TrainConfig;
 
     /// A kill between `--force`'s two renames leaves the old run hidden beside its name, and
     /// the next command that opens it moves it back.
     #[test]
     fn a_run_moved_aside_by_an_interrupted_force_comes_back() {
-        let dir = crate::data::test_dir("run-aside");
+        let dir = crate::test_dir("run-aside");
         let trainer = Trainer::new(
             TrainConfig::toy(ToyConfig::default()),
             Toy2d::new(Toy2dKind::Ring, Device::Cpu),

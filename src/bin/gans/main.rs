@@ -1,5 +1,7 @@
 //! The `gans` command: the course's code without Jupyter. Every subcommand calls the library
-//! (`gans::run`, `gans::train`, `gans::metrics`); there is no second training loop here.
+//! (`gans::train`, `gans::metrics`) through this program's own modules: `spec` (datasets and
+//! models by name, each paper's settings), `folder` (run folders) and `drive` (training to a
+//! step with checkpoints and Ctrl-C). There is no second training loop here.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -11,8 +13,14 @@ use clap::{Parser, Subcommand};
 use gans::data::Split;
 use gans::metrics;
 use gans::prelude::*;
-use gans::run::{self, DataSpec, Ended, ModelKind, RunFolder, RunInfo};
+mod drive;
+mod folder;
+mod spec;
+
+use drive::Ended;
+use folder::{RunFolder, RunInfo};
 use gans::train::TrainData;
+use spec::{DataSpec, ModelKind};
 
 #[derive(Parser)]
 #[command(
@@ -273,7 +281,7 @@ fn train(args: TrainArgs) -> Result<i32> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let print_every = args.print_every;
-    let ended = run::drive(
+    let ended = drive::drive(
         &mut trainer,
         &folder,
         target,
@@ -325,7 +333,7 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     // until all of them are known to be good.
     RunFolder::check_new(out, args.force, spec.folder())?;
     let data = spec.load(Split::Train, device)?;
-    let mut config = run::train_config(model, &data, args.width)?;
+    let mut config = spec::train_config(model, &data, args.width)?;
     if preset(args.preset, model)? == Preset::Tuned {
         config = TrainConfig::tuned(config.model.clone()).batch_size(config.batch_size);
     }
@@ -342,10 +350,10 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     let mut config = config.with_remedies(&args.remedies.remedies())?;
     let target = match (args.steps, args.epochs) {
         (Some(steps), _) => steps,
-        (None, Some(epochs)) => run::steps_for_epochs(epochs, &config, &data)?,
+        (None, Some(epochs)) => spec::steps_for_epochs(epochs, &config, &data)?,
         (None, None) => bail!("say how long to train: --steps N or --epochs N"),
     };
-    config.snapshot_every = run::snapshot_every(target, config.log_every);
+    config.snapshot_every = spec::snapshot_every(target, config.log_every);
     let trainer = Trainer::new(config, data)?;
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
     let folder = RunFolder::create(out, args.force, &run, &trainer)?;
@@ -595,4 +603,13 @@ fn info(device_name: &str) -> Result<()> {
         println!("  {name:<14} {state}");
     }
     Ok(())
+}
+
+/// A fresh, empty folder for one test's files, unique to this process.
+#[cfg(test)]
+fn test_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gans-cli-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a test folder under the temp dir");
+    dir
 }

@@ -23,36 +23,29 @@
 //!   snapshots.gif       the fixed noise through training
 //! ```
 
-mod drive;
-mod folder;
-
-pub use drive::{Ended, drive};
-pub use folder::{RunFolder, RunInfo};
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
-use crate::data::emoji::{self, EmojiOptions};
-use crate::data::image_folder::{self, FolderOptions};
-use crate::data::letters::{self, LetterOptions};
-use crate::data::paired::{self, Direction};
-use crate::data::toy2d::{Toy2d, Toy2dKind};
-use crate::data::{Split, fashion_mnist, mnist};
-use crate::metrics::Classifier;
-use crate::models::Norm;
-use crate::models::dcgan::DcganConfig;
-use crate::models::mlp::MlpConfig;
-use crate::models::patchgan::PatchGanConfig;
-use crate::models::toy::ToyConfig;
-use crate::models::unet::{UnetConfig, Upsample};
-use crate::train::{ModelConfig, TrainConfig, TrainData};
+use gans::data::emoji::{self, EmojiOptions};
+use gans::data::image_folder::{self, FolderOptions};
+use gans::data::letters::{self, LetterOptions};
+use gans::data::paired::{self, Direction};
+use gans::data::toy2d::{Toy2d, Toy2dKind};
+use gans::data::{Split, fashion_mnist, mnist};
+use gans::metrics::Classifier;
+use gans::models::Norm;
+use gans::models::dcgan::DcganConfig;
+use gans::models::mlp::MlpConfig;
+use gans::models::patchgan::PatchGanConfig;
+use gans::models::toy::ToyConfig;
+use gans::models::unet::{UnetConfig, Upsample};
+use gans::train::{ModelConfig, TrainConfig, TrainData};
 
 /// The models of the course, by the names the command takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// Notebook 01: fully connected G and D (the toy networks on `ring` and `grid`).
@@ -85,12 +78,15 @@ impl ModelKind {
     /// Which of the course's models a config trains (the inverse of [`train_config`]).
     pub fn of(config: &TrainConfig) -> ModelKind {
         match &config.model {
-            ModelConfig::Toy(_) | ModelConfig::Mlp(_) => ModelKind::Vanilla,
+            // A model of a notebook's own cannot come from a run folder (it does not load).
+            ModelConfig::Toy(_) | ModelConfig::Mlp(_) | ModelConfig::Custom(_) => {
+                ModelKind::Vanilla
+            }
             ModelConfig::Pix2Pix { .. } => ModelKind::Pix2pix,
             ModelConfig::Dcgan(c) if c.n_classes > 0 => ModelKind::Cgan,
             ModelConfig::Dcgan(_) => match config.loss {
-                crate::train::GanLoss::Wasserstein => ModelKind::Wgan,
-                crate::train::GanLoss::WassersteinGp { .. } => ModelKind::WganGp,
+                gans::train::GanLoss::Wasserstein => ModelKind::Wgan,
+                gans::train::GanLoss::WassersteinGp { .. } => ModelKind::WganGp,
                 _ => ModelKind::Dcgan,
             },
         }
@@ -251,7 +247,7 @@ impl DataSpec {
     /// Loads one split onto `device`. A plain folder has no test split; an A|B folder has one
     /// when it holds `val/` or `test/`.
     pub fn load(&self, split: Split, device: Device) -> Result<TrainData> {
-        let edges = |data: crate::data::Dataset| -> Result<TrainData> {
+        let edges = |data: gans::data::Dataset| -> Result<TrainData> {
             Ok(paired::edges_to(&data, 64)?.into())
         };
         Ok(match self {
@@ -300,7 +296,7 @@ impl DataSpec {
     /// The feature classifier that scores samples of this data (trained and cached on first
     /// use), if there is one.
     pub fn classifier(&self, device: Device) -> Result<Option<Classifier>> {
-        use crate::metrics::classifier;
+        use gans::metrics::classifier;
         Ok(match self {
             DataSpec::Mnist => Some(classifier::mnist(device)?),
             DataSpec::FashionMnist => Some(classifier::fashion_mnist(device)?),

@@ -1,0 +1,137 @@
+//! The players of a run: every network the model builds, the optimisers that train them, and the
+//! moving average of the generator that samples.
+//!
+//! All weights live in one VarStore, each under its player's name (`generator.fc1.weight`,
+//! `discriminator.conv2.weight`; a CycleGAN's `g_ab.…`, `d_b.…`). One optimiser trains the
+//! generators' side of the game, one the discriminators' side, as the papers' code does: a model
+//! with two generators updates both with one Adam. Checkpoints store the weights by these names
+//! and the optimisers' moments as `opt_g/…` and `opt_d/…`.
+
+use anyhow::{Context, Result};
+use tch::{Device, Tensor, nn};
+
+use super::config::TrainConfig;
+use super::ema::MovingAverage;
+use super::seeds;
+use crate::game::{Discriminator, Generator};
+use crate::optim::Optimizer;
+
+/// Every network of the game and what trains it.
+pub struct Players {
+    /// All weights, under each player's name.
+    pub(crate) vs: nn::VarStore,
+    /// The generators by name; the first one samples.
+    pub(crate) generators: Vec<(String, Box<dyn Generator>)>,
+    /// The discriminators (or critics) by name.
+    pub(crate) discriminators: Vec<(String, Box<dyn Discriminator>)>,
+    /// Trains every generator.
+    pub(crate) opt_g: Optimizer,
+    /// Trains every discriminator.
+    pub(crate) opt_d: Optimizer,
+    /// With `config.ema`: the moving average of the first generator's weights.
+    pub(crate) average: Option<MovingAverage>,
+}
+
+impl Players {
+    /// The model's networks, freshly initialised from the run's seed, and their optimisers.
+    pub(crate) fn build(config: &TrainConfig, device: Device) -> Result<Self> {
+        seeds::seed_torch(config.seed, seeds::INIT, 0);
+        let vs = nn::VarStore::new(device);
+        let networks = config.model.model().build(&vs)?;
+        if config.channels_last {
+            crate::models::to_channels_last(&vs);
+        }
+        let opt_g = Optimizer::over(config.opt_g, &vs, &names(&networks.generators));
+        let opt_d = Optimizer::over(config.opt_d, &vs, &names(&networks.discriminators));
+        // After the players are drawn, so that switching the average on changes none of them.
+        let average = match config.ema {
+            Some(_) => Some(MovingAverage::new(config, &vs, device)?),
+            None => None,
+        };
+        Ok(Players {
+            vs,
+            generators: networks.generators,
+            discriminators: networks.discriminators,
+            opt_g,
+            opt_d,
+            average,
+        })
+    }
+
+    /// The first generator: the one that samples, and the one a one-G game trains.
+    pub fn generator(&self) -> &dyn Generator {
+        &*self.generators[0].1
+    }
+
+    /// The first discriminator (or critic).
+    pub fn discriminator(&self) -> &dyn Discriminator {
+        &*self.discriminators[0].1
+    }
+
+    /// A generator by the name the model gave it (`generator`; a CycleGAN's `g_ab`).
+    pub fn generator_named(&self, name: &str) -> Result<&dyn Generator> {
+        let found = self.generators.iter().find(|(n, _)| n == name);
+        found.map(|(_, g)| &**g).with_context(|| {
+            format!(
+                "this model has no generator `{name}`; it has {}",
+                list(&self.generators)
+            )
+        })
+    }
+
+    /// A discriminator by name.
+    pub fn discriminator_named(&self, name: &str) -> Result<&dyn Discriminator> {
+        let found = self.discriminators.iter().find(|(n, _)| n == name);
+        found.map(|(_, d)| &**d).with_context(|| {
+            format!(
+                "this model has no discriminator `{name}`; it has {}",
+                list(&self.discriminators)
+            )
+        })
+    }
+
+    /// Every weight by name, sorted by name; batch norm's running statistics included. The
+    /// tensors share memory with the model.
+    pub(crate) fn variables(&self) -> Vec<(String, Tensor)> {
+        let mut variables: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        variables.sort_by(|a, b| a.0.cmp(&b.0));
+        variables
+    }
+
+    /// Trainable parameters of (every generator, every discriminator).
+    pub(crate) fn parameter_counts(&self) -> (i64, i64) {
+        let variables = self.variables();
+        let count = |players: Vec<&str>| -> i64 {
+            variables
+                .iter()
+                .filter(|(n, t)| {
+                    t.requires_grad() && players.iter().any(|p| n.starts_with(&format!("{p}.")))
+                })
+                .map(|(_, t)| t.numel() as i64)
+                .sum()
+        };
+        (
+            count(names(&self.generators)),
+            count(names(&self.discriminators)),
+        )
+    }
+
+    /// The generator that makes samples: the moving average when there is one and `average`
+    /// asks for it, the first generator otherwise.
+    pub(crate) fn sampler(&self, average: bool) -> &dyn Generator {
+        match &self.average {
+            Some(ema) if average => &*ema.generator,
+            _ => self.generator(),
+        }
+    }
+}
+
+/// The players' names, in order.
+fn names<T>(players: &[(String, T)]) -> Vec<&str> {
+    players.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+fn list<T>(players: &[(String, T)]) -> String {
+    let names: Vec<String> = players.iter().map(|(n, _)| format!("`{n}`")).collect();
+    names.join(", ")
+}
