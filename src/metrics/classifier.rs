@@ -406,16 +406,29 @@ pub fn emoji(device: Device) -> Result<Classifier> {
     )
 }
 
-/// The course classifier for a dataset, by the dataset's name and example shape: MNIST,
-/// Fashion-MNIST, the 28×28 letters, the 64×64 emoji (also for 32×32 emoji, which
-/// [`super::report::score_samples`] upsamples). An error naming the four for any other.
-pub fn for_data(name: &str, shape: &[i64], device: Device) -> Result<Classifier> {
+/// Which of the course's classifiers scores a dataset, by the dataset's name and example shape:
+/// MNIST, Fashion-MNIST, the 28×28 letters, the 64×64 emoji (also for 32×32 emoji, which
+/// [`super::report::score_samples`] upsamples); `None` for any other. The one list: the trainer's
+/// `evaluate` and `gans eval` both read it.
+pub fn course_classifier(name: &str, shape: &[i64]) -> Option<&'static str> {
     let family = name.split('/').next().unwrap_or(name);
     match (family, shape) {
-        ("mnist", [1, 28, 28]) => mnist(device),
-        ("fashion-mnist", [1, 28, 28]) => fashion_mnist(device),
-        ("letters", [1, 28, 28]) => letters(device),
-        ("emoji", [3, 64, 64] | [3, 32, 32]) => emoji(device),
+        ("mnist", [1, 28, 28]) => Some("mnist"),
+        ("fashion-mnist", [1, 28, 28]) => Some("fashion-mnist"),
+        ("letters", [1, 28, 28]) => Some("letters"),
+        ("emoji", [3, 64, 64] | [3, 32, 32]) => Some("emoji"),
+        _ => None,
+    }
+}
+
+/// The course classifier for a dataset (see [`course_classifier`]), trained and cached on first
+/// use. An error naming the four for any other dataset.
+pub fn for_data(name: &str, shape: &[i64], device: Device) -> Result<Classifier> {
+    match course_classifier(name, shape) {
+        Some("mnist") => mnist(device),
+        Some("fashion-mnist") => fashion_mnist(device),
+        Some("letters") => letters(device),
+        Some("emoji") => emoji(device),
         _ => anyhow::bail!(
             "the course has no classifier for {name} {shape:?}: it has one for MNIST, \
              Fashion-MNIST, letters (28×28) and emoji (64×64, or 32×32 upsampled). Train one with \
@@ -456,6 +469,24 @@ mod tests {
         for (name, shape) in [("emoji/faces/train", [3, 48, 48]), ("celeba", [3, 64, 64])] {
             let err = for_data(name, &shape, Device::Cpu).unwrap_err().to_string();
             assert!(err.contains(name) && err.contains("Fashion-MNIST"), "{err}");
+        }
+    }
+
+    /// One list says which classifier scores which data, for the trainer and for `gans eval`
+    /// alike: the 32×32 emoji (upsampled) too, which `gans eval` once refused.
+    #[test]
+    fn the_course_classifiers_by_data() {
+        let cases: [(&str, &[i64], Option<&str>); 7] = [
+            ("mnist/train", &[1, 28, 28], Some("mnist")),
+            ("fashion-mnist/train", &[1, 28, 28], Some("fashion-mnist")),
+            ("letters/train", &[1, 28, 28], Some("letters")),
+            ("letters/train", &[1, 64, 64], None),
+            ("emoji/all/train", &[3, 64, 64], Some("emoji")),
+            ("emoji/faces/train", &[3, 32, 32], Some("emoji")),
+            ("folder/celeba", &[3, 64, 64], None),
+        ];
+        for (name, shape, expected) in cases {
+            assert_eq!(course_classifier(name, shape), expected, "{name} {shape:?}");
         }
     }
 

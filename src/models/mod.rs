@@ -20,8 +20,8 @@
 //! networks play the game (their [`Generator`](crate::game::Generator) and
 //! [`Discriminator`](crate::game::Discriminator) impls). The trainer only talks to
 //! [`GanModel`]. A model of the crate is one file here plus one arm in
-//! [`crate::train::ModelConfig`] (and, to offer it on the command line, one name in the `gans`
-//! command's `spec.rs`); a model of a notebook's own needs neither: it trains as
+//! [`crate::train::ModelConfig`] and, to offer it by name (the `gans` command, its presets), one
+//! entry in [`crate::train::registry`]; a model of a notebook's own needs neither: it trains as
 //! `ModelConfig::custom(MyModel)`, with as many generators and discriminators as it builds
 //! (see `tests/many_players.rs`, a game of two of each).
 

@@ -17,6 +17,7 @@
 //! | `sample`, `views` | pictures from the generator; grids, GIFs and charts of a run |
 //! | `checkpoint` | save and load, exactly |
 //! | `config`, `data`, `augment` | [`TrainConfig`]; what a trainer learns from; DiffAugment |
+//! | `registry` | the course's models by name, with their papers' settings and presets |
 
 pub mod augment;
 mod batches;
@@ -28,6 +29,7 @@ mod health;
 mod history;
 mod players;
 mod progress;
+pub mod registry;
 mod round;
 mod sample;
 mod seeds;

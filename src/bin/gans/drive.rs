@@ -96,7 +96,7 @@ mod tests {
             .log_every(2)
             .quiet();
         let mut trainer = Trainer::new(config, Toy2d::new(Toy2dKind::Ring, Device::Cpu)).unwrap();
-        let info = RunInfo::new(ModelKind::Vanilla, DataSpec::Ring, 10, 2);
+        let info = RunInfo::new(ModelKind::named("vanilla").unwrap(), DataSpec::Ring, 10, 2);
         let folder = RunFolder::create(&out, false, &info, &trainer).unwrap();
         let stop = AtomicBool::new(false);
         drive(&mut trainer, &folder, 4, 2, &stop, |_, _| {}).unwrap();

@@ -367,11 +367,10 @@ impl RunFolder {
 
     fn describe_existing(dir: &Path) -> String {
         match gans::train::CheckpointMeta::read(dir.join("checkpoint")) {
-            Ok(meta) => format!(
-                " (a {} run at step {})",
-                ModelKind::of(&meta.config),
-                meta.step
-            ),
+            Ok(meta) => match ModelKind::of(&meta.config) {
+                Some(model) => format!(" (a {model} run at step {})", meta.step),
+                None => format!(" (a run at step {})", meta.step),
+            },
             Err(_) => String::new(),
         }
     }
@@ -439,8 +438,9 @@ impl RunFolder {
     /// run does not).
     fn check_model(&self, trainer: &Trainer, info: &RunInfo) -> Result<()> {
         let held = ModelKind::of(trainer.config());
+        let held = held.map_or("custom".to_string(), |m| m.to_string());
         ensure!(
-            held == info.model,
+            held == info.model.to_string(),
             "{} holds a {held} model but {} says {}: the checkpoint was copied in from another \
              run. Put back this run's own checkpoint/, or resume the {held} run from its own folder",
             self.checkpoint().display(),
@@ -576,7 +576,7 @@ mod tests {
             Toy2d::new(Toy2dKind::Ring, Device::Cpu),
         )
         .unwrap();
-        let info = RunInfo::new(ModelKind::Vanilla, DataSpec::Ring, 10, 2);
+        let info = RunInfo::new(ModelKind::named("vanilla").unwrap(), DataSpec::Ring, 10, 2);
         let run = dir.join("run");
         RunFolder::create(&run, false, &info, &trainer).unwrap();
         std::fs::rename(&run, dir.join(".run.old-12345")).unwrap();

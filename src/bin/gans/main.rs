@@ -20,6 +20,7 @@ mod spec;
 use drive::Ended;
 use folder::{RunFolder, RunInfo};
 use gans::train::TrainData;
+use gans::train::registry;
 use spec::{DataSpec, ModelKind};
 
 #[derive(Parser)]
@@ -75,7 +76,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// The model (notebook 01 vanilla, 02 dcgan, 03 wgan / wgan-gp, 04 cgan, 05 pix2pix).
+    /// The model: one of the course's (the library's registry), each taught by a notebook.
     #[arg(value_enum, required_unless_present = "resume")]
     model: Option<ModelKind>,
     /// A dataset name (mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid,
@@ -333,10 +334,12 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     // until all of them are known to be good.
     RunFolder::check_new(out, args.force, spec.folder())?;
     let data = spec.load(Split::Train, device)?;
-    let mut config = spec::train_config(model, &data, args.width)?;
-    if preset(args.preset, model)? == Preset::Tuned {
-        config = TrainConfig::tuned(config.model.clone()).batch_size(config.batch_size);
-    }
+    let preset = match args.preset {
+        Some(Preset::Paper) => registry::Preset::Paper,
+        Some(Preset::Tuned) => registry::Preset::Tuned,
+        None => model.0.default_preset(),
+    };
+    let mut config = model.0.config(&data, args.width, preset)?;
     if let Some(b) = args.batch_size {
         config.batch_size = b;
     }
@@ -358,20 +361,6 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
     let folder = RunFolder::create(out, args.force, &run, &trainer)?;
     Ok((folder, trainer, run))
-}
-
-/// The preset a new run uses: the one asked for, else tuned for a DCGAN (measured better for
-/// the course's short runs, notebook 06) and the paper's settings for every other model.
-fn preset(asked: Option<Preset>, model: ModelKind) -> Result<Preset> {
-    match (asked, model) {
-        (Some(Preset::Tuned), m) if m != ModelKind::Dcgan => bail!(
-            "--preset tuned is the course's tuned DCGAN (notebook 06); for {m} leave it out \
-             (the paper's settings) or switch single remedies on (--ema, --hinge, …)"
-        ),
-        (Some(p), _) => Ok(p),
-        (None, ModelKind::Dcgan) => Ok(Preset::Tuned),
-        (None, _) => Ok(Preset::Paper),
-    }
 }
 
 /// A learning rate ten times the paper's or more trains, if at all, only by luck: say so.
@@ -540,14 +529,15 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
             metrics::image::ssim(&outputs, &test.targets)?
         );
     } else {
-        let classifier = info.dataset.classifier(dev)?.with_context(|| {
-            format!(
-                "there is no feature classifier for {} (the crate has them for mnist, \
-                     fashion-mnist, letters at 28 and emoji at 64): export samples with \
-                     `gans sample --out samples.npy` and score them with your own tools",
-                info.dataset.name()
-            )
-        })?;
+        let data = trainer.data().info();
+        ensure!(
+            metrics::classifier::course_classifier(&data.name, &data.shape).is_some(),
+            "there is no feature classifier for {} (the crate has them for mnist, fashion-mnist, \
+             letters at 28 and emoji at 32 and 64): export samples with `gans sample --out \
+             samples.npy` and score them with your own tools",
+            info.dataset.name()
+        );
+        let classifier = metrics::classifier::for_data(&data.name, &data.shape, dev)?;
         let TrainData::Images(test) = info.dataset.load(Split::Test, dev)? else {
             bail!("an image run has an image test split");
         };

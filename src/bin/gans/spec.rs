@@ -24,6 +24,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
@@ -35,61 +36,55 @@ use gans::data::letters::{self, LetterOptions};
 use gans::data::paired::{self, Direction};
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::data::{Split, fashion_mnist, mnist};
-use gans::metrics::Classifier;
-use gans::models::Norm;
-use gans::models::dcgan::DcganConfig;
-use gans::models::mlp::MlpConfig;
-use gans::models::patchgan::PatchGanConfig;
-use gans::models::toy::ToyConfig;
-use gans::models::unet::{UnetConfig, Upsample};
-use gans::train::{ModelConfig, TrainConfig, TrainData};
+use gans::train::registry::{self, COURSE, CourseModel, Takes};
+use gans::train::{TrainConfig, TrainData};
 
-/// The models of the course, by the names the command takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelKind {
-    /// Notebook 01: fully connected G and D (the toy networks on `ring` and `grid`).
-    Vanilla,
-    /// Notebook 02: DCGAN.
-    Dcgan,
-    /// Notebook 03: WGAN with weight clipping.
-    Wgan,
-    /// Notebook 03: WGAN with gradient penalty.
-    WganGp,
-    /// Notebook 04: conditional DCGAN on one-hot labels.
-    Cgan,
-    /// Notebook 05: U-Net + PatchGAN on image pairs.
-    Pix2pix,
-}
+/// A model of the course, by the name the command takes: an entry of the library's one list
+/// ([`gans::train::registry`]), which gives the names, their help lines, the data each takes and
+/// its presets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelKind(pub &'static CourseModel);
+
+static KINDS: LazyLock<Vec<ModelKind>> = LazyLock::new(|| COURSE.iter().map(ModelKind).collect());
 
 impl ModelKind {
-    /// The name the command takes (`wgan-gp`, …).
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Vanilla => "vanilla",
-            ModelKind::Dcgan => "dcgan",
-            ModelKind::Wgan => "wgan",
-            ModelKind::WganGp => "wgan-gp",
-            ModelKind::Cgan => "cgan",
-            ModelKind::Pix2pix => "pix2pix",
-        }
+    /// The course's model of this name (an error lists the names).
+    pub fn named(name: &str) -> Result<ModelKind> {
+        Ok(ModelKind(registry::course_model(name)?))
     }
 
-    /// Which of the course's models a config trains (the inverse of [`train_config`]).
-    pub fn of(config: &TrainConfig) -> ModelKind {
-        match &config.model {
-            // A model of a notebook's own cannot come from a run folder (it does not load).
-            ModelConfig::Toy(_) | ModelConfig::Mlp(_) | ModelConfig::Custom(_) => {
-                ModelKind::Vanilla
-            }
-            ModelConfig::Pix2Pix { .. } => ModelKind::Pix2pix,
-            ModelConfig::Dcgan(c) if c.n_classes > 0 => ModelKind::Cgan,
-            ModelConfig::Dcgan(_) => match config.loss {
-                gans::train::GanLoss::Wasserstein => ModelKind::Wgan,
-                gans::train::GanLoss::WassersteinGp { .. } => ModelKind::WganGp,
-                _ => ModelKind::Dcgan,
-            },
-        }
+    /// The name the command takes (`wgan-gp`, …).
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// Which of the course's models a config trains (`None` for a model of one's own).
+    pub fn of(config: &TrainConfig) -> Option<ModelKind> {
+        registry::course_model_of(config).map(ModelKind)
+    }
+}
+
+impl clap::ValueEnum for ModelKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &KINDS
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let help = format!("notebook {}: {}", self.0.notebook, self.0.about);
+        Some(clap::builder::PossibleValue::new(self.0.name).help(help))
+    }
+}
+
+impl Serialize for ModelKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for ModelKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ModelKind::named(&name).map_err(serde::de::Error::custom)
     }
 }
 
@@ -192,7 +187,7 @@ impl DataSpec {
                 // Absolute, so that `--resume` works from another working directory.
                 let path = std::fs::canonicalize(&path)
                     .with_context(|| format!("resolving the folder {text}"))?;
-                if model == ModelKind::Pix2pix {
+                if model.0.takes == Takes::Pairs {
                     DataSpec::Pairs {
                         path,
                         // The U-Net's depth is fixed for these two sizes (see UnetConfig).
@@ -292,19 +287,6 @@ impl DataSpec {
             }
         })
     }
-
-    /// The feature classifier that scores samples of this data (trained and cached on first
-    /// use), if there is one.
-    pub fn classifier(&self, device: Device) -> Result<Option<Classifier>> {
-        use gans::metrics::classifier;
-        Ok(match self {
-            DataSpec::Mnist => Some(classifier::mnist(device)?),
-            DataSpec::FashionMnist => Some(classifier::fashion_mnist(device)?),
-            DataSpec::Letters { size: 28 } => Some(classifier::letters(device)?),
-            DataSpec::Emoji { size: 64, .. } => Some(classifier::emoji(device)?),
-            _ => None,
-        })
-    }
 }
 
 /// The folder of A|B pictures of one split: `train/` and `val/` (or `test/`) when the folder
@@ -320,106 +302,6 @@ fn pairs_folder(path: &Path, split: Split) -> Result<PathBuf> {
             )
         }),
     }
-}
-
-/// The model `kind` with its paper's settings, sized for `data`; `width` overrides the feature
-/// maps of the conv models (64 in the papers).
-pub fn train_config(kind: ModelKind, data: &TrainData, width: Option<i64>) -> Result<TrainConfig> {
-    let width = width.unwrap_or(64);
-    ensure!(
-        (1..=1024).contains(&width),
-        "--width {width} is out of range: use 1 to 1024 (the papers use 64)"
-    );
-    let dcgan = |shape: [i64; 3], norm: Norm, n_classes: i64| -> Result<ModelConfig> {
-        ensure!(
-            matches!(shape[1], 28 | 32 | 64) && shape[1] == shape[2],
-            "the DCGAN networks take 28×28, 32×32 or 64×64 images; this data is {}×{}: pass \
-             --image-size 64",
-            shape[1],
-            shape[2]
-        );
-        Ok(ModelConfig::Dcgan(DcganConfig {
-            image_size: shape[1],
-            channels: shape[0],
-            width,
-            norm,
-            n_classes,
-            ..DcganConfig::default()
-        }))
-    };
-    let config = match (kind, data) {
-        (_, TrainData::Absent { info, .. }) => {
-            bail!(
-                "{} was not loaded: a model is sized from the data itself",
-                info.name
-            )
-        }
-        (ModelKind::Vanilla, TrainData::Toy(_)) => TrainConfig::toy(ToyConfig::default()),
-        (_, TrainData::Toy(_)) => {
-            bail!("the 2-D mixtures train the vanilla model: `gans train vanilla --dataset ring`")
-        }
-        (ModelKind::Pix2pix, TrainData::Pairs(pairs)) => {
-            let (c_in, c_out) = (pairs.inputs.size()[1], pairs.targets.size()[1]);
-            let image_size = pairs.inputs.size()[2];
-            // At 256×256 the paper's networks; at 64×64 notebook 05's: a 16×16 PatchGAN (the
-            // paper's 70×70 would see the whole picture) and a resize-convolution decoder (no
-            // checkerboard), measured better there by `examples/pix2pix_sweep.rs`.
-            let small = image_size < 256;
-            TrainConfig::pix2pix(
-                UnetConfig {
-                    image_size,
-                    in_channels: c_in,
-                    out_channels: c_out,
-                    width,
-                    dropout: 0.5,
-                    upsample: if small {
-                        Upsample::Resize
-                    } else {
-                        Upsample::Transposed
-                    },
-                },
-                PatchGanConfig {
-                    in_channels: c_in + c_out,
-                    width,
-                    layers: if small { 1 } else { 3 },
-                },
-            )
-        }
-        (ModelKind::Pix2pix, _) => bail!(
-            "pix2pix learns from pairs of images: use --dataset edges2emoji, edges2fashion, or a \
-             folder of A|B pictures such as facades"
-        ),
-        (_, TrainData::Pairs(_)) => bail!(
-            "{} is a dataset of image pairs, for pix2pix; the other models learn from one set of \
-             images (mnist, emoji, a folder, …)",
-            data.info().name
-        ),
-        (kind, TrainData::Images(images)) => {
-            let shape = images.image_shape();
-            match kind {
-                ModelKind::Vanilla => TrainConfig::gan(ModelConfig::Mlp(MlpConfig {
-                    image_shape: shape,
-                    ..MlpConfig::default()
-                }))
-                .batch_size(64),
-                ModelKind::Dcgan => TrainConfig::gan(dcgan(shape, Norm::Batch, 0)?),
-                ModelKind::Wgan => TrainConfig::wgan(dcgan(shape, Norm::Batch, 0)?),
-                ModelKind::WganGp => TrainConfig::wgan_gp(dcgan(shape, Norm::Layer, 0)?),
-                ModelKind::Cgan => {
-                    let classes = images.class_names.len() as i64;
-                    ensure!(
-                        images.labels.is_some() && classes > 1,
-                        "cgan needs labelled data (mnist, fashion-mnist, letters, emoji); {} \
-                         has no labels",
-                        images.name
-                    );
-                    TrainConfig::gan(dcgan(shape, Norm::Batch, classes)?)
-                }
-                ModelKind::Pix2pix => unreachable!("matched above"),
-            }
-        }
-    };
-    Ok(config)
 }
 
 /// Generator steps for `epochs` passes over the data (each step draws `n_critic` batches).
@@ -450,19 +332,34 @@ pub fn snapshot_every(target: usize, log_every: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gans::models::toy::ToyConfig;
+    use gans::train::ModelConfig;
+    use gans::train::registry::Preset;
+
+    fn dcgan() -> ModelKind {
+        ModelKind::named("dcgan").unwrap()
+    }
+
+    fn vanilla() -> ModelKind {
+        ModelKind::named("vanilla").unwrap()
+    }
+
+    fn pix2pix() -> ModelKind {
+        ModelKind::named("pix2pix").unwrap()
+    }
 
     #[test]
     fn parse_names_and_refusals() {
-        let spec = DataSpec::parse("fashion-mnist", ModelKind::Dcgan, None).unwrap();
+        let spec = DataSpec::parse("fashion-mnist", dcgan(), None).unwrap();
         assert_eq!(spec, DataSpec::FashionMnist);
-        let spec = DataSpec::parse("letters", ModelKind::Dcgan, Some(64)).unwrap();
+        let spec = DataSpec::parse("letters", dcgan(), Some(64)).unwrap();
         assert_eq!(spec, DataSpec::Letters { size: 64 });
-        let e = DataSpec::parse("mnist", ModelKind::Dcgan, Some(64)).unwrap_err();
+        let e = DataSpec::parse("mnist", dcgan(), Some(64)).unwrap_err();
         assert!(e.to_string().contains("28×28 only"), "{e}");
-        let e = DataSpec::parse("celeba-missing-folder", ModelKind::Dcgan, None).unwrap_err();
+        let e = DataSpec::parse("celeba-missing-folder", dcgan(), None).unwrap_err();
         assert!(e.to_string().contains("unknown dataset"), "{e}");
         assert!(e.to_string().contains("edges2emoji"), "{e}");
-        let e = DataSpec::parse("ring", ModelKind::Vanilla, Some(64)).unwrap_err();
+        let e = DataSpec::parse("ring", vanilla(), Some(64)).unwrap_err();
         assert!(e.to_string().contains("2-D points"), "{e}");
     }
 
@@ -470,9 +367,9 @@ mod tests {
     fn folder_becomes_pairs_for_pix2pix_and_absolute() {
         let dir = std::env::temp_dir().join(format!("gans-run-spec-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let spec = DataSpec::parse(dir.to_str().unwrap(), ModelKind::Pix2pix, Some(64)).unwrap();
+        let spec = DataSpec::parse(dir.to_str().unwrap(), pix2pix(), Some(64)).unwrap();
         assert!(matches!(spec, DataSpec::Pairs { size: 64, ref path, .. } if path.is_absolute()));
-        let spec = DataSpec::parse(dir.to_str().unwrap(), ModelKind::Dcgan, None).unwrap();
+        let spec = DataSpec::parse(dir.to_str().unwrap(), dcgan(), None).unwrap();
         assert!(matches!(spec, DataSpec::Folder { size: 64, .. }));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -481,10 +378,14 @@ mod tests {
     fn configs_fit_the_data_or_say_why_not() {
         let ring: TrainData = Toy2d::new(Toy2dKind::Ring, Device::Cpu).into();
         assert!(matches!(
-            train_config(ModelKind::Vanilla, &ring, None).unwrap().model,
+            vanilla()
+                .0
+                .config(&ring, None, Preset::Paper)
+                .unwrap()
+                .model,
             ModelConfig::Toy(_)
         ));
-        let e = train_config(ModelKind::Dcgan, &ring, None).unwrap_err();
+        let e = dcgan().0.config(&ring, None, Preset::Paper).unwrap_err();
         assert!(e.to_string().contains("vanilla"), "{e}");
         let e = steps_for_epochs(1, &TrainConfig::toy(ToyConfig::default()), &ring).unwrap_err();
         assert!(e.to_string().contains("--steps"), "{e}");
