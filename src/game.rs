@@ -15,7 +15,7 @@ pub trait Generator {
     fn generate(&self, z: &Tensor, labels: Option<&Tensor>, train: bool) -> Tensor;
 
     /// Each layer and the shape it outputs for a batch of 2, where the network can say
-    /// (printed by [`Trainer::layers`](super::Trainer::layers)).
+    /// (printed by `Trainer::layers`).
     fn layers(&self) -> Option<String> {
         None
     }
@@ -28,7 +28,7 @@ pub trait Discriminator {
     fn score(&self, samples: &Tensor, labels: Option<&Tensor>, train: bool) -> Result<Tensor>;
 
     /// True when a sample's score does not depend on the rest of its batch (no batch norm).
-    /// Then [`update_d`] scores the real and the fake batch in one pass over both, which gives
+    /// Then `update_d` scores the real and the fake batch in one pass over both, which gives
     /// the same numbers with half the calls and twice-as-tall matrix products. Batch norm must
     /// see them apart: the DCGAN paper normalises real and fake batches separately.
     fn batch_independent(&self) -> bool {
@@ -48,7 +48,7 @@ pub enum GanLoss {
     Minimax,
     /// G minimises `−log D(G(z))`: the loss everyone uses.
     NonSaturating,
-    /// WGAN: critic scores; keep the critic Lipschitz with weight clipping ([`Optimizer::clip`]).
+    /// WGAN: critic scores; keep the critic Lipschitz with weight clipping (`Optimizer::clip`).
     Wasserstein,
     /// WGAN-GP: critic scores plus the gradient penalty with weight `lambda` (10).
     WassersteinGp { lambda: f64 },
@@ -83,7 +83,8 @@ impl GanLoss {
     }
 }
 
-/// What a model of the course tells the trainer. Implemented by each model's config.
+/// What a model tells the trainer. Implemented by each model's config, in the crate or in a
+/// notebook (`ModelConfig::custom`).
 pub trait GanModel {
     /// A short name for titles and file names (`"dcgan"`).
     fn name(&self) -> &'static str;
@@ -121,8 +122,9 @@ pub trait GanModel {
         false
     }
 
-    /// Builds both networks under `vs` (`generator.…` and `discriminator.…`), initialised as
-    /// the model's paper does.
+    /// Builds the players under `vs`, each under its name (`generator.…` and
+    /// `discriminator.…` with [`Networks::new`]; any names with [`Networks::named`]), initialised
+    /// as the model's paper does.
     fn build(&self, vs: &tch::nn::VarStore) -> Result<Networks>;
 }
 

@@ -155,6 +155,7 @@ fn two_generators_and_two_discriminators_train_save_and_resume_exactly() {
     let err = whole.train(1).unwrap_err().to_string();
     assert!(err.contains("2 generators and 2 discriminators"), "{err}");
     assert_eq!(whole.steps_done(), 0);
+    assert!(whole.snapshots().is_empty(), "refused before anything ran");
 
     whole.train_with(10, two_pairs_step).unwrap();
     let before: Vec<Tensor> = names
@@ -190,6 +191,11 @@ fn two_generators_and_two_discriminators_train_save_and_resume_exactly() {
     resumed.load_checkpoint(&dir).unwrap();
     assert_eq!(resumed.steps_done(), 5);
     resumed.train_with(5, two_pairs_step).unwrap();
+    same(&whole, &resumed);
+    // The optimisers' moments and the partly filled history window came back too: two more
+    // steps (one closes the window) stay the same.
+    whole.train_with(2, two_pairs_step).unwrap();
+    resumed.train_with(2, two_pairs_step).unwrap();
     same(&whole, &resumed);
 
     // A checkpoint of a model of one's own cannot build that model by itself: it says how.

@@ -1,7 +1,7 @@
 //! Checkpoints: a run saved so that training on from it is exactly the run that never stopped.
 //!
 //! A checkpoint is a folder with two files:
-//! - `checkpoint.safetensors`: the weights of both networks (`net/generator.…`,
+//! - `checkpoint.safetensors`: the weights of every player (`net/generator.…`,
 //!   `net/discriminator.…`, batch-norm running statistics included), both optimisers' moments
 //!   (`opt_g/…`, `opt_d/…`), the fixed noise (`fixed/…`), the snapshots (`snapshot/<i>`), the
 //!   partly filled history window (`window/…`) and the step (`meta/step`). Safetensors holds
@@ -62,15 +62,20 @@ impl CheckpointMeta {
     }
 
     /// [`CheckpointMeta::read`] for a trainer with `config`, which the checkpoint's must equal
-    /// (an error lists the differences). The config is compared as JSON, not rebuilt, so this
-    /// also reads a checkpoint of a model of one's own (`ModelConfig::Custom`), which only its
-    /// own code can build.
+    /// (an error lists the differences). The saved config is read as a [`TrainConfig`] where it
+    /// can be (so that a checkpoint written before a setting existed gets its default), and
+    /// compared as it was written otherwise: a model of one's own (`ModelConfig::Custom`) only
+    /// its own code can build.
     pub(crate) fn read_for(dir: &Path, config: &TrainConfig) -> Result<Self> {
         let (mut value, source) = Self::read_value(dir)?;
         let saved = value
             .get_mut("config")
             .map(Value::take)
             .with_context(|| format!("{source} has no config"))?;
+        let saved = match serde_json::from_value::<TrainConfig>(saved.clone()) {
+            Ok(complete) => serde_json::to_value(complete)?,
+            Err(_) => saved,
+        };
         let differences = diff(&saved, &serde_json::to_value(config)?, "config");
         if !differences.is_empty() {
             bail!(
@@ -510,6 +515,35 @@ mod tests {
         .log_every(2)
         .quiet();
         Trainer::new(config, ring()).unwrap()
+    }
+
+    /// A checkpoint written before a setting existed (here `channels_last`, `print_seconds`)
+    /// loads into a trainer with that setting's default: the saved config is read with its
+    /// defaults before it is compared.
+    #[test]
+    fn an_older_checkpoint_without_newer_settings_loads_into_a_trainer() {
+        let dir = test_dir("checkpoint-older-settings");
+        let mut t = trainer(16);
+        t.train(3).unwrap();
+        t.save(&dir).unwrap();
+        // The older layout: no tensor copy of the JSON (read from checkpoint.json), and a config
+        // without the settings added since.
+        let path = dir.join(META);
+        let mut meta: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let config = meta["config"].as_object_mut().unwrap();
+        config.remove("channels_last");
+        config.remove("print_seconds");
+        std::fs::write(&path, serde_json::to_vec(&meta).unwrap()).unwrap();
+        std::fs::remove_file(dir.join(TENSORS)).unwrap();
+        let defaults = trainer(16)
+            .config()
+            .clone()
+            .channels_last(false)
+            .print_seconds(5.0);
+        let old = CheckpointMeta::read_for(&dir, &defaults);
+        assert_eq!(old.unwrap().step, 3);
+        let err = CheckpointMeta::read_for(&dir, &defaults.channels_last(true)).unwrap_err();
+        assert!(format!("{err:#}").contains("channels_last"), "{err:#}");
     }
 
     #[test]

@@ -24,9 +24,10 @@ use crate::models::toy::ToyConfig;
 use crate::models::unet::UnetConfig;
 use crate::optim::OptimizerKind;
 
-/// Which generator and discriminator to build: one arm per model of the course, each holding
-/// that model's config. Everything else about a model lives in its own file, behind
-/// [`GanModel`]: adding a model is that file and one arm here.
+/// Which networks to build: one arm per model of the crate, each holding that model's config,
+/// and [`ModelConfig::Custom`] for a model of one's own. Everything else about a model lives in
+/// its own file, behind [`GanModel`]: adding one to the crate is that file, one arm here and, to
+/// offer it by name, one entry in [`super::registry`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ModelConfig {
     /// The small fully connected networks for the 2-D rings.
@@ -46,7 +47,7 @@ pub enum ModelConfig {
 
 /// A [`GanModel`] of your own inside a [`ModelConfig`]: `ModelConfig::custom(MyModel { … })`.
 #[derive(Clone)]
-pub struct CustomModel(std::sync::Arc<dyn GanModel>);
+pub struct CustomModel(std::sync::Arc<dyn GanModel + Send + Sync>);
 
 impl std::fmt::Debug for CustomModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,7 +91,7 @@ impl ModelConfig {
     }
 
     /// A model of your own, trained by the crate's trainer (see [`ModelConfig::Custom`]).
-    pub fn custom(model: impl GanModel + 'static) -> Self {
+    pub fn custom(model: impl GanModel + Send + Sync + 'static) -> Self {
         ModelConfig::Custom(CustomModel(std::sync::Arc::new(model)))
     }
 

@@ -13,7 +13,7 @@ use tch::{Device, Tensor, nn};
 use super::config::TrainConfig;
 use super::ema::MovingAverage;
 use super::seeds;
-use crate::game::{Discriminator, Generator};
+use crate::game::{Discriminator, Generator, Networks};
 use crate::optim::Optimizer;
 
 /// Every network of the game and what trains it.
@@ -41,6 +41,7 @@ impl Players {
         if config.channels_last {
             crate::models::to_channels_last(&vs);
         }
+        check_players(&networks, &vs, config.model.name())?;
         let opt_g = Optimizer::over(config.opt_g, &vs, &names(&networks.generators));
         let opt_d = Optimizer::over(config.opt_d, &vs, &names(&networks.discriminators));
         // After the players are drawn, so that switching the average on changes none of them.
@@ -56,6 +57,18 @@ impl Players {
             opt_d,
             average,
         })
+    }
+
+    /// An error unless the game has one generator and one discriminator: what the crate's own
+    /// step plays (a game of more players brings its own step to `train_with`).
+    pub(crate) fn ensure_one_of_each(&self, model: &str) -> Result<()> {
+        let (g, d) = (self.generators.len(), self.discriminators.len());
+        anyhow::ensure!(
+            g == 1 && d == 1,
+            "{model} has {g} generators and {d} discriminators; the crate's step plays one of \
+             each: give the game's own step to trainer.train_with(steps, step)"
+        );
+        Ok(())
     }
 
     /// The first generator: the one that samples, and the one a one-G game trains.
@@ -124,6 +137,45 @@ impl Players {
             _ => self.generator(),
         }
     }
+}
+
+/// At least one generator and one discriminator, each with trainable weights under its own
+/// name, and no trainable weight outside every player (which no optimiser would train).
+fn check_players(networks: &Networks, vs: &nn::VarStore, model: &str) -> Result<()> {
+    anyhow::ensure!(
+        !networks.generators.is_empty() && !networks.discriminators.is_empty(),
+        "{model} built {} generators and {} discriminators: a game needs at least one of each",
+        networks.generators.len(),
+        networks.discriminators.len()
+    );
+    let trainable: Vec<String> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .map(|(name, _)| name)
+        .collect();
+    let players = names(&networks.generators)
+        .into_iter()
+        .chain(names(&networks.discriminators));
+    let players: Vec<&str> = players.collect();
+    let owned = |name: &str, player: &str| name.starts_with(&format!("{player}."));
+    for player in &players {
+        anyhow::ensure!(
+            trainable.iter().any(|name| owned(name, player)),
+            "{model}'s player `{player}` has no trainable weight under `{player}.`: build each \
+             network under the var-store path of its name (vs.root() / \"{player}\")"
+        );
+    }
+    if let Some(stray) = trainable
+        .iter()
+        .find(|n| !players.iter().any(|p| owned(n, p)))
+    {
+        anyhow::bail!(
+            "{model} built the weight `{stray}` outside every player, so no optimiser would train \
+             it: build it under one player's name"
+        );
+    }
+    Ok(())
 }
 
 /// The players' names, in order.

@@ -4,7 +4,7 @@
 //!
 //! | name | notebook | networks ([`ModelConfig`]) | game and settings |
 //! | --- | --- | --- | --- |
-//! | `vanilla` | 01 | fully connected (toy networks on the 2-D rings) | [`TrainConfig::gan`], batch 64 |
+//! | `vanilla` | 01 | fully connected (toy networks on the 2-D rings) | [`TrainConfig::gan`], batch 64; rings: [`TrainConfig::toy`] |
 //! | `dcgan` | 02 | DCGAN | [`TrainConfig::gan`]; tuned: [`TrainConfig::tuned`] |
 //! | `wgan` | 03 | DCGAN critic, batch norm | [`TrainConfig::wgan`] |
 //! | `wgan-gp` | 03 | DCGAN critic, layer norm | [`TrainConfig::wgan_gp`] |
@@ -14,7 +14,7 @@
 //! ## Adding a model
 //! A model of the crate is its networks' file in `src/models/` (a config that implements
 //! [`GanModel`](crate::game::GanModel)), its arm in [`ModelConfig`], and one entry here, e.g. a
-//! least-squares DCGAN on the DCGAN networks:
+//! least-squares GAN (Mao et al. 2017) on the DCGAN networks, given a `GanLoss::LeastSquares`:
 //!
 //! ```text
 //! CourseModel {
@@ -22,13 +22,18 @@
 //!     notebook: "06",
 //!     about: "DCGAN networks, least-squares game (Mao et al. 2017)",
 //!     takes: Takes::Images,
-//!     paper: |data, width| Ok(TrainConfig::gan(dcgan(data, width, Norm::Batch, 0)?).loss(GanLoss::LeastSquares)),
+//!     paper: |data, width| {
+//!         let shape = images(data, "lsgan")?;
+//!         Ok(TrainConfig::gan(dcgan(shape, width, Norm::Batch, 0)?).loss(GanLoss::LeastSquares))
+//!     },
 //!     tuned: None,
-//!     trains: |config| matches!(config.loss, GanLoss::LeastSquares),
+//!     trains: |c| dcgan_playing(c, |loss| loss == GanLoss::LeastSquares),
 //! },
 //! ```
 //!
-//! The command then offers `gans train lsgan`, with its line in `gans train --help`.
+//! (and `dcgan`'s `trains` would then leave `LeastSquares` out: a config belongs to exactly one
+//! entry, which the test `every_model_s_configs_are_its_own` checks). The command then offers
+//! `gans train lsgan`, with its line in `gans train --help`.
 
 use anyhow::{Result, bail, ensure};
 

@@ -262,15 +262,7 @@ impl Round<'_> {
 /// fresh noise, as in the WGAN papers' Algorithm 1.
 pub fn standard_step(r: &mut Round) -> Result<()> {
     let config = r.config().clone();
-    let players = r.players();
-    ensure!(
-        players.generators.len() == 1 && players.discriminators.len() == 1,
-        "{} has {} generators and {} discriminators; the crate's step plays one of each: give \
-         the game's own step to trainer.train_with(steps, step)",
-        config.model.name(),
-        players.generators.len(),
-        players.discriminators.len()
-    );
+    r.players().ensure_one_of_each(config.model.name())?;
     if !config.adversarial {
         let (target, input) = r.real()?;
         let input = input.context("Pix2Pix needs input images")?;

@@ -10,8 +10,8 @@
 //!
 //! The loop is short: each generator step seeds its random stream, hands a [`Round`] (the
 //! players, the batches, the history window) to a step function ([`standard_step`] unless you
-//! give your own), moves the average of G, and every `log_every` steps turns the window into a
-//! history point, prints a line and takes a snapshot. The trainer's other files hold the rest,
+//! give your own) and moves the average of G; every `log_every` steps the window becomes a
+//! history point and a line may be printed, and every `snapshot_every` steps a snapshot is taken. The trainer's other files hold the rest,
 //! one concern each: `players` (networks and optimisers), `batches` (the data's order and the
 //! fixed input), `seeds`, `health` (history window and divergence), `progress` (the live line),
 //! `summary`, `sample`, `views` (charts and grids) and `checkpoint`.
@@ -182,11 +182,6 @@ impl Trainer {
         self.device
     }
 
-    /// The networks of the game and their optimisers.
-    pub fn players(&self) -> &Players {
-        &self.players
-    }
-
     /// Every weight of every network by name (`generator.fc1.weight`, …), sorted by name;
     /// batch norm's running statistics included. The tensors share memory with the model.
     pub fn variables(&self) -> Vec<(String, Tensor)> {
@@ -232,6 +227,7 @@ impl Trainer {
     /// `print_seconds` (and every `print_every` steps if set). Stops with an error naming the
     /// step if a loss becomes NaN or infinite.
     pub fn train(&mut self, steps: usize) -> Result<()> {
+        self.players.ensure_one_of_each(self.config.model.name())?;
         self.play_rounds(steps, standard_step, true)
     }
 
@@ -249,6 +245,7 @@ impl Trainer {
     /// [`Trainer::train`] without the progress lines: for a program that shows progress its
     /// own way (the `gans` command's progress bar). The run is the same, number for number.
     pub fn train_silently(&mut self, steps: usize) -> Result<()> {
+        self.players.ensure_one_of_each(self.config.model.name())?;
         self.play_rounds(steps, standard_step, false)
     }
 

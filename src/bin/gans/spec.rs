@@ -1,17 +1,12 @@
-//! Runs outside Jupyter: which data, which model, and the run folder the `gans` command writes.
-//!
-//! The command is a thin layer over this module, and this module is a thin layer over
-//! [`Trainer`]: there is one training loop in the crate, the trainer's. What lives here is what a
-//! command line needs and a notebook does not:
+//! What a command line names: datasets and models.
 //!
 //! - [`DataSpec`]: a dataset named on the command line (`mnist`, `ring`, a folder, …), saved in the
 //!   run folder so that `--resume`, `sample` and `eval` load the same data again;
-//! - [`ModelKind`] and [`train_config`]: the six models of the course with each paper's settings,
-//!   sized for the data;
-//! - [`RunFolder`]: `runs/NAME/` with `run.json`, `config.json`, the checkpoint and the figures,
-//!   never overwritten by accident;
-//! - [`drive`]: trains to a target step in short chunks, saving checkpoints on the way, and stops
-//!   cleanly when asked (Ctrl-C) or when a loss turns NaN, keeping the last good checkpoint.
+//! - [`ModelKind`]: a model of the course by name, a view of the library's one list
+//!   (`gans::train::registry`), which sizes each model for the data with its paper's settings.
+//!
+//! The run folder itself is `folder.rs`'s, training to a step with checkpoints and Ctrl-C is
+//! `drive.rs`'s; there is one training loop in the crate, the trainer's. A run folder:
 //!
 //! ```text
 //! runs/NAME/
