@@ -10,6 +10,7 @@
 --gpu-sized  with --smoke, also sets GANS_GPU_SIZED=1: the notebooks take their GPU-sized settings
            (wide models, 64×64 colour images) at smoke step counts on whatever device there is, so
            those paths are exercised on a CPU too; copies go to target/notebooks/gpu-sized/.
+           Training cells run once here (the plain smoke pass checks that a re-run continues).
 --inplace  writes the executed notebook back over the source (how the committed outputs are made);
            a run that fails leaves the source as it was and writes target/notebooks/NAME.failed.ipynb.
 
@@ -235,7 +236,10 @@ def main() -> int:
         path = path.resolve()
         out = path if args.inplace else outputs / path.name
         print(f"[notebooks] {path.name} ...", flush=True)
-        ok, elapsed, message = run_one(path, out, args.timeout, rerun_training=args.smoke)
+        # That a re-run training cell continues is the trainer's property, not the settings':
+        # the plain smoke pass checks it, the GPU-sized pass runs each cell once.
+        rerun = args.smoke and not args.gpu_sized
+        ok, elapsed, message = run_one(path, out, args.timeout, rerun_training=rerun)
         status = "ok" if ok else "FAILED"
         print(f"[notebooks] {path.name}: {status} in {elapsed:.1f} s (executed copy: {out})", flush=True)
         if not ok:
