@@ -83,24 +83,12 @@ impl Players {
 
     /// A generator by the name the model gave it (`generator`; a CycleGAN's `g_ab`).
     pub fn generator_named(&self, name: &str) -> Result<&dyn Generator> {
-        let found = self.generators.iter().find(|(n, _)| n == name);
-        found.map(|(_, g)| &**g).with_context(|| {
-            format!(
-                "this model has no generator `{name}`; it has {}",
-                list(&self.generators)
-            )
-        })
+        find(&self.generators, name, "generator")
     }
 
     /// A discriminator by name.
     pub fn discriminator_named(&self, name: &str) -> Result<&dyn Discriminator> {
-        let found = self.discriminators.iter().find(|(n, _)| n == name);
-        found.map(|(_, d)| &**d).with_context(|| {
-            format!(
-                "this model has no discriminator `{name}`; it has {}",
-                list(&self.discriminators)
-            )
-        })
+        find(&self.discriminators, name, "discriminator")
     }
 
     /// Every weight by name, sorted by name; batch norm's running statistics included. The
@@ -183,7 +171,14 @@ fn names<T>(players: &[(String, T)]) -> Vec<&str> {
     players.iter().map(|(name, _)| name.as_str()).collect()
 }
 
-fn list<T>(players: &[(String, T)]) -> String {
-    let names: Vec<String> = players.iter().map(|(n, _)| format!("`{n}`")).collect();
-    names.join(", ")
+/// The player `name` of `players`; an error naming those there are.
+fn find<'a, T: ?Sized>(players: &'a [(String, Box<T>)], name: &str, kind: &str) -> Result<&'a T> {
+    let found = players.iter().find(|(n, _)| n == name);
+    found.map(|(_, p)| &**p).with_context(|| {
+        let there: Vec<String> = players.iter().map(|(n, _)| format!("`{n}`")).collect();
+        format!(
+            "this model has no {kind} `{name}`; it has {}",
+            there.join(", ")
+        )
+    })
 }

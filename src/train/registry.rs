@@ -23,8 +23,8 @@
 //!     about: "DCGAN networks, least-squares game (Mao et al. 2017)",
 //!     takes: Takes::Images,
 //!     paper: |data, width| {
-//!         let shape = images(data, "lsgan")?;
-//!         Ok(TrainConfig::gan(dcgan(shape, width, Norm::Batch, 0)?).loss(GanLoss::LeastSquares))
+//!         let model = dcgan(data, "lsgan", width, Norm::Batch, 0)?;
+//!         Ok(TrainConfig::gan(model).loss(GanLoss::LeastSquares))
 //!     },
 //!     tuned: None,
 //!     trains: |c| dcgan_playing(c, |loss| loss == GanLoss::LeastSquares),
@@ -171,8 +171,13 @@ pub static COURSE: [CourseModel; 6] = [
         about: "DCGAN (default: the course's tuned preset of notebook 06; --preset paper)",
         takes: Takes::Images,
         paper: |data, width| {
-            let shape = images(data, "dcgan")?;
-            Ok(TrainConfig::gan(dcgan(shape, width, Norm::Batch, 0)?))
+            Ok(TrainConfig::gan(dcgan(
+                data,
+                "dcgan",
+                width,
+                Norm::Batch,
+                0,
+            )?))
         },
         tuned: Some(|paper| TrainConfig::tuned(paper.model.clone()).batch_size(paper.batch_size)),
         trains: |c| dcgan_playing(c, |loss| !loss.is_wasserstein()),
@@ -183,8 +188,13 @@ pub static COURSE: [CourseModel; 6] = [
         about: "WGAN with weight clipping",
         takes: Takes::Images,
         paper: |data, width| {
-            let shape = images(data, "wgan")?;
-            Ok(TrainConfig::wgan(dcgan(shape, width, Norm::Batch, 0)?))
+            Ok(TrainConfig::wgan(dcgan(
+                data,
+                "wgan",
+                width,
+                Norm::Batch,
+                0,
+            )?))
         },
         tuned: None,
         trains: |c| dcgan_playing(c, |loss| loss == GanLoss::Wasserstein),
@@ -195,8 +205,13 @@ pub static COURSE: [CourseModel; 6] = [
         about: "WGAN with gradient penalty",
         takes: Takes::Images,
         paper: |data, width| {
-            let shape = images(data, "wgan-gp")?;
-            Ok(TrainConfig::wgan_gp(dcgan(shape, width, Norm::Layer, 0)?))
+            Ok(TrainConfig::wgan_gp(dcgan(
+                data,
+                "wgan-gp",
+                width,
+                Norm::Layer,
+                0,
+            )?))
         },
         tuned: None,
         trains: |c| dcgan_playing(c, |loss| matches!(loss, GanLoss::WassersteinGp { .. })),
@@ -207,7 +222,8 @@ pub static COURSE: [CourseModel; 6] = [
         about: "conditional DCGAN on one-hot labels",
         takes: Takes::LabelledImages,
         paper: |data, width| {
-            let shape = images(data, "cgan")?;
+            // Points and pairs are refused by name, as for the other image models.
+            images(data, "cgan")?;
             let TrainData::Images(images) = data else {
                 bail!("cgan learns from labelled images");
             };
@@ -217,7 +233,13 @@ pub static COURSE: [CourseModel; 6] = [
                 "cgan needs labelled data (mnist, fashion-mnist, letters, emoji); {} has no labels",
                 images.name
             );
-            Ok(TrainConfig::gan(dcgan(shape, width, Norm::Batch, classes)?))
+            Ok(TrainConfig::gan(dcgan(
+                data,
+                "cgan",
+                width,
+                Norm::Batch,
+                classes,
+            )?))
         },
         tuned: None,
         trains: |c| matches!(&c.model, ModelConfig::Dcgan(d) if d.n_classes > 0),
@@ -303,8 +325,15 @@ fn images(data: &TrainData, model: &str) -> Result<[i64; 3]> {
     }
 }
 
-/// The DCGAN networks for images of `shape`.
-fn dcgan(shape: [i64; 3], width: i64, norm: Norm, n_classes: i64) -> Result<ModelConfig> {
+/// The DCGAN networks for `data`'s images (a refusal naming `model` for data of another kind).
+fn dcgan(
+    data: &TrainData,
+    model: &str,
+    width: i64,
+    norm: Norm,
+    n_classes: i64,
+) -> Result<ModelConfig> {
+    let shape = images(data, model)?;
     ensure!(
         matches!(shape[1], 28 | 32 | 64) && shape[1] == shape[2],
         "the DCGAN networks take 28×28, 32×32 or 64×64 images; this data is {}×{}: pass \
@@ -350,5 +379,57 @@ mod tests {
             course_model("wgan").unwrap().default_preset(),
             Preset::Paper
         );
+    }
+
+    /// Every entry's own configs (paper and tuned) belong to that entry and to no other, so a
+    /// run folder's config says which model it is.
+    #[test]
+    fn every_model_s_configs_are_its_own() {
+        use crate::data::Dataset;
+        use crate::data::paired::PairedDataset;
+        use crate::data::toy2d::{Toy2d, Toy2dKind};
+        use tch::{Device, Kind, Tensor};
+        let cpu = (Kind::Float, Device::Cpu);
+        let digits = TrainData::Images(Dataset {
+            name: "digits".into(),
+            images: Tensor::zeros([20, 1, 28, 28], cpu),
+            labels: Some(Tensor::arange(20, (Kind::Int64, Device::Cpu)).remainder(10)),
+            class_names: (0..10).map(|i| i.to_string()).collect(),
+        });
+        let pairs = TrainData::Pairs(PairedDataset {
+            name: "pairs".into(),
+            inputs: Tensor::zeros([4, 1, 64, 64], cpu),
+            targets: Tensor::zeros([4, 3, 64, 64], cpu),
+        });
+        let ring = TrainData::Toy(Toy2d::new(Toy2dKind::Ring, Device::Cpu));
+        let mut checked = 0;
+        for model in COURSE.iter() {
+            let mut data: Vec<&TrainData> = match model.takes {
+                Takes::Pairs => vec![&pairs],
+                _ => vec![&digits],
+            };
+            if model.name == "vanilla" {
+                data.push(&ring);
+            }
+            for data in data {
+                for preset in [Preset::Paper, Preset::Tuned] {
+                    let Ok(config) = model.config(data, Some(8), preset) else {
+                        assert!(
+                            preset == Preset::Tuned && model.tuned.is_none(),
+                            "{model:?}"
+                        );
+                        continue;
+                    };
+                    let owners: Vec<&str> = COURSE
+                        .iter()
+                        .filter(|m| (m.trains)(&config))
+                        .map(|m| m.name)
+                        .collect();
+                    assert_eq!(owners, [model.name], "{preset:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 8, "6 paper configs, the ring's, dcgan's tuned one");
     }
 }
