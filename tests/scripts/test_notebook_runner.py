@@ -152,7 +152,9 @@ class NotebookRunner(unittest.TestCase):
     def test_two_notebooks_at_once_build_in_separate_slots(self):
         # Two kernels alive at the same time, both building the crate: each must get its own
         # build folder (slot), and both must succeed.
-        cells = (f':dep gans = {{ path = "{ROOT}" }}',
+        # The notebooks' own `:dep` line (without the command's dependencies), so the warm slot
+        # has nothing new to build.
+        cells = (f':dep gans = {{ path = "{ROOT}", default-features = false }}',
                  'use gans::prelude::*;',
                  'println!("slot={}", std::env::var("EVCXR_TMPDIR").unwrap());',
                  'let x = Tensor::ones([3], (Kind::Float, Device::Cpu)).sum(Kind::Float).double_value(&[]);\nassert_eq!(x, 3.0);')

@@ -1,0 +1,246 @@
+//! The notebooks' GPU-sized models, trained a few steps each on the CPU.
+//!
+//! On a CUDA GPU (or with `GANS_GPU_SIZED=1`) notebooks 03 to 06 take the same code paths as on a
+//! CPU with wider networks and larger batches; only notebook 02 changes what it trains (64×64
+//! colour faces instead of 32×32), and `make notebooks` runs that notebook GPU-sized. This file
+//! covers the rest for a fraction of a notebook pass: every wide network of notebooks 03–06, built
+//! at the notebook's GPU width and batch, trains two steps with finite losses and samples at the
+//! right shape. Keep the numbers here in step with the notebooks' `if gpu { … }` settings.
+
+use std::sync::Mutex;
+
+use gans::data::Dataset;
+use gans::data::paired::PairedDataset;
+use gans::models::dcgan::DcganConfig;
+use gans::models::patchgan::PatchGanConfig;
+use gans::models::unet::{UnetConfig, Upsample};
+use gans::models::{Conditioning, Norm};
+use gans::train::{GanLoss, ModelConfig, Remedies, TrainConfig, TrainData, Trainer};
+use tch::{Device, Kind, Tensor};
+
+// libtorch's random generator is one per process: one training at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// `n` 28×28 grey images in 10 classes, made without randomness.
+fn digits(n: i64) -> TrainData {
+    let cpu = (Kind::Float, Device::Cpu);
+    let images = (Tensor::arange(n * 28 * 28, cpu) * 0.29)
+        .sin()
+        .view([n, 1, 28, 28]);
+    Dataset {
+        name: "digits".into(),
+        images,
+        labels: Some(Tensor::arange(n, (Kind::Int64, Device::Cpu)).remainder(10)),
+        class_names: (0..10).map(|k| k.to_string()).collect(),
+    }
+    .into()
+}
+
+/// `n` colour images of `size`×`size`, made without randomness.
+fn colour(n: i64, size: i64) -> TrainData {
+    let cpu = (Kind::Float, Device::Cpu);
+    Dataset {
+        name: "colour".into(),
+        images: (Tensor::arange(n * 3 * size * size, cpu) * 0.013)
+            .cos()
+            .view([n, 3, size, size]),
+        labels: None,
+        class_names: vec![],
+    }
+    .into()
+}
+
+/// `n` pairs of a 64×64 grey input and a 64×64 colour target (notebook 05's edges → emoji).
+fn edges_to_colour(n: i64) -> TrainData {
+    let cpu = (Kind::Float, Device::Cpu);
+    let targets = (Tensor::arange(n * 3 * 64 * 64, cpu) * 0.011)
+        .cos()
+        .view([n, 3, 64, 64]);
+    PairedDataset {
+        name: "edges".into(),
+        inputs: targets.mean_dim(1, true, Kind::Float),
+        targets,
+    }
+    .into()
+}
+
+/// Trains `config` two steps on `data`; the losses are finite and a sample has `shape`.
+fn trains(name: &str, config: TrainConfig, data: TrainData, shape: &[i64]) {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let config = config.seed(0).log_every(1).snapshot_every(0).quiet();
+    let mut trainer = Trainer::new(config, data).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    trainer.train(2).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    let history = trainer.history();
+    assert_eq!(history.step.len(), 2, "{name}: two history points");
+    for (what, values) in [("loss_d", &history.loss_d), ("loss_g", &history.loss_g)] {
+        assert!(
+            values.iter().all(|v| v.is_finite()),
+            "{name}: {what} {values:?}"
+        );
+    }
+    let out = match trainer.config().model {
+        ModelConfig::Pix2Pix(_) => {
+            trainer.translate(&Tensor::zeros([2, 1, 64, 64], (Kind::Float, Device::Cpu)))
+        }
+        _ => trainer.sample(2),
+    }
+    .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    assert_eq!(out.size(), shape, "{name}: the sample's shape");
+}
+
+fn dcgan28(width: i64, norm: Norm) -> DcganConfig {
+    DcganConfig {
+        image_size: 28,
+        channels: 1,
+        width,
+        norm,
+        ..DcganConfig::default()
+    }
+}
+
+#[test]
+fn notebook_03_critics_at_width_64() {
+    // `width = 64`, batch 64, n_critic 5: clipping with batch norm, the penalty with layer norm.
+    trains(
+        "03 clipping",
+        TrainConfig::wgan(dcgan28(64, Norm::Batch))
+            .clip(Some(0.01))
+            .lr(2e-4, 2e-4)
+            .n_critic(5)
+            .batch_size(64),
+        digits(128),
+        &[2, 1, 28, 28],
+    );
+    trains(
+        "03 gradient penalty",
+        TrainConfig::wgan_gp(dcgan28(64, Norm::Layer))
+            .loss(GanLoss::WassersteinGp { lambda: 10.0 })
+            .lr(4e-4, 4e-4)
+            .n_critic(5)
+            .batch_size(64),
+        digits(128),
+        &[2, 1, 28, 28],
+    );
+}
+
+#[test]
+fn notebook_04_cgan_at_width_64() {
+    // `width = 64`, batch 128, one-hot labels.
+    let model = DcganConfig {
+        n_classes: 10,
+        conditioning: Conditioning::OneHot,
+        ..dcgan28(64, Norm::Batch)
+    };
+    trains(
+        "04 cgan",
+        TrainConfig::gan(model).lr(2e-4, 2e-4).batch_size(128),
+        digits(256),
+        &[2, 1, 28, 28],
+    );
+}
+
+#[test]
+fn notebook_05_pix2pix_at_width_64() {
+    // `width = 64`, batch 32: the U-Net at 64×64 and a one-layer PatchGAN on input + candidate.
+    let unet = UnetConfig {
+        image_size: 64,
+        in_channels: 1,
+        out_channels: 3,
+        width: 64,
+        dropout: 0.5,
+        upsample: Upsample::Resize,
+    };
+    let patchgan = PatchGanConfig {
+        in_channels: 1 + 3,
+        width: 64,
+        layers: 1,
+    };
+    trains(
+        "05 pix2pix",
+        TrainConfig::pix2pix(unet, patchgan)
+            .lr(2e-4, 2e-4)
+            .batch_size(32)
+            .l1_lambda(100.0),
+        edges_to_colour(64),
+        &[2, 3, 64, 64],
+    );
+}
+
+#[test]
+fn notebook_06_remedies_at_width_64() {
+    // Fashion-MNIST at `width = 64`, batch 128: the runs the notebook trains (the paper's
+    // settings with EMA, TTUR, spectral norm, hinge, the two combinations its step is checked
+    // on, the tuned preset); then the emoji faces at 32×32 with `face_width = 64`.
+    let model = dcgan28(64, Norm::Batch);
+    let paper = TrainConfig::gan(model.clone()).batch_size(128);
+    let off = Remedies::default();
+    let runs = [
+        ("paper + EMA", paper.clone().ema(Some(0.999))),
+        ("TTUR", paper.clone().lr(1e-4, 4e-4)),
+        (
+            "spectral norm",
+            paper
+                .clone()
+                .with_remedies(&Remedies {
+                    spectral_norm: true,
+                    ..off
+                })
+                .unwrap(),
+        ),
+        (
+            "hinge",
+            paper
+                .clone()
+                .with_remedies(&Remedies { hinge: true, ..off })
+                .unwrap(),
+        ),
+        (
+            "hinge + DiffAugment + EMA",
+            paper
+                .clone()
+                .with_remedies(&Remedies {
+                    hinge: true,
+                    diff_augment: true,
+                    ema: Some(0.999),
+                    ..off
+                })
+                .unwrap(),
+        ),
+        (
+            "smoothing 0.9 + DiffAugment + EMA",
+            paper
+                .clone()
+                .with_remedies(&Remedies {
+                    real_label: Some(0.9),
+                    diff_augment: true,
+                    ema: Some(0.999),
+                    ..off
+                })
+                .unwrap(),
+        ),
+        ("tuned", TrainConfig::tuned(model).batch_size(128)),
+    ];
+    for (name, config) in runs {
+        trains(&format!("06 {name}"), config, digits(256), &[2, 1, 28, 28]);
+    }
+    let faces = DcganConfig {
+        image_size: 32,
+        channels: 3,
+        width: 64,
+        ..DcganConfig::default()
+    };
+    let face_paper = TrainConfig::gan(faces.clone()).batch_size(32);
+    let face_tuned = TrainConfig::tuned(faces).batch_size(32);
+    for (name, config) in [
+        ("faces, paper", face_paper.clone()),
+        ("faces, + DiffAugment", face_paper.diff_augment(true)),
+        ("faces, tuned + DiffAugment", face_tuned.diff_augment(true)),
+    ] {
+        trains(
+            &format!("06 {name}"),
+            config,
+            colour(64, 32),
+            &[2, 3, 32, 32],
+        );
+    }
+}
