@@ -9,7 +9,7 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 PY := $(VENV)/bin/python
 
-.PHONY: lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results remedies bench
+.PHONY: lab-test lab test setup data bench-data check-tools cargo-test notebooks setup-tests lint notebooks-real results remedies bench
 
 setup:
 	@scripts/bootstrap.sh all
@@ -20,6 +20,12 @@ data:
 lab: setup
 	$(PY) scripts/run_notebooks.py --warm
 	$(JUPYTER) lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=gans-rust --ServerApp.open_browser=$${OPEN_BROWSER:-True} $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# JupyterLab in headless Chromium: the live view redraws during a training cell, and the stop
+# button then Run All resumes the kept trainer (scripts/lab_test.py; not in make test).
+lab-test: setup
+	@scripts/bootstrap.sh lab-test
+	$(PY) scripts/lab_test.py
 
 test: setup
 	@start=$$(date +%s); \

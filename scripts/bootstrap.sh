@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever the course is missing, and nothing that is already there.
 #
-#   scripts/bootstrap.sh [check|venv|evcxr|kernel|lab-settings|data|all]    (default: all)
+#   scripts/bootstrap.sh [check|venv|evcxr|kernel|lab-settings|data|lab-test|all]    (default: all)
 #   scripts/bootstrap.sh debian PACKAGE...                    (install Debian packages if missing)
 #
 # Every step checks first and skips itself when its work is done, so a second run takes seconds.
@@ -198,6 +198,23 @@ step_data() {
     fi
 }
 
+# The browser check of `make lab-test` only: Debian's Chromium and playwright-core (npm), which
+# drives it. Not part of `all`: the course itself needs neither.
+PLAYWRIGHT_VERSION="1.65.2"
+step_lab_test() {
+    apt_install chromium
+    local tools="$ROOT/target/lab-test-tools"
+    if [ -f "$tools/node_modules/playwright-core/package.json" ] &&
+        grep -q "\"version\": \"$PLAYWRIGHT_VERSION\"" "$tools/node_modules/playwright-core/package.json"; then
+        return 0
+    fi
+    check_npm
+    say "npm install playwright-core@$PLAYWRIGHT_VERSION into target/lab-test-tools"
+    mkdir -p "$tools"
+    npm install --silent --no-audit --no-fund --prefix "$tools" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null ||
+        die "npm install playwright-core@$PLAYWRIGHT_VERSION failed: is the npm registry reachable?"
+}
+
 main() {
     local what="${1:-all}"
     case "$what" in
@@ -208,8 +225,9 @@ main() {
         lab-settings) step_lab_settings ;;
         data) step_data ;;
         debian) shift; apt_install "$@" ;;
+        lab-test) step_lab_test ;;
         all) step_venv; step_evcxr; step_kernel; step_lab_settings; step_data ;;
-        *) die "unknown step '$what': use check, venv, evcxr, kernel, lab-settings, data, debian or all" ;;
+        *) die "unknown step '$what': use check, venv, evcxr, kernel, lab-settings, data, lab-test, debian or all" ;;
     esac
 }
 

@@ -14,6 +14,8 @@
 //! | `health` | the history window, [`Diverged`] and the checks of losses and weights |
 //! | `history` | [`History`], the recorded numbers, and their charts |
 //! | `progress`, `summary` | the live line; what a trainer holds, layer by layer |
+//! | `keep`, `kept` | a trainer that saves itself into a folder and picks up there after a stop |
+//! | `live`, `redraw` | the view that redraws while a notebook cell trains |
 //! | `sample`, `views` | pictures from the generator; grids, GIFs and charts of a run |
 //! | `checkpoint` | save and load, exactly |
 //! | `config`, `data`, `augment` | [`TrainConfig`]; what a trainer learns from; DiffAugment |
@@ -27,8 +29,12 @@ mod data;
 mod ema;
 mod health;
 mod history;
+mod keep;
+mod kept;
+mod live;
 mod players;
 mod progress;
+mod redraw;
 pub mod registry;
 mod round;
 mod sample;
@@ -44,6 +50,7 @@ pub use config::{ModelConfig, Remedies, TrainConfig, lr_of};
 pub use data::{DataInfo, TrainData};
 pub use health::Diverged;
 pub use history::{History, smooth};
+pub use live::LiveView;
 pub use players::Players;
 pub use round::{Round, standard_step};
 pub use step::{DRegularization, DUpdate, GUpdate, update_d, update_g};

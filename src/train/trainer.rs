@@ -75,6 +75,9 @@ pub struct Trainer {
     pub(super) seconds: f64,
     /// The step of the last progress line printed (a call's closing line repeats no point).
     printed_step: usize,
+    /// The folder it keeps its progress in ([`Trainer::kept`]) and its live view, if any.
+    pub(super) keep: Option<super::keep::Keep>,
+    pub(super) live: Option<super::live::Live>,
     /// Which batch-norm statistics `sample`, `generate_from` and `translate` use (not the
     /// training step, nor the snapshots): [`Statistics::Batch`] unless you set it.
     pub statistics: Statistics,
@@ -118,6 +121,8 @@ impl Trainer {
             steps_done: 0,
             seconds: 0.0,
             printed_step: 0,
+            keep: None,
+            live: None,
             statistics: Statistics::Batch,
             sample_average: true,
         })
@@ -150,6 +155,9 @@ impl Trainer {
         self.snapshots.clear();
         self.window = Window::new(self.device);
         self.seconds = 0.0;
+        if let Some(keep) = self.keep.as_mut() {
+            keep.forget_calls();
+        }
         Ok(())
     }
 
@@ -255,6 +263,7 @@ impl Trainer {
         mut step: impl FnMut(&mut Round) -> Result<()>,
         print: bool,
     ) -> Result<()> {
+        let steps = self.begin_call(steps)?;
         let start = Instant::now();
         let (first, target) = (self.steps_done, self.steps_done + steps);
         let mut printed: Option<Instant> = None;
@@ -283,12 +292,16 @@ impl Trainer {
                 {
                     self.snapshot()?;
                 }
+                self.live_tick(false);
+                self.keep_progress(false)?;
             }
             Ok(())
         })();
         self.seconds += start.elapsed().as_secs_f64();
         result?;
         self.window.check(self.steps_done, &self.config)?;
+        self.live_tick(true);
+        self.keep_progress(true)?;
         // The closing line, when the history has a point no line showed yet.
         let newest = self.history.step.last().copied().unwrap_or(0);
         if live && newest > self.printed_step {
