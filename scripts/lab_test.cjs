@@ -39,7 +39,9 @@ const kernelIdle = (page) => page.evaluate(() => {
   const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
   return kernel && kernel.status === "idle";
 });
-const command = (page, name) => page.evaluate((name) => window.jupyterapp.commands.execute(name), name);
+// Starts a JupyterLab command without waiting for it (Run All's promise settles when the last
+// cell has run).
+const command = (page, name) => page.evaluate((name) => { window.jupyterapp.commands.execute(name); return true; }, name);
 
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ["--no-sandbox"] });
@@ -52,10 +54,9 @@ const command = (page, name) => page.evaluate((name) => window.jupyterapp.comman
 
   // 1. The live view while the training cell runs.
   await waitFor("the live view (cell 2)", () => page.evaluate(() => !!document.querySelector("img[data-gans-live]")), 600000);
-  log("live view shown");
+  log("live view shown; the training cell has printed:", JSON.stringify((await cellText(page, 3)).trim().split("\n").slice(-1)));
   await waitFor("training to start (cell 3 prints)", () => cellText(page, 3), 600000);
   const versions = new Set();
-  let shot = false;
   const end = Date.now() + 120000;
   while (versions.size < 4 && Date.now() < end) {
     const v = await page.evaluate(() => {
@@ -69,13 +70,6 @@ const command = (page, name) => page.evaluate((name) => window.jupyterapp.comman
       log(`the live view shows version ${v}`);
     }
     if (await cellText(page, 4)) fail(`the training cell ended before the live view changed 3 times (${versions.size} versions seen): raise LAB_TEST_STEPS`);
-    if (versions.size >= 2 && !shot) {
-      const view = await page.$("[id^=gans-live-]");
-      await view.scrollIntoViewIfNeeded();
-      await sleep(500);
-      await view.screenshot({ path: process.env.SCREENSHOT });
-      shot = true;
-    }
     await sleep(200);
   }
   // The first version seen may be one drawn before the cell: 3 changes need 4 versions.
@@ -99,10 +93,28 @@ const command = (page, name) => page.evaluate((name) => window.jupyterapp.comman
   const done = await waitFor("cell 4 to print the last step",
     async () => { const t = await cellText(page, 4); return /done at step/.test(t) && t; }, 900000);
   log("cell 4:", JSON.stringify(done.trim()));
+  const view = await page.$("[id^=gans-live-]");
+  await view.scrollIntoViewIfNeeded();
+  await sleep(2500);
+  await view.screenshot({ path: process.env.SCREENSHOT });
   const cell3 = await cellText(page, 3);
   log("cell 3:", JSON.stringify(cell3.trim().split("\n").slice(0, 2)));
   if (!/picked up at step/.test(cell3)) fail(`the training cell did not say where it picked up:\n${cell3}`);
   if (!done.includes(`done at step ${steps}`)) fail(`after the stop the run should end at step ${steps}: ${done}`);
+
+  // 4. The view's cost: steps per second of the same training without a view (cells 6, 8) and
+  //    with this page showing one (cells 7, 9), from each call's closing progress line.
+  await waitFor("the last measuring cell", async () => /steps\/s/.test(await cellText(page, 9)), 900000);
+  const rate = async (i) => {
+    const lines = (await cellText(page, i)).split("\n").filter((l) => /steps\/s/.test(l));
+    const m = lines.length && lines[lines.length - 1].match(/([0-9.]+) steps\/s/);
+    if (!m) fail(`cell ${i} printed no rate`);
+    return Number(m[1]);
+  };
+  const without = ((await rate(6)) + (await rate(8))) / 2, withView = ((await rate(7)) + (await rate(9))) / 2;
+  const cost = 100 * (without / withView - 1);
+  log(`steps/s without a view ${without.toFixed(1)}, with the view open ${withView.toFixed(1)}: the view costs ${cost.toFixed(1)} %`);
+  if (cost > 5) fail(`the live view slows training by ${cost.toFixed(1)} %, more than 5 %`);
   log("passed");
   await browser.close();
 })().catch((e) => fail(e.stack || String(e)));

@@ -7,7 +7,9 @@ headless Chromium through scripts/lab_test.cjs (playwright-core): Run All; while
 cell runs, the live view's pictures must change at least three times; then the stop button
 (Kernel → Interrupt, which evcxr answers by restarting the process that holds the variables);
 then Run All again, which must resume the kept trainer at a saved step and finish its cell.
-A screenshot of the live view goes to docs/lab-live-view.png.
+Last, the view's cost: the same training with and without a view, in turns, must differ by no
+more than 5 % in steps per second. A screenshot of the live view goes to docs/lab-live-view.png.
+LAB_TEST_STEPS (6000) and LAB_TEST_MEASURE (1500) set the two step counts.
 
     make lab-test        (installs Chromium from Debian and playwright-core from npm first)
 """
@@ -38,6 +40,12 @@ CELLS = [
     "gan.live()?",
     "// Run this cell again to train on\ngan.train(STEPS)?;",
     'println!("done at step {}", gan.steps_done());',
+    # What the view costs: the same training with and without one, in turns.
+    "let mut plain = Trainer::new(gan.config().clone(), mnist::load(Split::Train, Device::Cpu)?)?;",
+    "plain.train(MEASURE)?;",
+    "gan.train(MEASURE)?;",
+    "plain.train(MEASURE)?;",
+    "gan.train(MEASURE)?;",
 ]
 
 
@@ -48,7 +56,8 @@ def free_port() -> int:
 
 
 def main() -> int:
-    steps = int(os.environ.get("LAB_TEST_STEPS", "2500"))
+    steps = int(os.environ.get("LAB_TEST_STEPS", "6000"))
+    measure = int(os.environ.get("LAB_TEST_MEASURE", "1500"))
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
         print("lab-test: Chromium is missing: run scripts/bootstrap.sh lab-test (or apt-get install chromium)", file=sys.stderr)
@@ -60,7 +69,7 @@ def main() -> int:
     (WORK / "nb").mkdir(parents=True)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "gans-rust", "display_name": "Rust (gans)", "language": "rust"}
-    nb.cells = [nbformat.v4.new_code_cell(c.replace("STEPS", str(steps))) for c in CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(c.replace("STEPS", str(steps)).replace("MEASURE", str(measure))) for c in CELLS]
     nbformat.write(nb, WORK / "nb" / "live.ipynb")
 
     port, token = free_port(), secrets.token_hex(16)

@@ -271,9 +271,12 @@ impl Trainer {
         if self.steps_done == 0 && self.snapshots.is_empty() && self.config.snapshot_every > 0 {
             self.snapshot()?;
         }
+        let seconds_before = self.seconds;
         let result = (|| -> Result<()> {
             for _ in 0..steps {
                 self.play(&mut step)?;
+                // Kept current, for the saves a kept trainer makes mid-call.
+                self.seconds = seconds_before + start.elapsed().as_secs_f64();
                 let done = self.steps_done;
                 if done.is_multiple_of(self.config.log_every) {
                     self.window.flush(&mut self.history, done, &self.config)?;
@@ -297,7 +300,7 @@ impl Trainer {
             }
             Ok(())
         })();
-        self.seconds += start.elapsed().as_secs_f64();
+        self.seconds = seconds_before + start.elapsed().as_secs_f64();
         result?;
         self.window.check(self.steps_done, &self.config)?;
         self.live_tick(true);
