@@ -21,6 +21,7 @@ this runner reads every cell's stderr. Exit status 1 if any notebook failed.
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -148,8 +149,20 @@ class Client(NotebookClient):
         return cell
 
 
+def clean_runs_folder(path: Path) -> Path:
+    """A new, empty folder for the kept trainers of one run of notebook `path`: the kernel gets
+    it as GANS_RUNS_DIR, under which `Trainer::kept("runs/…")` saves. So a run of the runner
+    never resumes a learner's progress in notebooks/runs/, nor an earlier run's."""
+    kind = "gpu-sized" if os.environ.get("GANS_GPU_SIZED") == "1" else "plain"
+    runs = ROOT / "target" / "notebook-runs" / kind / path.stem
+    shutil.rmtree(runs, ignore_errors=True)
+    runs.mkdir(parents=True)
+    return runs
+
+
 def run_one(path: Path, out: Path, timeout: int, rerun_training: bool = False) -> tuple[bool, float, str]:
     nb = nbformat.read(path, as_version=4)
+    os.environ["GANS_RUNS_DIR"] = str(clean_runs_folder(path))  # the kernel inherits it
     client = Client(
         nb, kernel_name=KERNEL, timeout=timeout, allow_errors=False,
         resources={"metadata": {"path": str(path.parent)}},

@@ -178,3 +178,24 @@ fn the_live_view_draws_its_pictures_and_changes_no_number() {
     assert!(err.contains("inside the notebook's folder"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn gans_runs_dir_moves_a_relative_folder_and_messages_keep_its_name() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = folder("runs-root");
+    // SAFETY: the lock above keeps the tests of this file from running at the same time, and
+    // none of them reads the environment otherwise.
+    unsafe { std::env::set_var("GANS_RUNS_DIR", &root) };
+    let made = Trainer::kept("runs/moved", config(3), patterns());
+    unsafe { std::env::remove_var("GANS_RUNS_DIR") };
+    let mut trainer = made.unwrap();
+    assert_eq!(trainer.kept_in(), Some(root.join("runs/moved").as_path()));
+    let view = trainer.live().unwrap();
+    // The page still asks for the pictures where the notebook named them.
+    assert!(view.html().contains("src=\"runs/moved/live/losses.svg\""));
+    trainer.train(3).unwrap();
+    assert!(root.join("runs/moved/checkpoint.safetensors").exists());
+    assert!(root.join("runs/moved/live/losses.svg").exists());
+    assert!(!Path::new("runs/moved").exists());
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -44,7 +44,9 @@ struct Calls {
 /// Where and how often a kept trainer saves, and the calls it has made.
 #[derive(Debug)]
 pub(super) struct Keep {
+    /// Where it saves, and the folder as the notebook named it (what messages show).
     pub(super) dir: PathBuf,
+    pub(super) shown: PathBuf,
     pub(super) every: f64,
     pub(super) last_save: Instant,
     pub(super) calls: Vec<Call>,
@@ -52,9 +54,10 @@ pub(super) struct Keep {
 }
 
 impl Keep {
-    pub(super) fn new(dir: PathBuf, replay: Vec<Call>) -> Self {
+    pub(super) fn new(dir: PathBuf, shown: PathBuf, replay: Vec<Call>) -> Self {
         Keep {
             dir,
+            shown,
             every: SAVE_SECONDS,
             last_save: Instant::now(),
             calls: Vec::new(),

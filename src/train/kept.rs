@@ -1,7 +1,7 @@
 //! [`Trainer::kept`] and what a kept trainer does at each call and every 30 seconds (the folder's
 //! layout and the replay of a stopped run's calls are described in `keep`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -17,15 +17,17 @@ impl Trainer {
     /// A trainer that keeps its progress in the folder `dir` (created if missing): the run
     /// saved there when its settings and data are `config` and `data`, else a new one. It
     /// prints which, in one line. Training then saves about every 30 seconds and at the end of
-    /// every `train` call. [`Trainer::start_afresh`] throws the saved progress away.
+    /// every `train` call. [`Trainer::start_afresh`] throws the saved progress away. A relative
+    /// `dir` lands under `GANS_RUNS_DIR` when that is set (the headless runner's clean folder).
     pub fn kept(
         dir: impl AsRef<Path>,
         config: TrainConfig,
         data: impl Into<TrainData>,
     ) -> Result<Trainer> {
-        let dir = dir.as_ref().to_path_buf();
+        let given = dir.as_ref().to_path_buf();
+        let dir = runs_location(&given);
         let mut trainer = Trainer::new(config, data)?;
-        let shown = dir.display();
+        let shown = given.display();
         let mut replay = Vec::new();
         if dir.join(OWN_FILES[0]).exists() {
             match CheckpointMeta::read(&dir) {
@@ -57,7 +59,7 @@ impl Trainer {
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating the run folder {shown}"))?;
-        trainer.keep = Some(Keep::new(dir, replay));
+        trainer.keep = Some(Keep::new(dir, given, replay));
         Ok(trainer)
     }
 
@@ -165,5 +167,16 @@ impl Trainer {
         )?;
         keep.every = seconds;
         Ok(())
+    }
+}
+
+/// Where a kept trainer's folder lands: a relative `dir` goes under `GANS_RUNS_DIR` when that is
+/// set (the headless notebook runner points it at a clean folder of its own, so that a run it
+/// commits never resumes a learner's, nor one of an earlier test), else it stays relative to
+/// the notebook's folder. Messages always name `dir` as the notebook gave it.
+fn runs_location(dir: &Path) -> PathBuf {
+    match std::env::var_os("GANS_RUNS_DIR") {
+        Some(root) if !root.is_empty() && dir.is_relative() => PathBuf::from(root).join(dir),
+        _ => dir.to_path_buf(),
     }
 }

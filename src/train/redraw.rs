@@ -16,11 +16,12 @@ impl Trainer {
     /// the training cell. It draws into `live/` in the trainer's kept folder
     /// ([`Trainer::kept`]); [`Trainer::live_in`] names a folder.
     pub fn live(&mut self) -> Result<LiveView> {
-        let dir = self
-            .kept_in()
-            .map(|d| d.join("live"))
-            .context("this trainer keeps no folder: make it with Trainer::kept(dir, config, data), or name the view's folder with live_in(dir)")?;
-        self.live_in(dir)
+        let keep = self.keep.as_ref().context(
+            "this trainer keeps no folder: make it with Trainer::kept(dir, config, data), or \
+             name the view's folder with live_in(dir)",
+        )?;
+        let (dir, shown) = (keep.dir.join("live"), keep.shown.join("live"));
+        self.start_live(&dir, &shown)
     }
 
     /// A view that redraws while this trainer trains, drawing into `dir`, a folder under the
@@ -33,8 +34,13 @@ impl Trainer {
              it (such as runs/02/faces/live), for the Jupyter server to serve its pictures",
             dir.display()
         );
+        self.start_live(dir, dir)
+    }
+
+    /// Draws into `dir`; the page asks for the pictures at `shown`, relative to the notebook.
+    fn start_live(&mut self, dir: &Path, shown: &Path) -> Result<LiveView> {
         std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the live view's folder {}", dir.display()))?;
+            .with_context(|| format!("creating the live view's folder {}", shown.display()))?;
         let samples = if self.config.model.makes_points() {
             "samples.svg"
         } else {
@@ -54,7 +60,7 @@ impl Trainer {
         if !self.history.is_empty() {
             self.redraw(&mut live)?;
         }
-        let html = view_html(dir, samples, self.steps_done);
+        let html = view_html(shown, samples, self.steps_done);
         self.live = Some(live);
         Ok(LiveView { html })
     }
