@@ -57,50 +57,76 @@ fn assert_same(a: &Trainer, b: &Trainer) {
     }
 }
 
+/// The notebook "train 10; set the learning rates; train 10" as one session runs it: a kept
+/// trainer in `dir`, calls of `steps.0` and `steps.1`, stopped (by a failing step, then dropped
+/// unsaved) when it reaches step `stop_at`, if given.
+fn session(dir: &Path, steps: (usize, usize), stop_at: Option<usize>) -> Option<Trainer> {
+    let mut t = Trainer::kept(dir, config(3), patterns()).unwrap();
+    t.save_every(0.0).unwrap();
+    let stop = move |r: &mut gans::train::Round| {
+        if Some(r.step()) == stop_at {
+            bail!("the stop button");
+        }
+        standard_step(r)
+    };
+    t.train_with(steps.0, stop).ok()?;
+    t.set_lr(5e-4, 5e-4).unwrap();
+    t.train_with(steps.1, stop).ok()?;
+    Some(t)
+}
+
 #[test]
 fn a_stopped_notebook_run_again_ends_where_the_unstopped_one_does() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = folder("kept-resume");
-    // The notebook, never stopped: two training cells of 10 steps.
-    let mut straight = Trainer::new(config(3), patterns()).unwrap();
-    straight.train(10).unwrap();
-    straight.train(10).unwrap();
+    let (dir, straight_dir) = (folder("kept-resume"), folder("kept-straight"));
+    // The notebook, never stopped (kept too, so that both settle the random generator alike).
+    let mut straight = session(&straight_dir, (10, 10), None).unwrap();
 
-    // The same notebook, stopped at step 15 (in the second cell) by a kill: the step that
-    // fails stands for the kill, and the trainer is then dropped unsaved.
-    {
-        let mut first = Trainer::kept(&dir, config(3), patterns()).unwrap();
-        first.save_every(0.0).unwrap();
-        first.train(10).unwrap();
-        let stopped = first.train_with(10, |r| {
-            if r.step() == 15 {
-                bail!("the stop button");
-            }
-            standard_step(r)
-        });
-        assert!(stopped.is_err());
-    }
-    // Run All again: the same lines.
-    let mut again = Trainer::kept(&dir, config(3), patterns()).unwrap();
-    assert_eq!(
-        again.steps_done(),
-        15,
-        "resumed from the save after step 15"
-    );
-    again.train(10).unwrap(); // the first cell: done before the stop
-    assert_eq!(again.steps_done(), 15);
-    again.train(10).unwrap(); // the second cell: finishes its 10 steps, to step 20
+    // Stopped at step 15, in the second cell, after the learning rates changed.
+    assert!(session(&dir, (10, 10), Some(15)).is_none());
+    // Run All again: resumed (the new learning rates are part of the saved run, not other
+    // settings), the first cell's steps done before, the second finishing its call.
+    let mut again = session(&dir, (10, 10), None).unwrap();
     assert_same(&again, &straight);
 
-    // A training cell run once more continues, as it always did.
+    // A training cell run once more continues, as it always did; a cell that samples after it
+    // draws the same in both.
     again.train(3).unwrap();
+    let drawn_again = tch::Tensor::randn([4], tch::kind::FLOAT_CPU);
     straight.train(3).unwrap();
+    let drawn_straight = tch::Tensor::randn([4], tch::kind::FLOAT_CPU);
     assert_same(&again, &straight);
+    assert!(drawn_again.equal(&drawn_straight));
 
     // And the save at the end of that call is whole: the next session resumes at step 23.
     let later = Trainer::kept(&dir, config(3), patterns()).unwrap();
-    assert_same(&later, &straight);
+    assert_eq!(later.steps_done(), 23);
     std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&straight_dir).unwrap();
+}
+
+#[test]
+fn a_second_stop_during_the_replay_and_changed_step_counts_still_end_as_planned() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = folder("kept-twice");
+    // Stopped at 15; then stopped again at once in the next session's replay of the first call
+    // (which trains nothing, so nothing is saved); then Run All with both cells raised to 12.
+    assert!(session(&dir, (10, 10), Some(15)).is_none());
+    {
+        let mut t = Trainer::kept(&dir, config(3), patterns()).unwrap();
+        t.train(10).unwrap();
+        assert_eq!(t.steps_done(), 15);
+    }
+    let again = session(&dir, (12, 12), None).unwrap();
+    assert_eq!(again.steps_done(), 24);
+    // The saved run had changed its learning rates at step 10 (the first session's first
+    // call); the edited notebook then plans 24 steps in all: the same as a run that trained 10,
+    // changed them, and trained 14, never stopped.
+    let straight_dir = folder("kept-twice-straight");
+    let straight = session(&straight_dir, (10, 14), None).unwrap();
+    assert_same(&again, &straight);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&straight_dir).unwrap();
 }
 
 #[test]
@@ -128,7 +154,6 @@ fn changed_settings_or_start_afresh_begin_at_step_zero_and_keep_other_files() {
     same.start_afresh().unwrap();
     assert_eq!(same.steps_done(), 0);
     assert!(!dir.join("checkpoint.safetensors").exists());
-    assert!(!dir.join("calls.json").exists());
     assert_eq!(
         std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
         "mine"
@@ -173,6 +198,17 @@ fn the_live_view_draws_its_pictures_and_changes_no_number() {
         names,
         ["losses.svg", "samples.png", "scores.svg", "status.json"]
     );
+    // A folder holding a learner's own files is refused, and they stay.
+    let theirs = folder("live-theirs");
+    std::fs::create_dir_all(&theirs).unwrap();
+    std::fs::write(theirs.join("losses.png"), "mine").unwrap();
+    let err = watched.live_in(&theirs).unwrap_err().to_string();
+    assert!(err.contains("losses.png"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("losses.png")).unwrap(),
+        "mine"
+    );
+    std::fs::remove_dir_all(&theirs).unwrap();
     // A folder outside the notebook's cannot be served: refused, saying why.
     let err = watched.live_in("/tmp/elsewhere").unwrap_err().to_string();
     assert!(err.contains("inside the notebook's folder"), "{err}");

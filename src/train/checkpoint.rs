@@ -48,6 +48,10 @@ pub struct CheckpointMeta {
     pub snapshot_steps: Vec<usize>,
     pub seconds: f64,
     pub history: History,
+    /// A kept trainer's ([`Trainer::kept`]): the config of the line that built it, before any
+    /// `set_lr` or `set_progress`. Absent from other checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_from: Option<TrainConfig>,
 }
 
 impl CheckpointMeta {
@@ -99,6 +103,7 @@ impl CheckpointMeta {
             snapshot_steps: rest.snapshot_steps,
             seconds: rest.seconds,
             history: rest.history,
+            kept_from: rest.kept_from,
         })
     }
 
@@ -146,6 +151,8 @@ struct Counters {
     snapshot_steps: Vec<usize>,
     seconds: f64,
     history: History,
+    #[serde(default)]
+    kept_from: Option<TrainConfig>,
 }
 
 /// The advice given with every damaged checkpoint file.
@@ -266,6 +273,7 @@ impl Trainer {
             snapshot_steps: self.snapshots.iter().map(|s| s.step).collect(),
             seconds: self.seconds,
             history: self.history.clone(),
+            kept_from: self.keep.as_ref().map(|k| k.built_with.clone()),
         };
         let json = serde_json::to_vec_pretty(&meta)?;
         tensors.push(("meta/json".into(), Tensor::from_slice(&json)));

@@ -1,81 +1,64 @@
 //! Progress kept in a folder, so that a notebook survives its stop button.
 //!
 //! evcxr answers Jupyter's interrupt by killing the process that holds the notebook's variables.
-//! A trainer made by [`Trainer::kept`] saves itself into its folder about every 30 seconds of
-//! training and at the end of every `train` call (atomically: a kill at any instant leaves the
-//! last whole checkpoint), and records each call's start and length in `calls.json`. Built again
-//! by the same line after a restart, it loads the folder's checkpoint when the settings and the
-//! data are the same, and says so; otherwise it starts afresh, and says that too.
+//! A trainer made by [`Trainer::kept`](super::Trainer::kept) saves itself into its folder about
+//! every 30 seconds of training and at the end of every `train` call (atomically: a kill at any
+//! instant leaves the last whole checkpoint). The checkpoint also records the config of the line
+//! that built it, so that a `set_lr` between cells is not taken for other settings. Built again
+//! by the same line after a restart, it loads the folder's checkpoint when those settings and
+//! the data are the same, and says so; otherwise it starts afresh, and says that too.
 //!
-//! Run All after a stop then replays the notebook: the k-th `train` call of the new session
-//! stands for the k-th call of the old one, and trains up to where that call was going (nothing,
-//! when the trainer got that far before the stop). Calls beyond the recorded ones train their
-//! steps on top, as always, so re-running a training cell still continues.
+//! Run All then replays the notebook: the trainer counts the steps its `train` calls ask for
+//! since it was built, and each call trains up to that count, which is where a run that was never
+//! stopped would be at the end of that call: nothing when the saved run got that far, the rest
+//! of the call when the stop came inside it, all of it after that. So the notebook ends where the
+//! unstopped run ends, even when the learner changed a step count before running it again, and
+//! re-running a training cell afterwards continues as always.
+//!
+//! What a replay cannot restore: a cell that computes its step count from `steps_done()`, or a
+//! `train_with` closure that collects numbers as it goes, sees the resumed trainer. And a
+//! resumed run is the same bit for bit on the CPU; a GPU's kernels may round differently.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
-use serde::{Deserialize, Serialize};
-
 use super::config::TrainConfig;
-use crate::files;
 
 /// Seconds of training between two saves of a kept trainer.
 pub const SAVE_SECONDS: f64 = 30.0;
 
-const CALLS: &str = "calls.json";
-/// The files a kept folder holds; [`Trainer::start_afresh`] removes these and nothing else.
-pub(super) const OWN_FILES: [&str; 3] = ["checkpoint.safetensors", "checkpoint.json", CALLS];
+/// The files a kept folder holds; [`Trainer::start_afresh`](super::Trainer::start_afresh)
+/// removes these and nothing else.
+pub(super) const OWN_FILES: [&str; 2] = ["checkpoint.safetensors", "checkpoint.json"];
 
-/// One `train` call: the step it started from and how many it was asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Call {
-    pub(super) start: usize,
-    pub(super) steps: usize,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Calls {
-    calls: Vec<Call>,
-}
-
-/// Where and how often a kept trainer saves, and the calls it has made.
+/// Where and how often a kept trainer saves, and where its calls have taken it.
 #[derive(Debug)]
 pub(super) struct Keep {
     /// Where it saves, and the folder as the notebook named it (what messages show).
     pub(super) dir: PathBuf,
     pub(super) shown: PathBuf,
+    /// The config of the line that built it (saved with each checkpoint).
+    pub(super) built_with: TrainConfig,
     pub(super) every: f64,
     pub(super) last_save: Instant,
-    pub(super) calls: Vec<Call>,
-    pub(super) replay: VecDeque<Call>,
+    /// The step a run that was never stopped would have reached after the calls made since the
+    /// trainer was built.
+    pub(super) planned: usize,
+    /// A save has failed and said so; the next failures stay quiet.
+    pub(super) warned: bool,
 }
 
 impl Keep {
-    pub(super) fn new(dir: PathBuf, shown: PathBuf, replay: Vec<Call>) -> Self {
+    pub(super) fn new(dir: PathBuf, shown: PathBuf, built_with: TrainConfig) -> Self {
         Keep {
             dir,
             shown,
+            built_with,
             every: SAVE_SECONDS,
             last_save: Instant::now(),
-            calls: Vec::new(),
-            replay: replay.into(),
+            planned: 0,
+            warned: false,
         }
-    }
-
-    /// After a reset: the calls made so far and those of a stopped run no longer apply.
-    pub(super) fn forget_calls(&mut self) {
-        self.calls.clear();
-        self.replay.clear();
-    }
-
-    pub(super) fn write_calls(&self) -> Result<()> {
-        let json = serde_json::to_vec_pretty(&Calls {
-            calls: self.calls.clone(),
-        })?;
-        files::write_atomic(&self.dir.join(CALLS), &json)
     }
 }
 
@@ -100,12 +83,13 @@ pub(super) fn differences(saved: &TrainConfig, new: &TrainConfig) -> Vec<String>
         .collect()
 }
 
-/// The calls recorded in a kept folder; none when the file is missing or unreadable (the
-/// replay then treats every call as new).
-pub(super) fn read_calls(dir: &Path) -> Vec<Call> {
-    std::fs::read(dir.join(CALLS))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Calls>(&b).ok())
-        .map(|c| c.calls)
-        .unwrap_or_default()
+/// Where a kept trainer's folder lands: a relative `dir` goes under `GANS_RUNS_DIR` when that is
+/// set (the headless notebook runner points it at a clean folder of its own, so that a run it
+/// commits never resumes a learner's, nor one of an earlier test), else it stays relative to
+/// the notebook's folder. Messages always name `dir` as the notebook gave it.
+pub(super) fn runs_location(dir: &Path) -> PathBuf {
+    match std::env::var_os("GANS_RUNS_DIR") {
+        Some(root) if !root.is_empty() && dir.is_relative() => PathBuf::from(root).join(dir),
+        _ => dir.to_path_buf(),
+    }
 }

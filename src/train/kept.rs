@@ -1,7 +1,7 @@
-//! [`Trainer::kept`] and what a kept trainer does at each call and every 30 seconds (the folder's
-//! layout and the replay of a stopped run's calls are described in `keep`).
+//! [`Trainer::kept`] and what a kept trainer does at each call and every 30 seconds (the folder
+//! and the replay of a stopped run are described in `keep`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -9,16 +9,19 @@ use anyhow::{Context, Result};
 use super::checkpoint::CheckpointMeta;
 use super::config::TrainConfig;
 use super::data::TrainData;
-use super::keep::{Call, Keep, OWN_FILES, differences, read_calls, same_settings};
+use super::keep::{Keep, OWN_FILES, differences, runs_location, same_settings};
 use super::progress::thousands;
+use super::seeds;
 use super::trainer::Trainer;
 
 impl Trainer {
     /// A trainer that keeps its progress in the folder `dir` (created if missing): the run
-    /// saved there when its settings and data are `config` and `data`, else a new one. It
-    /// prints which, in one line. Training then saves about every 30 seconds and at the end of
-    /// every `train` call. [`Trainer::start_afresh`] throws the saved progress away. A relative
-    /// `dir` lands under `GANS_RUNS_DIR` when that is set (the headless runner's clean folder).
+    /// saved there when it was built with the settings `config` and trained on `data`, else a
+    /// new one. It prints which, in one line. Training then saves about every 30 seconds and at
+    /// the end of every `train` call, and the calls of a Run All after a stop replay the stopped
+    /// run (see the `keep` module). [`Trainer::start_afresh`] throws the saved progress away. A
+    /// relative `dir` lands under `GANS_RUNS_DIR` when that is set (the headless runner's
+    /// clean folder).
     pub fn kept(
         dir: impl AsRef<Path>,
         config: TrainConfig,
@@ -26,32 +29,40 @@ impl Trainer {
     ) -> Result<Trainer> {
         let given = dir.as_ref().to_path_buf();
         let dir = runs_location(&given);
+        let built_with = config.clone();
         let mut trainer = Trainer::new(config, data)?;
         let shown = given.display();
-        let mut replay = Vec::new();
         if dir.join(OWN_FILES[0]).exists() {
             match CheckpointMeta::read(&dir) {
-                Ok(meta) if !same_settings(&meta.config, &trainer.config) => println!(
-                    "{shown} holds a run with other settings ({}): starting afresh, and the \
-                     next save replaces it",
-                    differences(&meta.config, &trainer.config).join(", ")
-                ),
-                Ok(meta) if meta.data != trainer.data().info() => println!(
-                    "{shown} holds a run on other data ({}, {} examples): starting afresh, and \
-                     the next save replaces it",
-                    meta.data.name, meta.data.len
-                ),
-                Ok(meta) => match trainer.load_printing_as(&dir, &meta.config) {
-                    Ok(()) => {
-                        replay = read_calls(&dir);
+                Ok(meta) => {
+                    // The line that built the saved run, else (a checkpoint of `save`) its config.
+                    let line = meta.kept_from.as_ref().unwrap_or(&meta.config);
+                    if !same_settings(line, &built_with) {
                         println!(
-                            "resumed at step {} from {shown} (saved after {:.0} s of training)",
-                            thousands(trainer.steps_done as i64),
-                            trainer.seconds
+                            "{shown} holds a run with other settings ({}): starting afresh, and \
+                             the next save replaces it",
+                            differences(line, &built_with).join(", ")
                         );
+                    } else if meta.data != trainer.data().info() {
+                        println!(
+                            "{shown} holds a run on other data ({}, {} examples): starting \
+                             afresh, and the next save replaces it",
+                            meta.data.name, meta.data.len
+                        );
+                    } else {
+                        match trainer.resume_from(&dir, &meta.config) {
+                            Ok(()) => println!(
+                                "resumed at step {} from {shown} (saved after {:.0} s of training)",
+                                thousands(trainer.steps_done as i64),
+                                trainer.seconds
+                            ),
+                            Err(e) => {
+                                println!("{shown} could not be loaded ({e:#}): starting afresh");
+                                trainer.reconfigure(built_with.clone())?;
+                            }
+                        }
                     }
-                    Err(e) => println!("{shown} could not be loaded ({e:#}): starting afresh"),
-                },
+                }
                 Err(e) => println!("{shown} could not be read ({e:#}): starting afresh"),
             }
         } else {
@@ -59,13 +70,19 @@ impl Trainer {
         }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating the run folder {shown}"))?;
-        trainer.keep = Some(Keep::new(dir, given, replay));
+        trainer.keep = Some(Keep::new(dir, given, built_with));
         Ok(trainer)
     }
 
-    /// Loads the checkpoint in `dir`, whose config may differ from this trainer's in how often
-    /// it prints (which changes nothing the run computes).
-    fn load_printing_as(&mut self, dir: &Path, saved: &TrainConfig) -> Result<()> {
+    /// Loads the checkpoint in `dir`, saved with `saved` (which may differ from this trainer's
+    /// config by a `set_lr` or `set_progress` made between cells, and in how often it prints).
+    fn resume_from(&mut self, dir: &Path, saved: &TrainConfig) -> Result<()> {
+        let mut run = saved.clone();
+        run.print_every = self.config.print_every;
+        run.print_seconds = self.config.print_seconds;
+        if run != self.config {
+            self.reconfigure(run)?;
+        }
         let (every, seconds) = (self.config.print_every, self.config.print_seconds);
         self.config.print_every = saved.print_every;
         self.config.print_seconds = saved.print_seconds;
@@ -84,14 +101,16 @@ impl Trainer {
                 let path = keep.dir.join(name);
                 match std::fs::remove_file(&path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e).with_context(|| format!("removing {}", path.display()));
+                        return Err(e).with_context(|| {
+                            format!("removing {}", keep.shown.join(name).display())
+                        });
                     }
                     _ => {}
                 }
             }
             println!(
                 "starting afresh: {} no longer holds a run",
-                keep.dir.display()
+                keep.shown.display()
             );
         }
         Ok(())
@@ -102,57 +121,69 @@ impl Trainer {
         self.keep.as_ref().map(|k| k.dir.as_path())
     }
 
-    /// How many steps a `train(steps)` call trains: on a kept trainer replaying the calls of a
-    /// run that was stopped, up to where the same call of that run was going.
-    pub(super) fn begin_call(&mut self, steps: usize) -> Result<usize> {
+    /// How many steps a `train(steps)` call trains: on a kept trainer, up to where a run that
+    /// was never stopped would be at the end of this call (see the `keep` module).
+    pub(super) fn begin_call(&mut self, steps: usize) -> usize {
         let done = self.steps_done;
         let Some(keep) = self.keep.as_mut() else {
-            return Ok(steps);
+            return steps;
         };
-        let (start, todo) = match keep.replay.pop_front() {
-            Some(old) => {
-                let todo = (old.start + steps).saturating_sub(done);
-                if todo == 0 {
-                    println!(
-                        "this call's {} steps were trained before the stop (the trainer is at step {})",
-                        thousands(steps as i64),
-                        thousands(done as i64)
-                    );
-                } else if todo < steps {
-                    println!(
-                        "picked up at step {}: {} of this call's {} steps to go",
-                        thousands(done as i64),
-                        thousands(todo as i64),
-                        thousands(steps as i64)
-                    );
-                }
-                (old.start, todo)
-            }
-            None => (done, steps),
-        };
-        keep.calls.push(Call { start, steps });
-        keep.write_calls()?;
-        Ok(todo)
+        keep.planned += steps;
+        keep.last_save = Instant::now();
+        let todo = keep.planned.saturating_sub(done);
+        if todo == 0 {
+            println!(
+                "this call's {} steps were trained earlier: the trainer is at step {} (run the \
+                 cell again to train on)",
+                thousands(steps as i64),
+                thousands(done as i64)
+            );
+        } else if todo < steps {
+            println!(
+                "picked up at step {}: {} of this call's {} steps to go",
+                thousands(done as i64),
+                thousands(todo as i64),
+                thousands(steps as i64)
+            );
+        }
+        // Behind this call's start (an earlier call failed or was skipped): this call's steps.
+        todo.min(steps)
     }
 
-    /// Saves a kept trainer when its time has come (`at_end`: the call is over).
-    pub(super) fn keep_progress(&mut self, at_end: bool) -> Result<()> {
-        let due = match &self.keep {
-            Some(keep) => at_end || keep.last_save.elapsed().as_secs_f64() >= keep.every,
-            None => false,
+    /// Saves a kept trainer when its time has come (`at_end`: the call is over). A save that
+    /// fails says why once, and training goes on: the last save stays as it was.
+    pub(super) fn keep_progress(&mut self, at_end: bool) {
+        let Some(keep) = self.keep.as_ref() else {
+            return;
         };
-        if due {
-            let dir = self
-                .keep
-                .as_ref()
-                .map(|k| k.dir.clone())
-                .unwrap_or_default();
-            self.save(&dir)?;
-            if let Some(keep) = self.keep.as_mut() {
-                keep.last_save = Instant::now();
-            }
+        if !at_end && keep.last_save.elapsed().as_secs_f64() < keep.every {
+            return;
         }
-        Ok(())
+        let (dir, shown) = (keep.dir.clone(), keep.shown.clone());
+        let saved = self.save(&dir);
+        let Some(keep) = self.keep.as_mut() else {
+            return;
+        };
+        keep.last_save = Instant::now();
+        if let Err(e) = saved {
+            if !keep.warned {
+                eprintln!(
+                    "gans: could not save to {} ({e:#}); training goes on, and the last save \
+                     there stays as it was",
+                    shown.display()
+                );
+            }
+            keep.warned = true;
+        }
+    }
+
+    /// After a call of a kept trainer or one with a live view: the global random generator set
+    /// from the step alone, so that a cell that samples after it draws the same whether the
+    /// call trained, replayed nothing, or drew the view.
+    pub(super) fn settle_random(&self) {
+        if self.keep.is_some() || self.live.is_some() {
+            seeds::seed_torch(self.config.seed, seeds::AFTER_CALL, self.steps_done as u64);
+        }
     }
 
     /// How many seconds of training a kept trainer lets pass between two saves (30 unless
@@ -167,16 +198,5 @@ impl Trainer {
         )?;
         keep.every = seconds;
         Ok(())
-    }
-}
-
-/// Where a kept trainer's folder lands: a relative `dir` goes under `GANS_RUNS_DIR` when that is
-/// set (the headless notebook runner points it at a clean folder of its own, so that a run it
-/// commits never resumes a learner's, nor one of an earlier test), else it stays relative to
-/// the notebook's folder. Messages always name `dir` as the notebook gave it.
-fn runs_location(dir: &Path) -> PathBuf {
-    match std::env::var_os("GANS_RUNS_DIR") {
-        Some(root) if !root.is_empty() && dir.is_relative() => PathBuf::from(root).join(dir),
-        _ => dir.to_path_buf(),
     }
 }

@@ -9,12 +9,13 @@
 //! the notebook serves the pictures too, through its `files/` address, behind whatever URL,
 //! token or proxy the notebook itself is reached by; nothing else runs and nothing is
 //! installed. JupyterLab rewrites the view's relative picture addresses into those `files/`
-//! addresses, and the script reuses them (token included) for `status.json`.
+//! addresses, and the script reuses them (their query included) for `status.json`.
 //!
 //! The pictures are the loss curves, D's verdicts (or the critic's estimate) and the output for
 //! the fixed noise (input | output | target for Pix2Pix), drawn without changing anything the
-//! run computes: batch-norm statistics touched by drawing are put back, and each step reseeds
-//! its random numbers. In a saved notebook, or anywhere the script does not run, the view is
+//! run computes: batch-norm statistics touched by drawing are put back, each step reseeds its
+//! random numbers, and after each call of a kept or watched trainer the global generator is set
+//! from the step alone, whatever the view drew. In a saved notebook, or anywhere the script does not run, the view is
 //! one line of text.
 
 use std::path::{Path, PathBuf};
@@ -63,11 +64,13 @@ impl LiveView {
 /// The view's page: the pictures (hidden until the first one loads), one status line, and the
 /// script that polls.
 pub(super) fn view_html(dir: &Path, samples: &str, step: usize) -> String {
+    // Each part of the folder's name percent-encoded: a URL path, safe inside an attribute.
     let base = dir
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| encode(&c.as_os_str().to_string_lossy()))
         .collect::<Vec<_>>()
         .join("/");
+    let named = escape(&dir.display().to_string());
     let id = format!(
         "gans-live-{}",
         std::time::SystemTime::now()
@@ -83,7 +86,7 @@ pub(super) fn view_html(dir: &Path, samples: &str, step: usize) -> String {
     };
     format!(
         "<div id=\"{id}\" style=\"font-family: sans-serif\">\n\
-         <div class=\"gans-live-status\">Live view of {base}: in JupyterLab it redraws the \
+         <div class=\"gans-live-status\">Live view of {named}: in JupyterLab it redraws the \
          losses and the samples every {REDRAW_SECONDS:.0} s while this trainer trains \
          (now at step {step}).</div>\n\
          <div style=\"display:flex; flex-wrap:wrap; gap:8px; align-items:flex-start\">\n\
@@ -106,19 +109,24 @@ const SCRIPT: &str = r#"(() => {
     img.onload = () => { img.style.display = ""; };
     img.onerror = () => { img.style.display = "none"; };
   }
-  // JupyterLab rewrites each relative src into the server's files/ address (with whatever
-  // query it needs) shortly after the output appears: read the addresses at every tick.
+  // JupyterLab rewrites each relative src into the server's files/ address (with the query it
+  // needs, such as _xsrf) shortly after the output appears: read the addresses at every tick.
   const address = (img, v) => {
     const u = new URL(img.getAttribute("src"), document.baseURI);
     u.searchParams.set("v", v);
     return u;
   };
   let seen = null;
+  let away = 0;
   const tick = async () => {
-    if (!document.body.contains(root)) { clearInterval(timer); return; }
+    // Not on the page: a notebook that virtualises its cells may bring it back, a re-run
+    // output never does (stop after 5 minutes away).
+    if (!root.isConnected) { if (++away > 150) clearInterval(timer); return; }
+    away = 0;
     if (!images.length) return;
-    const status = new URL("status.json", address(images[0], Date.now()));
-    address(images[0], Date.now()).searchParams.forEach((value, key) => status.searchParams.set(key, value));
+    const first = address(images[0], Date.now());
+    const status = new URL("status.json", first);
+    first.searchParams.forEach((value, key) => status.searchParams.set(key, value));
     try {
       const reply = await fetch(status.href, { cache: "no-store", credentials: "same-origin" });
       if (!reply.ok) return;
@@ -133,3 +141,23 @@ const SCRIPT: &str = r#"(() => {
   setTimeout(tick, 500);
 })();
 "#;
+
+/// `text` percent-encoded for a URL path segment: letters, digits and `-._~` stay.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `text` safe inside HTML.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -21,19 +21,16 @@ impl Trainer {
              name the view's folder with live_in(dir)",
         )?;
         let (dir, shown) = (keep.dir.join("live"), keep.shown.join("live"));
+        servable(&shown)?;
         self.start_live(&dir, &shown)
     }
 
     /// A view that redraws while this trainer trains, drawing into `dir`, a folder under the
-    /// notebook's own (relative to it), which the Jupyter server serves.
+    /// notebook's own (relative to it), which the Jupyter server serves: an empty or new
+    /// folder, or one a live view drew in before.
     pub fn live_in(&mut self, dir: impl AsRef<Path>) -> Result<LiveView> {
         let dir = dir.as_ref();
-        ensure!(
-            dir.is_relative() && !dir.components().any(|c| c.as_os_str() == ".."),
-            "{}: the live view's folder must be inside the notebook's folder, given relative to \
-             it (such as runs/02/faces/live), for the Jupyter server to serve its pictures",
-            dir.display()
-        );
+        servable(dir)?;
         self.start_live(dir, dir)
     }
 
@@ -41,6 +38,19 @@ impl Trainer {
     fn start_live(&mut self, dir: &Path, shown: &Path) -> Result<LiveView> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the live view's folder {}", shown.display()))?;
+        let others: Vec<String> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading the live view's folder {}", shown.display()))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| !VIEW_FILES.contains(&name.as_str()) && !name.starts_with('.'))
+            .collect();
+        ensure!(
+            others.is_empty(),
+            "{} holds files a live view did not make ({}): name an empty folder for the view, \
+             whose files it replaces",
+            shown.display(),
+            others.join(", ")
+        );
         let samples = if self.config.model.makes_points() {
             "samples.svg"
         } else {
@@ -54,7 +64,7 @@ impl Trainer {
             samples,
         };
         // Start from what the trainer holds now, so the view never shows another run's files.
-        for name in ["losses.svg", "scores.svg", samples, "status.json"] {
+        for name in VIEW_FILES {
             let _ = std::fs::remove_file(dir.join(name));
         }
         if !self.history.is_empty() {
@@ -150,4 +160,24 @@ impl Trainer {
         });
         out
     }
+}
+
+/// The files a live view writes (and replaces).
+const VIEW_FILES: [&str; 5] = [
+    "losses.svg",
+    "scores.svg",
+    "samples.png",
+    "samples.svg",
+    "status.json",
+];
+
+/// A folder the Jupyter server can serve to the notebook: relative to it, inside it.
+fn servable(dir: &Path) -> Result<()> {
+    ensure!(
+        dir.is_relative() && !dir.components().any(|c| c.as_os_str() == ".."),
+        "{}: the live view's folder must be inside the notebook's folder, given relative to it \
+         (such as runs/02/faces/live), for the Jupyter server to serve its pictures",
+        dir.display()
+    );
+    Ok(())
 }

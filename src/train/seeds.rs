@@ -27,6 +27,8 @@ pub(crate) const SHUFFLE: u64 = 3;
 pub(crate) const FIXED: u64 = 4;
 /// Pix2Pix's random jitter of each batch.
 pub(crate) const JITTER: u64 = 5;
+/// The global generator after a call of a kept or watched trainer ([`Trainer::kept`](super::Trainer::kept)).
+pub(crate) const AFTER_CALL: u64 = 6;
 
 /// Seeds libtorch's generator from stream `stream`, entry `index` of the run seeded `seed`.
 pub(crate) fn seed_torch(seed: u64, stream: u64, index: u64) {

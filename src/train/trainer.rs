@@ -156,7 +156,7 @@ impl Trainer {
         self.window = Window::new(self.device);
         self.seconds = 0.0;
         if let Some(keep) = self.keep.as_mut() {
-            keep.forget_calls();
+            keep.planned = 0;
         }
         Ok(())
     }
@@ -263,7 +263,7 @@ impl Trainer {
         mut step: impl FnMut(&mut Round) -> Result<()>,
         print: bool,
     ) -> Result<()> {
-        let steps = self.begin_call(steps)?;
+        let steps = self.begin_call(steps);
         let start = Instant::now();
         let (first, target) = (self.steps_done, self.steps_done + steps);
         let mut printed: Option<Instant> = None;
@@ -296,18 +296,21 @@ impl Trainer {
                     self.snapshot()?;
                 }
                 self.live_tick(false);
-                self.keep_progress(false)?;
+                self.keep_progress(false);
             }
             Ok(())
         })();
         self.seconds = seconds_before + start.elapsed().as_secs_f64();
         result?;
         self.window.check(self.steps_done, &self.config)?;
-        self.live_tick(true);
-        self.keep_progress(true)?;
+        if steps > 0 {
+            self.live_tick(true);
+            self.keep_progress(true);
+        }
+        self.settle_random();
         // The closing line, when the history has a point no line showed yet.
         let newest = self.history.step.last().copied().unwrap_or(0);
-        if live && newest > self.printed_step {
+        if live && steps > 0 && newest > self.printed_step {
             let rate = steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
             println!("{}", self.progress(rate, 0));
             self.printed_step = newest;
