@@ -4,8 +4,8 @@
 //! view is shown by an earlier cell ([`Trainer::live`]): a small HTML page whose script asks the
 //! Jupyter server every two seconds for `status.json` in the view's folder, and when the trainer
 //! has written a newer one, reloads the pictures beside it. While it trains, the trainer rewrites
-//! those files (atomically, so a reader never sees half a file) about every two seconds of
-//! training. The folder sits under the notebook's own folder, so the Jupyter server that serves
+//! those files (atomically, so a reader never sees half a file) about every three seconds of
+//! training, less often when drawing would take more than 2 % of the time. The folder sits under the notebook's own folder, so the Jupyter server that serves
 //! the notebook serves the pictures too, through its `files/` address, behind whatever URL,
 //! token or proxy the notebook itself is reached by; nothing else runs and nothing is
 //! installed. JupyterLab rewrites the view's relative picture addresses into those `files/`
@@ -24,13 +24,19 @@ use std::time::Instant;
 use serde::Serialize;
 
 /// Seconds of training between two redraws.
-pub const REDRAW_SECONDS: f64 = 2.0;
+pub const REDRAW_SECONDS: f64 = 3.0;
+/// Drawing may take at most 1/MAX_SHARE of the training time: a view that takes longer to draw
+/// redraws less often.
+pub const MAX_SHARE: f64 = 50.0;
 
 /// The trainer's side: where it draws and when it last did.
 #[derive(Debug)]
 pub(super) struct Live {
     pub(super) dir: PathBuf,
     pub(super) every: f64,
+    /// Seconds the last redraw took, and 1 (0 in tests: no cap by cost).
+    pub(super) cost: f64,
+    pub(super) throttle: f64,
     pub(super) last: Option<Instant>,
     pub(super) version: u64,
     pub(super) samples: &'static str,

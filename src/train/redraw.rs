@@ -1,5 +1,5 @@
 //! The trainer's side of the live view (described in `live`): [`Trainer::live`], and the
-//! redraw about every two seconds of training.
+//! redraw about every three seconds of training.
 
 use std::path::Path;
 use std::time::Instant;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use tch::Tensor;
 
-use super::live::{Live, LiveView, REDRAW_SECONDS, Status, view_html};
+use super::live::{Live, LiveView, MAX_SHARE, REDRAW_SECONDS, Status, view_html};
 use super::trainer::Trainer;
 use crate::files;
 
@@ -59,6 +59,8 @@ impl Trainer {
         let mut live = Live {
             dir: dir.to_path_buf(),
             every: REDRAW_SECONDS,
+            cost: 0.0,
+            throttle: 1.0,
             last: None,
             version: 0,
             samples,
@@ -81,10 +83,10 @@ impl Trainer {
         let Some(mut live) = self.live.take() else {
             return;
         };
-        let due = at_end
-            || live
-                .last
-                .is_none_or(|t| t.elapsed().as_secs_f64() >= live.every);
+        // Every REDRAW_SECONDS, and never more often than keeps drawing under 1/MAX_SHARE of
+        // the time (a big model on a slow machine draws less often).
+        let wait = live.every.max(live.cost * MAX_SHARE * live.throttle);
+        let due = at_end || live.last.is_none_or(|t| t.elapsed().as_secs_f64() >= wait);
         if due
             && !self.history.is_empty()
             && let Err(e) = self.redraw(&mut live)
@@ -100,10 +102,12 @@ impl Trainer {
     pub fn live_every_step(&mut self) {
         if let Some(live) = self.live.as_mut() {
             live.every = 0.0;
+            live.throttle = 0.0;
         }
     }
 
     fn redraw(&self, live: &mut Live) -> Result<()> {
+        let began = Instant::now();
         let dir = &live.dir;
         files::write_atomic(
             &dir.join("losses.svg"),
@@ -127,6 +131,7 @@ impl Trainer {
         })?;
         live.version += 1;
         live.last = Some(Instant::now());
+        live.cost = began.elapsed().as_secs_f64();
         let text = format!(
             "step {}",
             super::progress::thousands(self.steps_done as i64)
