@@ -80,7 +80,7 @@ impl CheckpointMeta {
             Ok(complete) => serde_json::to_value(complete)?,
             Err(_) => saved,
         };
-        let differences = diff(&saved, &serde_json::to_value(config)?, "config");
+        let differences = config_differences(&saved, &serde_json::to_value(config)?);
         if !differences.is_empty() {
             bail!(
                 "{} holds another model or config than this trainer:\n  {}\nBuild the trainer \
@@ -481,6 +481,15 @@ impl Trainer {
 }
 
 /// The leaves where two JSON values differ, as `path: checkpoint A, this trainer B`.
+/// What differs between a saved config and a trainer's, setting by setting, leaving out how
+/// often they print (which changes nothing a run computes).
+pub(super) fn config_differences(saved: &Value, current: &Value) -> Vec<String> {
+    diff(saved, current, "config")
+        .into_iter()
+        .filter(|d| !d.starts_with("config.print_"))
+        .collect()
+}
+
 fn diff(saved: &Value, current: &Value, path: &str) -> Vec<String> {
     match (saved, current) {
         (Value::Object(a), Value::Object(b)) => {

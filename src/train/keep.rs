@@ -62,27 +62,6 @@ impl Keep {
     }
 }
 
-/// The settings that decide what a run computes: everything but how often it prints.
-pub(super) fn same_settings(saved: &TrainConfig, new: &TrainConfig) -> bool {
-    let mut saved = saved.clone();
-    saved.print_every = new.print_every;
-    saved.print_seconds = new.print_seconds;
-    &saved == new
-}
-
-/// The top-level settings that differ, by name.
-pub(super) fn differences(saved: &TrainConfig, new: &TrainConfig) -> Vec<String> {
-    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
-        (serde_json::to_value(saved), serde_json::to_value(new))
-    else {
-        return vec![];
-    };
-    b.iter()
-        .filter(|(k, v)| a.get(k.as_str()) != Some(*v) && !k.starts_with("print_"))
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
 /// Where a kept trainer's folder lands: a relative `dir` goes under `GANS_RUNS_DIR` when that is
 /// set (the headless notebook runner points it at a clean folder of its own, so that a run it
 /// commits never resumes a learner's, nor one of an earlier test), else it stays relative to

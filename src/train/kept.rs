@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use super::checkpoint::CheckpointMeta;
+use super::checkpoint::{CheckpointMeta, config_differences};
 use super::config::TrainConfig;
 use super::data::TrainData;
-use super::keep::{Keep, OWN_FILES, differences, runs_location, same_settings};
+use super::keep::{Keep, OWN_FILES, runs_location};
 use super::progress::thousands;
 use super::seeds;
 use super::trainer::Trainer;
@@ -37,11 +37,15 @@ impl Trainer {
                 Ok(meta) => {
                     // The line that built the saved run, else (a checkpoint of `save`) its config.
                     let line = meta.kept_from.as_ref().unwrap_or(&meta.config);
-                    if !same_settings(line, &built_with) {
+                    let differences = config_differences(
+                        &serde_json::to_value(line)?,
+                        &serde_json::to_value(&built_with)?,
+                    );
+                    if !differences.is_empty() {
                         println!(
                             "{shown} holds a run with other settings ({}): starting afresh, and \
                              the next save replaces it",
-                            differences(line, &built_with).join(", ")
+                            differences.join("; ")
                         );
                     } else if meta.data != trainer.data().info() {
                         println!(
@@ -74,8 +78,8 @@ impl Trainer {
         Ok(trainer)
     }
 
-    /// Loads the checkpoint in `dir`, saved with `saved` (which may differ from this trainer's
-    /// config by a `set_lr` or `set_progress` made between cells, and in how often it prints).
+    /// Loads the checkpoint in `dir`, saved with `saved`, which may differ from this trainer's
+    /// config by a `set_lr` or `set_progress` made between cells (and in how often it prints).
     fn resume_from(&mut self, dir: &Path, saved: &TrainConfig) -> Result<()> {
         let mut run = saved.clone();
         run.print_every = self.config.print_every;
@@ -83,13 +87,7 @@ impl Trainer {
         if run != self.config {
             self.reconfigure(run)?;
         }
-        let (every, seconds) = (self.config.print_every, self.config.print_seconds);
-        self.config.print_every = saved.print_every;
-        self.config.print_seconds = saved.print_seconds;
-        let loaded = self.load_checkpoint(dir);
-        self.config.print_every = every;
-        self.config.print_seconds = seconds;
-        loaded
+        self.load_checkpoint(dir)
     }
 
     /// Starts this trainer again from step 0 with its settings, and removes the progress its

@@ -76,7 +76,7 @@ pub(super) fn view_html(dir: &Path, samples: &str, step: usize) -> String {
         .map(|c| encode(&c.as_os_str().to_string_lossy()))
         .collect::<Vec<_>>()
         .join("/");
-    let named = escape(&dir.display().to_string());
+    let named = crate::viz::escape_markup(&dir.display().to_string());
     let id = format!(
         "gans-live-{}",
         std::time::SystemTime::now()
@@ -158,12 +158,4 @@ fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// `text` safe inside HTML.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

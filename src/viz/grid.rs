@@ -171,11 +171,7 @@ impl ImageGrid {
     /// The grid with its labels as an SVG document: the PNG embedded, the labels as text.
     pub fn to_svg(&self) -> String {
         const FONT: f64 = 13.0;
-        let escape = |t: &str| {
-            t.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-        };
+        let escape = super::escape_markup;
         let left = self
             .row_labels
             .iter()

@@ -36,6 +36,14 @@ pub fn square_columns(n: usize) -> usize {
     ((n as f64).sqrt().ceil() as usize).max(1)
 }
 
+/// `text` safe inside HTML or SVG, as text or as an attribute's value.
+pub(crate) fn escape_markup(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Sends content of the given MIME type to the notebook (evcxr's display protocol).
 pub(crate) fn display_in_notebook(mime: &str, payload: &str) {
     println!("EVCXR_BEGIN_CONTENT {mime}\n{payload}\nEVCXR_END_CONTENT");
