@@ -61,13 +61,19 @@ impl Trainer {
                                 trainer.seconds
                             ),
                             Err(e) => {
-                                println!("{shown} could not be loaded ({e:#}): starting afresh");
+                                println!(
+                                    "{shown} could not be loaded ({e:#}): starting afresh, and the \
+                                     next save replaces it"
+                                );
                                 trainer.reconfigure(built_with.clone())?;
                             }
                         }
                     }
                 }
-                Err(e) => println!("{shown} could not be read ({e:#}): starting afresh"),
+                Err(e) => println!(
+                    "{shown} could not be read ({e:#}): starting afresh, and the next save \
+                     replaces it"
+                ),
             }
         } else {
             println!("a new run, kept in {shown}");
