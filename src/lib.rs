@@ -15,6 +15,7 @@
 //! | [`models`] | MLP, DCGAN, U-Net and PatchGAN networks, the DCGAN paper's init |
 //! | [`train`] | the adversarial step (`update_d`, `update_g`), `TrainConfig`, the `Trainer` that lives across cells, history, checkpoints, figures |
 //! | [`metrics`] | feature classifiers, Fréchet distance, KID, coverage, translation scores |
+//! | [`budget`] | each notebook's sizes for a CPU, a GPU and the smoke runs of `make test` |
 //!
 //! Imports go downwards only: a module uses only those above it in this table, and no two files
 //! import each other, directly or in a circle (`scripts/check_imports.py`, run by `make lint`,
@@ -32,6 +33,7 @@
 //! In a notebook: `:dep gans = { path = "..", default-features = false }` then
 //! `use gans::prelude::*;` (the default `cli` feature is only for the `gans` command).
 
+pub mod budget;
 pub mod data;
 pub mod device;
 pub mod files;
@@ -47,6 +49,9 @@ pub use device::{cuda_available, device, seed};
 
 /// Everything a notebook needs in one `use gans::prelude::*;`.
 pub mod prelude {
+    pub use crate::budget::{
+        BasicGanSizes, Budget, CganSizes, DcganSizes, Pix2PixSizes, RemedySizes, WganSizes,
+    };
     pub use crate::data::emoji::{self, EmojiOptions, Vendor};
     pub use crate::data::image_folder::{self, FolderOptions};
     pub use crate::data::letters::{self, LetterOptions};

@@ -4,11 +4,12 @@
 //! CPU with wider networks and larger batches; only notebook 02 changes what it trains (64×64
 //! colour faces instead of 32×32), and `make notebooks` runs that notebook GPU-sized. This file
 //! covers the rest for a fraction of a notebook pass: every wide network of notebooks 03–06, built
-//! at the notebook's GPU width and batch, trains two steps with finite losses and samples at the
-//! right shape. Keep the numbers here in step with the notebooks' `if gpu { … }` settings.
+//! at the width and batch of the crate's GPU budget (`Budget::GPU`, which the notebooks read),
+//! trains two steps with finite losses and samples at the right shape.
 
 use std::sync::Mutex;
 
+use gans::budget::Budget;
 use gans::data::Dataset;
 use gans::data::paired::PairedDataset;
 use gans::models::dcgan::DcganConfig;
@@ -100,10 +101,11 @@ fn dcgan28(width: i64, norm: Norm) -> DcganConfig {
 
 #[test]
 fn notebook_03_critics_at_width_64() {
-    // `width = 64`, batch 64, n_critic 5: clipping with batch norm, the penalty with layer norm.
+    // Batch 64, n_critic 5: clipping with batch norm, the penalty with layer norm.
+    let width = Budget::GPU.wgan().width;
     trains(
         "03 clipping",
-        TrainConfig::wgan(dcgan28(64, Norm::Batch))
+        TrainConfig::wgan(dcgan28(width, Norm::Batch))
             .clip(Some(0.01))
             .lr(2e-4, 2e-4)
             .n_critic(5)
@@ -113,7 +115,7 @@ fn notebook_03_critics_at_width_64() {
     );
     trains(
         "03 gradient penalty",
-        TrainConfig::wgan_gp(dcgan28(64, Norm::Layer))
+        TrainConfig::wgan_gp(dcgan28(width, Norm::Layer))
             .loss(GanLoss::WassersteinGp { lambda: 10.0 })
             .lr(4e-4, 4e-4)
             .n_critic(5)
@@ -125,15 +127,18 @@ fn notebook_03_critics_at_width_64() {
 
 #[test]
 fn notebook_04_cgan_at_width_64() {
-    // `width = 64`, batch 128, one-hot labels.
+    // One-hot labels.
+    let sizes = Budget::GPU.cgan();
     let model = DcganConfig {
         n_classes: 10,
         conditioning: Conditioning::OneHot,
-        ..dcgan28(64, Norm::Batch)
+        ..dcgan28(sizes.width, Norm::Batch)
     };
     trains(
         "04 cgan",
-        TrainConfig::gan(model).lr(2e-4, 2e-4).batch_size(128),
+        TrainConfig::gan(model)
+            .lr(2e-4, 2e-4)
+            .batch_size(sizes.batch),
         digits(256),
         &[2, 1, 28, 28],
     );
@@ -141,25 +146,26 @@ fn notebook_04_cgan_at_width_64() {
 
 #[test]
 fn notebook_05_pix2pix_at_width_64() {
-    // `width = 64`, batch 32: the U-Net at 64×64 and a one-layer PatchGAN on input + candidate.
+    // The U-Net at 64×64 and a one-layer PatchGAN on input + candidate.
+    let sizes = Budget::GPU.pix2pix();
     let unet = UnetConfig {
         image_size: 64,
         in_channels: 1,
         out_channels: 3,
-        width: 64,
+        width: sizes.width,
         dropout: 0.5,
         upsample: Upsample::Resize,
     };
     let patchgan = PatchGanConfig {
         in_channels: 1 + 3,
-        width: 64,
+        width: sizes.width,
         layers: 1,
     };
     trains(
         "05 pix2pix",
         TrainConfig::pix2pix(unet, patchgan)
             .lr(2e-4, 2e-4)
-            .batch_size(32)
+            .batch_size(sizes.batch)
             .l1_lambda(100.0),
         edges_to_colour(64),
         &[2, 3, 64, 64],
@@ -168,11 +174,12 @@ fn notebook_05_pix2pix_at_width_64() {
 
 #[test]
 fn notebook_06_remedies_at_width_64() {
-    // Fashion-MNIST at `width = 64`, batch 128: the runs the notebook trains (the paper's
-    // settings with EMA, TTUR, spectral norm, hinge, the two combinations its step is checked
-    // on, the tuned preset); then the emoji faces at 32×32 with `face_width = 64`.
-    let model = dcgan28(64, Norm::Batch);
-    let paper = TrainConfig::gan(model.clone()).batch_size(128);
+    // Fashion-MNIST: the runs the notebook trains (the paper's settings with EMA, TTUR,
+    // spectral norm, hinge, the two combinations its step is checked on, the tuned preset);
+    // then the emoji faces at 32×32.
+    let sizes = Budget::GPU.remedies();
+    let model = dcgan28(sizes.width, Norm::Batch);
+    let paper = TrainConfig::gan(model.clone()).batch_size(sizes.batch);
     let off = Remedies::default();
     let runs = [
         ("paper + EMA", paper.clone().ema(Some(0.999))),
@@ -218,7 +225,7 @@ fn notebook_06_remedies_at_width_64() {
                 })
                 .unwrap(),
         ),
-        ("tuned", TrainConfig::tuned(model).batch_size(128)),
+        ("tuned", TrainConfig::tuned(model).batch_size(sizes.batch)),
     ];
     for (name, config) in runs {
         trains(&format!("06 {name}"), config, digits(256), &[2, 1, 28, 28]);
@@ -226,7 +233,7 @@ fn notebook_06_remedies_at_width_64() {
     let faces = DcganConfig {
         image_size: 32,
         channels: 3,
-        width: 64,
+        width: sizes.face_width,
         ..DcganConfig::default()
     };
     let face_paper = TrainConfig::gan(faces.clone()).batch_size(32);

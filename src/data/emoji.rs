@@ -53,7 +53,7 @@ impl Vendor {
 }
 
 /// What to load.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmojiOptions {
     /// Artwork sets (default: both).
     pub vendors: Vec<Vendor>,

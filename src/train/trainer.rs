@@ -377,6 +377,12 @@ impl Trainer {
     pub fn sampler(&self) -> &dyn Generator {
         self.players.sampler(self.sample_average)
     }
+
+    /// The networks being trained, to run or inspect directly (`players().discriminator()`);
+    /// a notebook checks its own networks against them.
+    pub fn players(&self) -> &Players {
+        &self.players
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,250 @@
+//! How long and how wide each notebook trains: one named set of sizes per notebook, picked for
+//! the machine by one line.
+//!
+//! A notebook's settings cell starts with `let sizes = Budget::for_this_machine().dcgan();`,
+//! prints the plain values it got, and a learner edits any of them in that cell
+//! (`let sizes = DcganSizes { steps_28: 3_000, ..sizes };`). Three budgets exist:
+//!
+//! - **CPU**: what a laptop trains in the notebook's stated minutes. The committed outputs.
+//! - **GPU**: wider networks, larger batches, longer runs; only notebook 02 also changes what
+//!   it trains (64×64 faces instead of 32×32 smileys). Picked on a CUDA GPU, or anywhere with
+//!   `GANS_GPU_SIZED=1` (`GANS_GPU_SIZED=0` keeps the CPU sizes on a GPU).
+//! - **smoke**: `make test` sets `GANS_SMOKE=1` for step counts that run every cell in seconds,
+//!   at the CPU's or the GPU's widths.
+//!
+//! The structs hold only the numbers (and 02's dataset choice) that differ between budgets; the
+//! rest of a notebook's settings stay plain values in its cell.
+
+use std::fmt;
+
+use crate::data::emoji::EmojiOptions;
+
+/// Which sizes the notebooks train at (see the module's documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Wider networks, larger batches and longer runs, for a CUDA GPU.
+    pub gpu_sized: bool,
+    /// The step counts of `make test`'s smoke runs: every cell in seconds.
+    pub smoke: bool,
+}
+
+impl Budget {
+    /// The sizes of the committed outputs.
+    pub const CPU: Budget = Budget {
+        gpu_sized: false,
+        smoke: false,
+    };
+    /// The sizes for a CUDA GPU.
+    pub const GPU: Budget = Budget {
+        gpu_sized: true,
+        smoke: false,
+    };
+
+    /// GPU-sized on a CUDA GPU or with `GANS_GPU_SIZED=1`, smoke-sized with `GANS_SMOKE=1`.
+    pub fn for_this_machine() -> Budget {
+        Budget {
+            gpu_sized: crate::gpu_sized(),
+            smoke: crate::smoke(),
+        }
+    }
+
+    fn sized<T>(self, cpu: T, gpu: T) -> T {
+        if self.gpu_sized { gpu } else { cpu }
+    }
+
+    fn steps(self, smoke: usize, cpu: usize, gpu: usize) -> usize {
+        if self.smoke {
+            smoke
+        } else {
+            self.sized(cpu, gpu)
+        }
+    }
+
+    /// Notebook 01: the ring of Gaussians and the MLP GAN on MNIST.
+    pub fn basic_gan(self) -> BasicGanSizes {
+        BasicGanSizes {
+            ring_steps: self.steps(300, 6_000, 6_000),
+            settle_steps: self.steps(100, 2_000, 2_000),
+            check_steps: self.steps(50, 300, 300),
+            mnist_steps: self.steps(60, 12_000, 30_000),
+        }
+    }
+
+    /// Notebook 02: DCGAN on 28×28 grey images, and on colour emoji.
+    pub fn dcgan(self) -> DcganSizes {
+        let smileys = EmojiOptions {
+            categories: vec!["Smileys & Emotion".into()],
+            ..EmojiOptions::default()
+        };
+        DcganSizes {
+            width_28: self.sized(48, 64),
+            batch_28: self.sized(64, 128),
+            steps_28: self.steps(30, 1_800, 6_000),
+            colour_size: self.sized(32, 64),
+            width_colour: self.sized(32, 64),
+            batch_colour: self.sized(32, 128),
+            steps_colour: self.steps(10, 2_000, 10_000),
+            snapshot_every: if self.smoke { 10 } else { 250 },
+            emoji_options: self.sized(smileys, EmojiOptions::faces()),
+        }
+    }
+
+    /// Notebook 03: the WGAN critics on MNIST.
+    pub fn wgan(self) -> WganSizes {
+        WganSizes {
+            width: self.sized(16, 64),
+            steps: self.steps(16, 1_200, 10_000),
+            snapshot_every: if self.smoke { 2 } else { 100 },
+        }
+    }
+
+    /// Notebook 04: the conditional DCGAN on MNIST and Fashion-MNIST.
+    pub fn cgan(self) -> CganSizes {
+        CganSizes {
+            width: self.sized(32, 64),
+            batch: self.sized(64, 128),
+            steps: self.steps(20, 2_000, 6_000),
+            fashion_steps: self.steps(20, 1_500, 6_000),
+            snapshot_every: if self.smoke { 10 } else { 250 },
+        }
+    }
+
+    /// Notebook 05: Pix2Pix on edges → emoji and edges → clothes.
+    pub fn pix2pix(self) -> Pix2PixSizes {
+        Pix2PixSizes {
+            width: self.sized(16, 64),
+            batch: self.sized(16, 32),
+            steps: self.steps(12, 2_000, 10_000),
+            clothes_steps: self.steps(4, 600, 4_000),
+        }
+    }
+
+    /// Notebook 06: the remedies on Fashion-MNIST and on emoji faces.
+    pub fn remedies(self) -> RemedySizes {
+        RemedySizes {
+            width: self.sized(48, 64),
+            batch: self.sized(64, 128),
+            steps: self.steps(20, 1_800, 6_000),
+            check_steps: self.steps(5, 30, 30),
+            n_scored: if self.smoke { 100 } else { 1_000 },
+            face_width: self.sized(32, 64),
+            face_steps: self.steps(20, 2_000, 4_000),
+        }
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let size = if self.gpu_sized {
+            "GPU-sized (a CUDA GPU, or GANS_GPU_SIZED=1)"
+        } else {
+            "CPU-sized"
+        };
+        if self.smoke {
+            write!(f, "{size}, smoke-test step counts (GANS_SMOKE=1)")
+        } else {
+            write!(f, "{size}")
+        }
+    }
+}
+
+/// Notebook 01's step counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BasicGanSizes {
+    /// Steps of the MLP GAN on the ring of eight Gaussians (and of each variant).
+    pub ring_steps: usize,
+    /// Steps after the ring run, to watch it settle.
+    pub settle_steps: usize,
+    /// Steps of your own step against the crate's.
+    pub check_steps: usize,
+    /// Steps of the MLP GAN on MNIST.
+    pub mnist_steps: usize,
+}
+
+/// Notebook 02's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DcganSizes {
+    /// Feature maps at full resolution, for 28×28 grey images.
+    pub width_28: i64,
+    pub batch_28: usize,
+    pub steps_28: usize,
+    /// Side of the colour emoji.
+    pub colour_size: i64,
+    pub width_colour: i64,
+    pub batch_colour: usize,
+    pub steps_colour: usize,
+    /// Steps between two frames of the fixed-noise animation.
+    pub snapshot_every: usize,
+    /// Which emoji the colour part trains on (their size is `colour_size`).
+    pub emoji_options: EmojiOptions,
+}
+
+/// Notebook 03's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WganSizes {
+    /// Feature maps of the critic and the generator at full resolution.
+    pub width: i64,
+    pub steps: usize,
+    pub snapshot_every: usize,
+}
+
+/// Notebook 04's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CganSizes {
+    pub width: i64,
+    pub batch: usize,
+    /// Steps on MNIST.
+    pub steps: usize,
+    /// Steps on Fashion-MNIST.
+    pub fashion_steps: usize,
+    pub snapshot_every: usize,
+}
+
+/// Notebook 05's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pix2PixSizes {
+    /// Feature maps of the U-Net's first layer and of the PatchGAN's.
+    pub width: i64,
+    pub batch: usize,
+    /// Steps on edges → emoji.
+    pub steps: usize,
+    /// Steps on edges → clothes.
+    pub clothes_steps: usize,
+}
+
+/// Notebook 06's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemedySizes {
+    /// The Fashion-MNIST DCGAN's width, batch and steps per run.
+    pub width: i64,
+    pub batch: usize,
+    pub steps: usize,
+    /// Steps of your own step against the crate's.
+    pub check_steps: usize,
+    /// Samples scored per run.
+    pub n_scored: usize,
+    /// The emoji faces' DCGAN: width and steps per run.
+    pub face_width: i64,
+    pub face_steps: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoke_runs_are_short_and_keep_the_budgets_widths() {
+        let smoke = Budget {
+            gpu_sized: true,
+            smoke: true,
+        };
+        assert_eq!(smoke.dcgan().width_28, Budget::GPU.dcgan().width_28);
+        assert!(smoke.dcgan().steps_28 < Budget::CPU.dcgan().steps_28 / 10);
+        assert!(Budget::GPU.wgan().steps > Budget::CPU.wgan().steps);
+        assert_eq!(
+            Budget::CPU.dcgan().emoji_options.categories,
+            ["Smileys & Emotion"]
+        );
+        assert_eq!(Budget::CPU.to_string(), "CPU-sized");
+    }
+}
