@@ -76,16 +76,19 @@ impl Budget {
             categories: vec!["Smileys & Emotion".into()],
             ..EmojiOptions::default()
         };
+        let colour_size = self.sized(32, 64);
         DcganSizes {
             width_28: self.sized(48, 64),
             batch_28: self.sized(64, 128),
             steps_28: self.steps(30, 1_800, 6_000),
-            colour_size: self.sized(32, 64),
+            colour_size,
             width_colour: self.sized(32, 64),
             batch_colour: self.sized(32, 128),
             steps_colour: self.steps(10, 2_000, 10_000),
             snapshot_every: if self.smoke { 10 } else { 250 },
-            emoji_options: self.sized(smileys, EmojiOptions::faces()),
+            emoji_options: self
+                .sized(smileys, EmojiOptions::faces())
+                .size(colour_size as u32),
         }
     }
 
@@ -175,7 +178,7 @@ pub struct DcganSizes {
     pub steps_colour: usize,
     /// Steps between two frames of the fixed-noise animation.
     pub snapshot_every: usize,
-    /// Which emoji the colour part trains on (their size is `colour_size`).
+    /// Which emoji the colour part trains on, at `colour_size`.
     pub emoji_options: EmojiOptions,
 }
 
