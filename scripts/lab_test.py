@@ -40,9 +40,10 @@ CELLS = [
     "gan.live()?",
     "// Run this cell again to train on\ngan.train(STEPS)?;",
     'println!("done at step {}", gan.steps_done());',
-    # What the view costs: the same training with and without one, in turns (saves back to
-    # their default 30 s, so that they weigh as little as in a lesson).
-    "let mut plain = Trainer::new(gan.config().clone(), mnist::load(Split::Train, Device::Cpu)?)?;\n"
+    # What the view costs: the same training with and without one, in turns. Both trainers are
+    # kept (each saves at the end of every call, and every 30 s as in a lesson), so that the
+    # view is the only difference.
+    "let mut plain = Trainer::kept(\"runs/lab/plain\", gan.config().clone(), mnist::load(Split::Train, Device::Cpu)?)?;\n"
     "gan.save_every(30.0)?;",
 ] + ["plain.train(MEASURE)?;", "gan.train(MEASURE)?;"] * 3
 
