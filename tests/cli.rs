@@ -1,7 +1,9 @@
-//! The `gans` command, run as a user runs it: train, resume, refusals, Ctrl-C, NaN, sample, eval.
+//! The `gans` command, run as a user runs it: train, resume, refusals, signals (Ctrl-C, SIGTERM,
+//! SIGHUP), closed pipes, NaN, sample, eval.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 mod common;
 use common::{checkpoint_step, gans, ok, spawn_training, text};
@@ -55,7 +57,7 @@ fn resume_is_exact_refusals_keep_the_run_and_nan_keeps_the_last_good_checkpoint(
         "200",
     ]);
     ok(&resumed);
-    assert!(text(&resumed.stdout).contains("step 100 → 200"));
+    assert!(text(&resumed.stderr).contains("step 100 → 200"));
     // Every tensor equal, bit for bit (the description inside also holds the wall time).
     let weights = |run: &Path| {
         let path = run.join("checkpoint/checkpoint.safetensors");
@@ -125,47 +127,99 @@ fn resume_is_exact_refusals_keep_the_run_and_nan_keeps_the_last_good_checkpoint(
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `gans train` on the rings in `run` towards a step it never reaches, saving only when stopped,
+/// with a progress line every 10 steps: a new run if there is none, else `--resume` (so that it
+/// also proves that the run loads). SIGHUP starts with the disposition `hup` (`libc::SIG_DFL`, or
+/// `libc::SIG_IGN` as under `nohup`), whatever the test itself runs under.
+fn endless(run: &Path, hup: libc::sighandler_t) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gans"));
+    let path = run.to_str().unwrap();
+    if run.join("run.json").is_file() {
+        command.args(["train", "--resume", path]);
+    } else {
+        command.args(["train", "vanilla", "--dataset", "ring", "--out", path]);
+    }
+    command.args(["--steps", "1000000", "--checkpoint-every", "1000000"]);
+    command.args(["--print-every", "10", "--device", "cpu"]);
+    // SAFETY: signal(2) is async-signal-safe, as `pre_exec` requires of what runs after fork.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGHUP, hup);
+            Ok(())
+        });
+    }
+    command
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP save a checkpoint and stop the run, with 128 + the signal's number
+/// as the exit status. A second signal, however soon after the first, quits at once (130 for a
+/// second Ctrl-C) and leaves the last checkpoint whole: two Ctrl-Cs 10 ms apart used to crash
+/// inside libtorch (a panic, or a segmentation fault, exit status 139). Every case resumes the
+/// run the case before it left; under `nohup`, SIGHUP does not stop a run.
 #[test]
-fn ctrl_c_saves_a_checkpoint_that_resumes() {
-    let dir = scratch("interrupt");
+fn signals_save_and_stop_and_a_second_one_quits_at_once() {
+    let dir = scratch("signals");
     let run = dir.join("run");
-    // Wait until it trains (the handler is installed before the first step), then Ctrl-C.
-    let (mut child, lines) = spawn_training(
-        Command::new(env!("CARGO_BIN_EXE_gans")).args([
-            "train",
-            "vanilla",
-            "--dataset",
-            "ring",
-            "--steps",
-            "1000000",
-            "--device",
-            "cpu",
-            "--checkpoint-every",
-            "1000000",
-            "--print-every",
-            "10",
-            "--out",
-            run.to_str().unwrap(),
-        ]),
-        true,
-    );
-    let pid = child.id().to_string();
+    let mut step = 0;
+    // The signal, the milliseconds before the same signal again (none: sent once), the status.
+    let cases = [
+        (libc::SIGINT, None, 130),
+        (libc::SIGTERM, None, 143),
+        (libc::SIGHUP, None, 129),
+        (libc::SIGINT, Some(0), 130),
+        (libc::SIGINT, Some(10), 130),
+        (libc::SIGINT, Some(100), 130),
+        (libc::SIGINT, Some(1000), 130),
+        (libc::SIGTERM, Some(10), 143),
+    ];
+    for (signal, again, status) in cases {
+        // Once it prints progress it trains, and the handler is in place.
+        let training = spawn_training(&mut endless(&run, libc::SIG_DFL), true);
+        training.signal(signal);
+        if let Some(ms) = again {
+            std::thread::sleep(Duration::from_millis(ms));
+            // (If it has ended already, the signal finds it unwaited-for and is ignored.)
+            training.signal(signal);
+        }
+        let output = training.finish();
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        let case = format!(
+            "signal {signal}, again after {again:?} ms: {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            output.status
+        );
+        // An exit status, not a death by a signal (139: a segmentation fault; 101: a panic).
+        assert_eq!(output.status.code(), Some(status), "{case}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error:"),
+            "{case}"
+        );
+        let saved = checkpoint_step(&run);
+        if again.is_none() {
+            // One signal: a checkpoint at the end of the chunk it came in.
+            assert!(stdout.contains("interrupted at step"), "{case}");
+            assert!(saved > step, "{case}");
+        } else {
+            // Two: a checkpoint as above, or none (then the last one stands, whole).
+            assert!(saved >= step, "{case}");
+        }
+        step = saved;
+    }
+
+    // Under nohup a closed terminal does not stop the run; Ctrl-C still does.
+    let mut training = spawn_training(&mut endless(&run, libc::SIG_IGN), true);
+    training.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
     assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
+        training.child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped a run started under nohup"
     );
-    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
-    assert!(
-        rest.iter().any(|l| l.contains("interrupted at step")),
-        "{rest:?}"
-    );
-    let step = checkpoint_step(&run);
-    assert!((10..1_000_000).contains(&step), "step {step}");
+    training.signal(libc::SIGINT);
+    let output = training.finish();
+    assert_eq!(output.status.code(), Some(130), "{}", text(&output.stderr));
+    step = step.max(checkpoint_step(&run));
+
+    // And the run trains on from its last checkpoint.
     let target = (step + 20).to_string();
     ok(&gans(&[
         "train",
@@ -173,8 +227,83 @@ fn ctrl_c_saves_a_checkpoint_that_resumes() {
         run.to_str().unwrap(),
         "--steps",
         &target,
+        "--device",
+        "cpu",
     ]));
     assert_eq!(checkpoint_step(&run), step + 20);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `gans ARGS…` with stdout a pipe whose reader is gone before the command prints a line,
+/// as in `gans … | true` (or `| head -1` once its line is read): every write there fails with
+/// EPIPE. With `stderr_too`, stderr as well (`gans … 2>&1 | true`).
+fn with_closed_pipe(args: &[&str], stderr_too: bool) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gans"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the gans binary runs");
+    drop(child.stdout.take());
+    if stderr_too {
+        drop(child.stderr.take());
+    }
+    child.wait_with_output().expect("waiting for gans")
+}
+
+/// A reader that goes away (`gans info | head -1`, `gans train … | head -1`) ends the printing,
+/// not the command: no panic ("failed printing to stdout: Broken pipe", which stopped training
+/// at step 0), exit status 0, and a training run trains to its target and saves.
+#[test]
+fn a_closed_pipe_ends_the_printing_not_the_command() {
+    let dir = scratch("pipe");
+    let run = dir.join("run");
+    let out = run.to_str().unwrap();
+    let quiet = |output: &Output, what: &str| {
+        let stderr = text(&output.stderr);
+        // 0, not 101 (a panic) or a death by SIGPIPE.
+        assert_eq!(output.status.code(), Some(0), "{what}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{what}: {stderr}"
+        );
+    };
+    quiet(&with_closed_pipe(&["info"], false), "gans info | true");
+    let train = [
+        "train",
+        "vanilla",
+        "--dataset",
+        "ring",
+        "--steps",
+        "60",
+        "--print-every",
+        "10",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    ];
+    quiet(&with_closed_pipe(&train, false), "gans train … | true");
+    assert_eq!(checkpoint_step(&run), 60);
+    // stderr closed too: the progress lines fail as well.
+    let resume = [
+        "train",
+        "--resume",
+        out,
+        "--steps",
+        "120",
+        "--print-every",
+        "10",
+        "--device",
+        "cpu",
+    ];
+    quiet(
+        &with_closed_pipe(&resume, true),
+        "gans train --resume … 2>&1 | true",
+    );
+    assert_eq!(checkpoint_step(&run), 120);
+    let eval = ["eval", "--checkpoint", out, "--n", "100", "--device", "cpu"];
+    quiet(&with_closed_pipe(&eval, false), "gans eval … | true");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

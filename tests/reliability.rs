@@ -259,11 +259,11 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
             ring(&run, &[&ENDLESS[..], &["--force"]].concat())
         };
         // Unless early, wait for the first progress line: training has begun.
-        let (mut child, _lines) = spawn_training(&mut command, !early);
+        let mut training = spawn_training(&mut command, !early);
         let delay = Duration::from_millis(lcg(&mut state, if early { 600 } else { 800 }));
         std::thread::sleep(delay);
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        training.child.kill().unwrap(); // SIGKILL
+        training.finish();
         println!(
             "attempt {attempt}: killed {delay:?} after {} (resume: {resume})",
             if early {
@@ -301,7 +301,7 @@ fn a_kill_at_any_moment_leaves_a_run_that_loads() {
 fn a_run_in_use_is_left_alone() {
     let dir = scratch("busy");
     let run = dir.join("run");
-    let (mut child, _lines) = spawn_training(&mut ring(&run, &ENDLESS), true);
+    let mut training = spawn_training(&mut ring(&run, &ENDLESS), true);
     let out = ring(&run, &["--steps", "5", "--force"]).output().unwrap();
     refused(
         &out,
@@ -317,8 +317,8 @@ fn a_run_in_use_is_left_alone() {
         "--n",
         "100",
     ]));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    training.child.kill().unwrap();
+    training.finish();
     // Once it is gone, the folder is free; --checkpoint-every can change on --resume.
     train_on(&run, 20, &["--checkpoint-every", "7"]);
     let info = std::fs::read_to_string(run.join("run.json")).unwrap();
@@ -407,14 +407,15 @@ fn every_refusal_says_what_to_do() {
     ]);
     refused(&out, &["--image-size 128 is not available", "[64, 256]"]);
 
-    // A WGAN names itself; sample and eval ask for numbers that make sense.
+    // A WGAN names itself (on stderr, with the progress); sample and eval ask for numbers that
+    // make sense.
     let wgan = dir.join("wgan");
     let out = train_folder("wgan", &data, &wgan, &[]);
     ok(&out);
     assert!(
-        text(&out.stdout).contains("gans: wgan on"),
+        text(&out.stderr).contains("gans: wgan on"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
     ok(&train_folder("dcgan", &data, &run, &[]));
     let png = dir.join("x.png");

@@ -13,15 +13,16 @@ use gans::train::Trainer;
 pub enum Ended {
     /// The target step was reached.
     Finished,
-    /// `stop` was raised (Ctrl-C); the checkpoint holds the step reached.
+    /// `stop` was raised (Ctrl-C, SIGTERM or SIGHUP); the checkpoint holds the step reached.
     Interrupted,
 }
 
 /// Trains `trainer` up to step `target` in chunks of `log_every` steps, saving a checkpoint and
-/// the figures every `checkpoint_every` steps and at the end. Raising `stop` (the Ctrl-C handler
-/// does) ends the run after the current chunk, with a checkpoint. A NaN or infinite loss ends it
-/// with an error and leaves the last checkpoint, the last good state, untouched. `progress` is
-/// called after every chunk with the trainer and the speed in steps per second.
+/// the figures every `checkpoint_every` steps and at the end. Raising `stop` (the signal handler
+/// does, see `signals`) ends the run after the current chunk, with a checkpoint. A NaN or
+/// infinite loss ends it with an error and leaves the last checkpoint, the last good state,
+/// untouched. `progress` is called after every chunk with the trainer and the speed in steps per
+/// second.
 pub fn drive(
     trainer: &mut Trainer,
     folder: &RunFolder,

@@ -316,7 +316,7 @@ impl RunFolder {
             );
         }
         if had_old && let Err(e) = std::fs::remove_dir_all(&old) {
-            eprintln!(
+            note!(
                 "gans: the new run is in place, but the replaced one could not be deleted from {} \
                  ({e}): delete it by hand",
                 old.display()
@@ -540,7 +540,7 @@ fn recover_replaced(dir: &Path) -> Result<()> {
                 dir.display()
             )
         })?;
-        eprintln!(
+        note!(
             "gans: {} was being replaced when its command stopped: the old run is back",
             dir.display()
         );

@@ -1,20 +1,24 @@
 //! The `gans` command: the course's code without Jupyter. Every subcommand calls the library
 //! (`gans::train`, `gans::metrics`) through this program's own modules: `spec` (datasets and
-//! models by name, each paper's settings), `folder` (run folders) and `drive` (training to a
-//! step with checkpoints and Ctrl-C). There is no second training loop here.
+//! models by name, each paper's settings), `folder` (run folders), `drive` (training to a step
+//! with checkpoints), `signals` (Ctrl-C, SIGTERM and SIGHUP) and `output` (results on stdout,
+//! progress on stderr, and a closed pipe that ends the printing, not the run). There is no second
+//! training loop here.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::{Parser, Subcommand};
 use gans::data::Split;
 use gans::metrics;
 use gans::prelude::*;
+// First: its `say!` and `note!` are used by the modules below.
+#[macro_use]
+mod output;
 mod drive;
 mod folder;
+mod signals;
 mod spec;
 
 use drive::Ended;
@@ -202,7 +206,7 @@ fn main() {
     let code = match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            note!("error: {e:#}");
             1
         }
     };
@@ -228,20 +232,25 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it; SIGTERM gives 143 and SIGHUP
+/// 129 (see `signals`).
 const INTERRUPTED: i32 = 130;
 
+/// `gans train`: progress on stderr (a bar on a terminal, a line every `--print-every` steps
+/// otherwise), the outcome on stdout. Exit status 0 once the target is reached; after a signal,
+/// 128 + its number with a checkpoint saved (130 for Ctrl-C); 1 on an error.
 fn train(args: TrainArgs) -> Result<i32> {
-    let device = parse_device(&args.device)?;
+    let device = pick_device(&args.device)?;
     let (folder, mut trainer, run) = match &args.resume {
         Some(dir) => resume(dir, &args, device)?,
         None => start(&args, device)?,
     };
+    // From here on the folder holds a run that loads: a signal saves it and stops (see
+    // `signals`). Until now a signal ended the command at once, by its default action: nothing
+    // had trained, and a folder half made is put right by the next command that opens it.
+    signals::install()?;
     let (target, checkpoint_every) = (run.target_steps, run.checkpoint_every);
-    if args.device != "auto" {
-        println!("gans: {}", describe(device)); // `auto` said it already
-    }
-    println!(
+    note!(
         "gans: {} on {}, step {} → {target}, run folder {}",
         run.model,
         trainer.data().info().name,
@@ -249,27 +258,12 @@ fn train(args: TrainArgs) -> Result<i32> {
         folder.dir.display()
     );
     if trainer.steps_done() >= target {
-        println!(
+        say!(
             "gans: the run is already at step {} (target {target}); pass a larger --steps to go on",
             trainer.steps_done()
         );
         return Ok(0);
     }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = stop.clone();
-    ctrlc::set_handler(move || {
-        if handler_stop.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C: leave now. Checkpoints are written atomically, so the last one
-            // stays whole.
-            eprintln!("\ngans: stopped without saving the current step");
-            std::process::exit(INTERRUPTED);
-        }
-        eprintln!(
-            "\ngans: Ctrl-C: saving a checkpoint after this chunk (Ctrl-C again to quit now)"
-        );
-    })
-    .context("installing the Ctrl-C handler")?;
 
     let bar = indicatif::ProgressBar::new(target as u64).with_position(trainer.steps_done() as u64);
     let terminal = std::io::stderr().is_terminal();
@@ -287,14 +281,14 @@ fn train(args: TrainArgs) -> Result<i32> {
         &folder,
         target,
         checkpoint_every,
-        &stop,
+        &signals::STOP,
         |t, rate| {
             bar.set_position(t.steps_done() as u64);
             let line = t.progress(rate, target.saturating_sub(t.steps_done()));
             if terminal {
                 bar.set_message(line);
             } else if print_every > 0 && t.steps_done().is_multiple_of(print_every) {
-                println!("{line}");
+                note!("{line}");
             }
         },
     );
@@ -302,7 +296,7 @@ fn train(args: TrainArgs) -> Result<i32> {
     let step = trainer.steps_done();
     match ended? {
         Ended::Finished => {
-            println!(
+            say!(
                 "gans: done: step {step} in {:.1} s of training; checkpoint, losses.svg, \
                  samples and snapshots in {}",
                 trainer.seconds(),
@@ -311,13 +305,36 @@ fn train(args: TrainArgs) -> Result<i32> {
             Ok(0)
         }
         Ended::Interrupted => {
-            println!(
-                "gans: interrupted at step {step}; checkpoint saved. Continue with `gans train \
-                 --resume {}`",
+            let (signal, code) = signals::received().unwrap_or(("a signal", INTERRUPTED));
+            say!(
+                "gans: interrupted at step {step} by {signal}; checkpoint saved. Continue with \
+                 `gans train --resume {}`",
                 folder.dir.display()
             );
-            Ok(INTERRUPTED)
+            Ok(code)
         }
+    }
+}
+
+/// The device named by `--device`, said on stderr (see [`device_named`]).
+fn pick_device(name: &str) -> Result<Device> {
+    let device = device_named(name)?;
+    note!("gans: {}", describe(device));
+    Ok(device)
+}
+
+/// The device named by `--device`: `auto` is the library's choice (the first CUDA GPU, else the
+/// CPU), made here without `gans::device()`, which prints its line on stdout for the notebooks
+/// (and would panic there on a closed pipe); the other names as `parse_device` reads them.
+fn device_named(name: &str) -> Result<Device> {
+    if name.trim().eq_ignore_ascii_case("auto") {
+        Ok(if gans::device::cuda_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        })
+    } else {
+        parse_device(name)
     }
 }
 
@@ -367,7 +384,7 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
 fn warn_if_large(lr: f64, config: &TrainConfig) {
     let preset = gans::train::lr_of(config.opt_g);
     if lr.is_finite() && lr >= 10.0 * preset {
-        eprintln!(
+        note!(
             "gans: warning: a learning rate of {lr} is {:.0} times this run's preset {preset}; \
              GANs usually diverge at such rates (a NaN stops the run with its last good \
              checkpoint)",
@@ -453,7 +470,7 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
         ),
     };
     let folder = RunFolder::open(checkpoint)?;
-    let (trainer, info) = folder.load_for_sampling(parse_device(device)?)?;
+    let (trainer, info) = folder.load_for_sampling(pick_device(device)?)?;
     tch::manual_seed(seed as i64);
     let pix2pix = trainer.config().model.model().input_shape().is_some();
     if trainer.config().model.makes_points() {
@@ -487,7 +504,7 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
     } else {
         grid.save(out)?;
     }
-    println!(
+    say!(
         "gans: {} {} from step {} written to {}",
         images.size()[0],
         if pix2pix { "translations" } else { "samples" },
@@ -504,9 +521,9 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
          (1000 by default)"
     );
     let folder = RunFolder::open(checkpoint)?;
-    let (trainer, info) = folder.load_for_sampling(parse_device(device)?)?;
+    let (trainer, info) = folder.load_for_sampling(pick_device(device)?)?;
     let dev = trainer.device();
-    println!(
+    say!(
         "gans: {} on {} at step {}",
         info.model,
         info.dataset.name(),
@@ -515,13 +532,13 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
     tch::manual_seed(0);
     let model = &trainer.config().model;
     if model.makes_points() {
-        println!("{}", trainer.mode_report(n.max(100))?);
+        say!("{}", trainer.mode_report(n.max(100))?);
     } else if model.model().input_shape().is_some() {
         let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
             bail!("a Pix2Pix run trains on pairs");
         };
         let outputs = trainer.translate_all(&test.inputs)?;
-        println!(
+        say!(
             "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
             test.len(),
             metrics::image::l1(&outputs, &test.targets)?,
@@ -548,7 +565,7 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
         // Seeded again here: training a missing classifier above drew from the same generator,
         // and the samples must not depend on whether the cache was there.
         tch::manual_seed(0);
-        println!(
+        say!(
             "{}",
             metrics::evaluate(&trainer, &classifier, &train, &test, n)?
         );
@@ -556,28 +573,26 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
     Ok(())
 }
 
+/// `gans info`: its whole report is its result, on stdout.
 fn info(device_name: &str) -> Result<()> {
-    println!("gans {}", env!("CARGO_PKG_VERSION"));
+    say!("gans {}", env!("CARGO_PKG_VERSION"));
     let in_use = gans::device::torch_lib_dir_in_use();
     let in_use = in_use.as_ref().map(|p| p.display().to_string());
-    println!(
+    say!(
         "libtorch in use: {}",
         in_use.as_deref().unwrap_or("unknown")
     );
-    println!("libtorch at build time: {}", gans::device::TORCH_LIB_DIR);
-    println!("CUDA backend: {:?}", gans::device::load_cuda());
-    println!("tch::Cuda::is_available(): {}", tch::Cuda::is_available());
-    println!("CUDA devices: {}", tch::Cuda::device_count());
-    let device = parse_device(device_name)?;
-    // `auto` already printed its choice (see `gans::device()`); say it for an explicit device.
-    if device_name != "auto" {
-        println!("gans: {}", describe(device));
-    }
+    say!("libtorch at build time: {}", gans::device::TORCH_LIB_DIR);
+    say!("CUDA backend: {:?}", gans::device::load_cuda());
+    say!("tch::Cuda::is_available(): {}", tch::Cuda::is_available());
+    say!("CUDA devices: {}", tch::Cuda::device_count());
+    let device = device_named(device_name)?;
+    say!("gans: {}", describe(device));
     // A real operation on the chosen device, so that "available" means "works".
     let x = Tensor::randn([256, 256], (Kind::Float, device));
     let y = x.matmul(&x.transpose(0, 1)).trace().double_value(&[]);
-    println!("check: trace(x xᵀ) of a 256×256 normal matrix on {device:?} = {y:.1} (≈ 65536)");
-    println!("data folder: {}", data::data_dir().display());
+    say!("check: trace(x xᵀ) of a 256×256 normal matrix on {device:?} = {y:.1} (≈ 65536)");
+    say!("data folder: {}", data::data_dir().display());
     for (name, file) in [
         ("mnist", "mnist/0.json"),
         ("fashion-mnist", "fashion-mnist/train-images-idx3-ubyte.gz"),
@@ -590,7 +605,7 @@ fn info(device_name: &str) -> Result<()> {
         } else {
             "missing (run `make data`)"
         };
-        println!("  {name:<14} {state}");
+        say!("  {name:<14} {state}");
     }
     Ok(())
 }

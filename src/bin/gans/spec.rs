@@ -268,7 +268,7 @@ impl DataSpec {
                 let options = FolderOptions::default().size(*size).grey(*grey);
                 let (data, skipped) = image_folder::load(path, &options, device)?;
                 if !skipped.0.is_empty() {
-                    eprintln!("gans: {}: {skipped}", path.display());
+                    note!("gans: {}: {skipped}", path.display());
                 }
                 data.into()
             }
