@@ -486,11 +486,140 @@ fn every_refusal_says_what_to_do() {
     let good = std::fs::read(&tensors).unwrap();
     for damaged in [good[..good.len() / 2].to_vec(), vec![7u8; 1000], Vec::new()] {
         std::fs::write(&tensors, &damaged).unwrap();
-        let out = gans(&["sample", "--checkpoint", &run_s, "--out", png_s]);
+        let out = gans(&["sample", "--checkpoint", &run_s, "--out", png_s, "--force"]);
         refused(&out, &["checkpoint.safetensors is damaged", "Restore it"]);
         assert_eq!(std::fs::read(&tensors).unwrap(), damaged);
+        // (The picture a refused sample would have replaced is still the one before.)
+        assert!(image::open(&png).is_ok());
     }
     std::fs::write(&tensors, &good).unwrap();
     assert_eq!(loads_at(&run), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `gans sample --checkpoint run --out OUT`, plus `extra`.
+fn sample_to(run: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sample",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--n",
+        "4",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    gans(&args)
+}
+
+/// The command deletes, moves or overwrites only what it wrote itself: the user's folders named
+/// like its hidden staging and recovery folders survive `sample`, `train --resume` and `train
+/// --force`; `sample --out` never writes into the dataset, into another run's folder or over a
+/// file `gans train` writes, and replaces an existing file only with `--force`.
+#[test]
+fn files_the_command_did_not_write_are_never_deleted_or_overwritten() {
+    let dir = scratch("not-ours");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    ok(&train_folder("vanilla", &data, &run, &[]));
+
+    // Folders of the user's named like gans's own (`.NAME.new-PID`, `.NAME.old-PID`).
+    let users = [dir.join(".run.new-123"), dir.join(".run.old-123")];
+    for folder in &users {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(folder.join("mine.txt"), "keep").unwrap();
+    }
+    let kept = |folder: &Path| {
+        std::fs::read_to_string(folder.join("mine.txt")).is_ok_and(|t| t == "keep")
+            && std::fs::read_dir(folder).unwrap().count() == 1
+    };
+    let grid = dir.join("grid.png");
+    let out = sample_to(&run, &grid, &[]);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("gans did not make it"),
+        "{}",
+        text(&out.stderr)
+    );
+    train_on(&run, 2, &[]);
+    let out = train_folder("vanilla", &data, &run, &["--force", "--steps", "3"]);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("gans did not make it"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(loads_at(&run), 3);
+    for folder in &users {
+        assert!(kept(folder), "{} was touched", folder.display());
+    }
+    let mut left = leftovers(&run);
+    left.sort();
+    assert_eq!(left, [".run.new-123", ".run.old-123"]);
+
+    // Into the dataset folder: refused, over a picture (even with --force) or beside them.
+    let picture = data.join("000.png");
+    let before = std::fs::read(&picture).unwrap();
+    let out = sample_to(&run, &picture, &["--force"]);
+    refused(
+        &out,
+        &[
+            "lies inside the dataset folder",
+            "of this run",
+            "would be read as training data",
+        ],
+    );
+    assert_eq!(std::fs::read(&picture).unwrap(), before);
+    let out = sample_to(&run, &data.join("new.png"), &[]);
+    refused(&out, &["lies inside the dataset folder"]);
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 24);
+    // Nor into the course's data folder (mnist, emoji, … and the cached classifiers).
+    let course = gans::data::data_dir().join("gans-reliability-refused.png");
+    let out = sample_to(&run, &course, &[]);
+    refused(&out, &["lies inside the course's data folder"]);
+    assert!(!course.exists());
+
+    // Into another run's folder, or over this run's own files: refused, naming the folder.
+    let other = dir.join("other");
+    ok(&train_folder("vanilla", &data, &other, &[]));
+    let theirs = std::fs::read(other.join("samples.png")).ok();
+    let named = format!(
+        "inside {},",
+        std::fs::canonicalize(&other).unwrap().display()
+    );
+    for name in ["samples.png", "drawn.png"] {
+        let out = sample_to(&run, &other.join(name), &["--force"]);
+        refused(&out, &[named.as_str(), "the folder of another run"]);
+    }
+    assert_eq!(std::fs::read(other.join("samples.png")).ok(), theirs);
+    assert!(!other.join("drawn.png").exists());
+    let own = std::fs::read(run.join("samples.png")).ok();
+    for name in ["samples.png", "checkpoint/drawn.png"] {
+        let out = sample_to(&run, &run.join(name), &["--force"]);
+        refused(&out, &["is written by `gans train`", "choose another name"]);
+    }
+    assert_eq!(std::fs::read(run.join("samples.png")).ok(), own);
+    assert!(!run.join("checkpoint/drawn.png").exists());
+
+    // An existing file: refused without --force, replaced with it.
+    std::fs::write(&grid, "my own picture").unwrap();
+    let out = sample_to(&run, &grid, &[]);
+    refused(&out, &["already exists", "pass --force to replace it"]);
+    assert_eq!(std::fs::read_to_string(&grid).unwrap(), "my own picture");
+    ok(&sample_to(&run, &grid, &["--force"]));
+    assert!(image::open(&grid).is_ok());
+    // A folder is never replaced, --force or not.
+    let folder = dir.join("folder.png");
+    std::fs::create_dir_all(&folder).unwrap();
+    let out = sample_to(&run, &folder, &["--force"]);
+    refused(&out, &["is a folder, not a file"]);
+    assert!(folder.is_dir());
+
+    // Beside the run's files, under a name of its own: fine.
+    ok(&sample_to(&run, &run.join("drawn.png"), &[]));
+    assert!(image::open(run.join("drawn.png")).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }

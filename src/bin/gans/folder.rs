@@ -66,13 +66,46 @@ const RUN_FILES: [&str; 8] = [
 const CHECKPOINT_FILES: [&str; 2] = ["checkpoint.safetensors", "checkpoint.json"];
 const LOCK: &str = ".lock";
 
-/// A name gans writes in a run folder: one of `known`, the lock, or a temporary file of one of
-/// them (`.NAME.tmp-PID-N`, left by a kill mid-write).
+/// The file that marks a hidden folder beside a run (`.NAME.new-PID`, a new run being written;
+/// `.NAME.old-PID`, an old run moved aside by `--force`) as one that gans made: it is written
+/// before the folder is used, and gans deletes or moves back only a folder that holds it, with
+/// exactly [`MARKER_TEXT`]. A folder of the user's that happens to have such a name is left alone.
+const MARKER: &str = ".gans-staging";
+const MARKER_TEXT: &str = "gans-staging/1: a run folder that `gans train` is writing, or one it \
+                           moved aside to replace it. gans deletes or restores this folder only \
+                           while this file is in it.\n";
+
+/// Marks the folder `dir` as one gans made beside a run (see [`MARKER`]), atomically: a kill
+/// leaves the whole marker or none.
+fn mark(dir: &Path) -> Result<()> {
+    gans::files::write_atomic(&dir.join(MARKER), MARKER_TEXT.as_bytes())
+}
+
+/// The folder `dir` holds the marker gans writes (see [`MARKER`]).
+fn is_marked(dir: &Path) -> bool {
+    let path = dir.join(MARKER);
+    std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file())
+        && std::fs::read_to_string(&path).is_ok_and(|text| text == MARKER_TEXT)
+}
+
+/// Takes the marker out of a run folder that is in place again (best effort: a marker left in a
+/// run folder harms nothing, see [`is_own`]). A file of that name that gans did not write stays.
+fn unmark(dir: &Path) {
+    if is_marked(dir) {
+        let _ = std::fs::remove_file(dir.join(MARKER));
+    }
+}
+
+/// A name gans writes in a run folder: one of `known`, the lock, the marker of a folder being
+/// written or moved aside (left by a kill), or a temporary file of one of them
+/// (`.NAME.tmp-PID-N`, left by a kill mid-write).
 fn is_own(name: &str, known: &[&str]) -> bool {
     known.contains(&name)
         || name == LOCK
+        || name == MARKER
         || known
             .iter()
+            .chain(&[MARKER])
             .any(|k| name.starts_with(&format!(".{k}.tmp-")))
 }
 
@@ -230,6 +263,83 @@ impl RunFolder {
         Ok(())
     }
 
+    /// Checks, before a sample is drawn, that `gans sample` may write the file `out` for this
+    /// run:
+    /// - never a folder, a link or a device; an existing file only with `force`;
+    /// - never inside one of the dataset folders `data` (each with its description, e.g. "the
+    ///   dataset folder D of this run": the samples would be read as training data);
+    /// - never inside another run's folder (they would be taken for that run's samples), nor
+    ///   under this run's `checkpoint/` or in place of a file `gans train` writes in its folder
+    ///   (`samples.png`, …): beside them, under a name of its own, is fine.
+    pub fn check_sample_out(
+        &self,
+        out: &Path,
+        force: bool,
+        data: &[(&Path, String)],
+    ) -> Result<()> {
+        let shown = out.display();
+        let exists = match std::fs::symlink_metadata(out) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e).with_context(|| format!("--out {shown}: cannot read it")),
+            Ok(m) if m.is_file() => true,
+            Ok(m) => {
+                let kind = if m.is_symlink() {
+                    "a link"
+                } else if m.is_dir() {
+                    "a folder"
+                } else {
+                    "not a file (a device, pipe or socket)"
+                };
+                anyhow::bail!(
+                    "--out {shown} is {kind}, not a file: choose another --out (--force replaces \
+                     only a file; nothing was written)"
+                )
+            }
+        };
+        let path = resolved(out);
+        for (folder, what) in data {
+            ensure!(
+                !path.starts_with(resolved(folder)),
+                "--out {shown} lies inside {what}: the samples would be read as training data. \
+                 Choose an --out outside it (nothing was written)"
+            );
+        }
+        if let Some(parent) = path.parent()
+            && let Some(run) = parent.ancestors().find(|dir| is_run_folder(dir))
+        {
+            ensure!(
+                run == self.dir,
+                "--out {shown} lies inside {}, the folder of another run: the samples of {} would \
+                 be taken for that run's. Write them beside this run or outside both (nothing was \
+                 written)",
+                run.display(),
+                self.dir.display()
+            );
+            // The first name below the run folder: a file or folder of the run's own
+            // (`samples.png`, `checkpoint/`, …) is refused, any other name is the user's.
+            let first = path
+                .strip_prefix(&self.dir)
+                .ok()
+                .and_then(|below| below.components().next())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default();
+            ensure!(
+                !is_own(&first, &RUN_FILES),
+                "--out {shown}: {first} in the run folder {} is written by `gans train` (its next \
+                 checkpoint would overwrite the samples, or they would replace the run's own): \
+                 choose another name, e.g. {} (nothing was written)",
+                self.dir.display(),
+                self.dir.join("drawn.png").display()
+            );
+        }
+        ensure!(
+            !exists || force,
+            "--out {shown} already exists: pass --force to replace it with the new samples, or \
+             choose another --out (nothing was written)"
+        );
+        Ok(())
+    }
+
     /// A new run in `dir`: `run.json`, `config.json` and a checkpoint at the trainer's step,
     /// written into a hidden folder beside `dir` and moved into place whole, so that a run folder
     /// always loads. With `force`, an old run there ([`RunFolder::check_new`] says which) is
@@ -248,8 +358,6 @@ impl RunFolder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .with_context(|| format!("--out {} does not name a folder", dir.display()))?;
-        let beside =
-            |what: &str| dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()));
         // The old run is locked before it is looked at again: a command training into it
         // makes this one stop here.
         let occupied = |dir: &Path| std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some());
@@ -261,17 +369,26 @@ impl RunFolder {
             None
         };
         // A new run that a kill stopped before it was moved into place is of no use (one that
-        // another command is still writing is locked, and left alone).
-        for stale in hidden_siblings(&dir, "new") {
+        // another command is still writing is locked, and left alone; a folder without gans's
+        // marker is not gans's, and is left alone too).
+        for stale in made_by_gans(hidden_siblings(&dir, "new")) {
             if lock(&stale).is_ok() {
                 let _ = std::fs::remove_dir_all(stale);
             }
         }
-        let staging = beside("new");
+        // A name nothing has yet, created here (never a folder that was there): the folder is
+        // this command's own.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the folder {}", parent.display()))?;
+        }
+        let staging = free_name_beside(&dir, &name, "new")?;
+        std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
         let mut new_lock = None;
         let written = (|| -> Result<()> {
-            std::fs::create_dir_all(&staging)
-                .with_context(|| format!("creating {}", staging.display()))?;
+            // Marked first, so that a kill at any moment after leaves a folder that the next
+            // command knows as gans's and deletes.
+            mark(&staging)?;
             // The lock moves with the folder: after the rename it locks `dir`.
             new_lock = Some(lock(&staging)?);
             let folder = RunFolder {
@@ -288,9 +405,8 @@ impl RunFolder {
         if let Err(e) = written {
             return abandon(e);
         }
-        // An empty folder is simply replaced; an old run (locked above) is moved aside, then
-        // deleted. A folder that appeared meanwhile is another command's: leave it.
-        let old = beside("old");
+        // An empty folder is simply replaced; an old run (locked above) is marked, moved aside,
+        // then deleted. A folder that appeared meanwhile is another command's: leave it.
         let _ = std::fs::remove_dir(&dir);
         let had_old = dir.exists();
         if had_old && old_lock.is_none() {
@@ -300,22 +416,45 @@ impl RunFolder {
                 dir.display()
             ));
         }
-        if had_old && let Err(e) = std::fs::rename(&dir, &old) {
-            return abandon(
-                anyhow::Error::from(e)
-                    .context(format!("moving the old run {} aside", dir.display())),
-            );
-        }
+        let old = if had_old {
+            // Marked before it moves: a kill between the two renames below leaves it hidden with
+            // the marker, and the next command that opens `dir` moves it back.
+            let old = match free_name_beside(&dir, &name, "old") {
+                Ok(old) => old,
+                Err(e) => return abandon(e),
+            };
+            if let Err(e) = mark(&dir) {
+                return abandon(e.context(format!(
+                    "marking the old run {} before moving it aside",
+                    dir.display()
+                )));
+            }
+            if let Err(e) = std::fs::rename(&dir, &old) {
+                unmark(&dir);
+                return abandon(
+                    anyhow::Error::from(e)
+                        .context(format!("moving the old run {} aside", dir.display())),
+                );
+            }
+            Some(old)
+        } else {
+            None
+        };
         if let Err(e) = std::fs::rename(&staging, &dir) {
-            if had_old {
-                let _ = std::fs::rename(&old, &dir);
+            if let Some(old) = &old
+                && std::fs::rename(old, &dir).is_ok()
+            {
+                unmark(&dir);
             }
             return abandon(
                 anyhow::Error::from(e)
                     .context(format!("moving the new run into {}", dir.display())),
             );
         }
-        if had_old && let Err(e) = std::fs::remove_dir_all(&old) {
+        unmark(&dir);
+        if let Some(old) = &old
+            && let Err(e) = std::fs::remove_dir_all(old)
+        {
             note!(
                 "gans: the new run is in place, but the replaced one could not be deleted from {} \
                  ({e}): delete it by hand",
@@ -362,6 +501,9 @@ impl RunFolder {
     pub fn open_to_train(path: impl AsRef<Path>) -> Result<RunFolder> {
         let mut folder = Self::open(path)?;
         folder.lock = Some(lock(&folder.dir)?);
+        // A marker there was left by a kill just before `--force` moved this run aside (a
+        // command doing that now would hold the lock just taken).
+        unmark(&folder.dir);
         Ok(folder)
     }
 
@@ -486,8 +628,46 @@ impl RunFolder {
     }
 }
 
-/// The hidden folders `.NAME.WHAT-PID` that [`RunFolder::create`] makes beside `dir`, newest
-/// first.
+/// The suffix of a hidden folder's name after `.NAME.WHAT-`: the process id of the command
+/// that made it, and a counter where that name was taken (`PID` or `PID-N`).
+fn is_hidden_suffix(suffix: &str) -> bool {
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    match suffix.split_once('-') {
+        Some((pid, n)) => digits(pid) && digits(n),
+        None => digits(suffix),
+    }
+}
+
+/// A name beside `dir` for a hidden folder of this command, `.NAME.WHAT-PID`, with `-N` added
+/// while the name is taken: never the name of a folder or file already there (a user's folder
+/// so named is neither written into nor replaced).
+fn free_name_beside(dir: &Path, name: &str, what: &str) -> Result<PathBuf> {
+    let pid = std::process::id();
+    for n in 0..1000 {
+        let suffix = if n == 0 {
+            pid.to_string()
+        } else {
+            format!("{pid}-{n}")
+        };
+        let path = dir.with_file_name(format!(".{name}.{what}-{suffix}"));
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("looking for a free name at {}", path.display()));
+            }
+            Ok(_) => {}
+        }
+    }
+    anyhow::bail!(
+        "the names .{name}.{what}-{pid} to .{name}.{what}-{pid}-999 beside {} are all taken: \
+         move those folders away, then run the command again (nothing was changed)",
+        dir.display()
+    )
+}
+
+/// The hidden folders `.NAME.WHAT-PID` (or `-PID-N`) that [`RunFolder::create`] makes beside
+/// `dir`, newest first; whether gans made them is for [`made_by_gans`] to say.
 fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
     let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
         return vec![];
@@ -504,9 +684,7 @@ fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
                 .filter_map(|e| e.ok())
                 .filter(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    name.strip_prefix(&prefix).is_some_and(|pid| {
-                        !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
-                    })
+                    name.strip_prefix(&prefix).is_some_and(is_hidden_suffix)
                 })
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .map(|e| {
@@ -520,13 +698,34 @@ fn hidden_siblings(dir: &Path, what: &str) -> Vec<PathBuf> {
     found.into_iter().rev().map(|(_, p)| p).collect()
 }
 
+/// Those of the hidden folders `found` that gans made (they hold its [`MARKER`]), in the same
+/// order. Each other one is the user's, whatever its name: it is left alone, and said so.
+fn made_by_gans(found: Vec<PathBuf>) -> Vec<PathBuf> {
+    found
+        .into_iter()
+        .filter(|folder| {
+            let ours = is_marked(folder);
+            if !ours {
+                note!(
+                    "gans: left {} as it is: it is named like the hidden folders gans makes \
+                     beside a run it writes or replaces, but gans did not make it (it holds no \
+                     {MARKER} file); rename it and this note goes away",
+                    folder.display()
+                );
+            }
+            ours
+        })
+        .collect()
+}
+
 /// A kill between `--force`'s two renames leaves `dir` missing and the old run hidden beside
 /// it: move it back. When `dir` is there, hidden old runs are what is left of finished
-/// replacements, and are deleted.
+/// replacements, and are deleted. Only folders that gans marked as its own are moved or deleted.
 fn recover_replaced(dir: &Path) -> Result<()> {
-    let old = hidden_siblings(dir, "old");
+    let old = made_by_gans(hidden_siblings(dir, "old"));
     let mut old = old.into_iter();
-    if !dir.exists()
+    // (Not even a link there: a rename would replace it.)
+    if std::fs::symlink_metadata(dir).is_err()
         && let Some(newest) = old.next()
     {
         // Locked: a command is replacing it right now, and puts it back itself if it fails.
@@ -540,6 +739,7 @@ fn recover_replaced(dir: &Path) -> Result<()> {
                 dir.display()
             )
         })?;
+        unmark(dir);
         note!(
             "gans: {} was being replaced when its command stopped: the old run is back",
             dir.display()
@@ -551,6 +751,18 @@ fn recover_replaced(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A folder that `gans train` wrote: a `run.json` of this version's format, or a `run.json`
+/// beside a checkpoint (a run of another version). A `run.json` of some other tool is not one.
+fn is_run_folder(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("run.json")) else {
+        return false;
+    };
+    let format = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(str::to_string));
+    format.as_deref() == Some(RUN_FORMAT) || has_checkpoint(&dir.join("checkpoint"))
 }
 
 /// A checkpoint folder with a checkpoint in it (its tensor file; or, written by an older
@@ -566,22 +778,124 @@ mod tests {
     use gans::models::toy::ToyConfig;
     use gans::train::TrainConfig;
 
-    /// A kill between `--force`'s two renames leaves the old run hidden beside its name, and
-    /// the next command that opens it moves it back.
-    #[test]
-    fn a_run_moved_aside_by_an_interrupted_force_comes_back() {
-        let dir = crate::test_dir("run-aside");
+    /// A ring run of step 0 in `dir/name`, as `gans train` makes it.
+    fn ring_run(dir: &Path, name: &str) -> PathBuf {
         let trainer = Trainer::new(
             TrainConfig::toy(ToyConfig::default()),
             Toy2d::new(Toy2dKind::Ring, Device::Cpu),
         )
         .unwrap();
-        let info = RunInfo::new(ModelKind::named("vanilla").unwrap(), DataSpec::Ring, 10, 2);
-        let run = dir.join("run");
-        RunFolder::create(&run, false, &info, &trainer).unwrap();
+        let run = dir.join(name);
+        RunFolder::create(&run, true, &ring_info(), &trainer).unwrap();
+        run
+    }
+
+    fn ring_info() -> RunInfo {
+        RunInfo::new(ModelKind::named("vanilla").unwrap(), DataSpec::Ring, 10, 2)
+    }
+
+    /// A folder of the user's holding `mine.txt`.
+    fn users_folder(path: &Path) {
+        std::fs::create_dir_all(path).unwrap();
+        std::fs::write(path.join("mine.txt"), "keep").unwrap();
+    }
+
+    fn kept(path: &Path) -> bool {
+        std::fs::read_to_string(path.join("mine.txt")).is_ok_and(|t| t == "keep")
+            && !path.join(LOCK).exists()
+            && !path.join(MARKER).exists()
+    }
+
+    /// A kill between `--force`'s two renames leaves the old run hidden beside its name, marked,
+    /// and the next command that opens it moves it back (without the marker).
+    #[test]
+    fn a_run_moved_aside_by_an_interrupted_force_comes_back() {
+        let dir = crate::test_dir("run-aside");
+        let run = ring_run(&dir, "run");
+        mark(&run).unwrap();
         std::fs::rename(&run, dir.join(".run.old-12345")).unwrap();
         let folder = RunFolder::open(&run).unwrap();
         assert!(folder.dir.join("run.json").is_file());
+        assert!(!folder.dir.join(MARKER).exists());
         assert!(!dir.join(".run.old-12345").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// What a kill leaves of gans's own hidden folders (marked) is still cleaned up: a new run
+    /// never moved into place, an old run already replaced.
+    #[test]
+    fn an_interrupted_staging_is_cleaned_up() {
+        let dir = crate::test_dir("run-staging");
+        let run = ring_run(&dir, "run");
+        let (stale_new, stale_old) = (dir.join(".run.new-99999"), dir.join(".run.old-99998-2"));
+        for stale in [&stale_new, &stale_old] {
+            users_folder(stale);
+            mark(stale).unwrap();
+        }
+        // Opening the run deletes the replaced one; a new run deletes the abandoned staging.
+        RunFolder::open(&run).unwrap();
+        assert!(!stale_old.exists());
+        assert!(
+            stale_new.exists(),
+            "opening a run leaves staging folders alone"
+        );
+        ring_run(&dir, "run");
+        assert!(!stale_new.exists());
+        assert!(!run.join(MARKER).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A folder of the user's named like gans's hidden folders (`.run.new-123`, `.run.old-123`,
+    /// even with this process's own id) is never deleted, moved back or written into: it has no
+    /// marker.
+    #[test]
+    fn hidden_folders_gans_did_not_make_are_left_alone() {
+        let dir = crate::test_dir("run-users");
+        let run = ring_run(&dir, "run");
+        let pid = std::process::id();
+        let users: Vec<PathBuf> = [
+            ".run.new-123".to_string(),
+            ".run.old-123".to_string(),
+            ".run.new-123-4".to_string(),
+            format!(".run.new-{pid}"),
+            format!(".run.old-{pid}"),
+        ]
+        .iter()
+        .map(|name| dir.join(name))
+        .collect();
+        for folder in &users {
+            users_folder(folder);
+        }
+        // An empty one too: renaming a folder onto an empty one would replace it.
+        let empty = dir.join(format!(".run.old-{pid}-1"));
+        std::fs::create_dir_all(&empty).unwrap();
+        RunFolder::open(&run).unwrap();
+        ring_run(&dir, "run"); // --force: replaces the run beside them
+        assert!(RunFolder::open(&run).is_ok());
+        for folder in &users {
+            assert!(kept(folder), "{} was touched", folder.display());
+        }
+        assert!(empty.is_dir() && std::fs::read_dir(&empty).unwrap().count() == 0);
+        // With the run gone, an unmarked `.run.old-…` is not taken for it.
+        std::fs::remove_dir_all(&run).unwrap();
+        assert!(RunFolder::open(&run).is_err());
+        assert!(!run.exists());
+        assert!(kept(&dir.join(".run.old-123")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hidden_names_end_in_a_process_id_and_a_counter() {
+        for (suffix, ok) in [
+            ("123", true),
+            ("123-4", true),
+            ("", false),
+            ("12a", false),
+            ("123-", false),
+            ("-4", false),
+            ("1-2-3", false),
+        ] {
+            assert_eq!(is_hidden_suffix(suffix), ok, "{suffix:?}");
+        }
     }
 }

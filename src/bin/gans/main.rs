@@ -50,13 +50,17 @@ enum Command {
         /// How many samples (Pix2Pix: how many held-out inputs to translate).
         #[arg(long, default_value_t = 64, allow_negative_numbers = true, value_parser = at_least_one)]
         n: usize,
-        /// Output file: .png for a grid, .npy for the array.
+        /// Output file: .png for a grid, .npy for the array. Not inside the dataset or another
+        /// run's folder, nor in place of a file `gans train` writes in this run's folder.
         #[arg(long)]
         out: PathBuf,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long, default_value = "auto")]
         device: String,
+        /// Replace --out if that file exists already.
+        #[arg(long)]
+        force: bool,
     },
     /// Score a run: Fréchet distance, KID, coverage and label accuracy beside the real-data
     /// floor; modes covered for the rings; L1, PSNR and SSIM for Pix2Pix.
@@ -222,7 +226,8 @@ fn run(cli: Cli) -> Result<i32> {
             out,
             seed,
             device,
-        } => sample(&checkpoint, n, &out, seed, &device).map(|_| 0),
+            force,
+        } => sample(&checkpoint, n, &out, seed, &device, force).map(|_| 0),
         Command::Eval {
             checkpoint,
             n,
@@ -456,7 +461,16 @@ fn resume(
     Ok((folder, trainer, run))
 }
 
-fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str) -> Result<()> {
+/// `gans sample`: the file `--out` is checked before the model is loaded and again before it is
+/// written (see [`RunFolder::check_sample_out`]).
+fn sample(
+    checkpoint: &PathBuf,
+    n: usize,
+    out: &PathBuf,
+    seed: u64,
+    device: &str,
+    force: bool,
+) -> Result<()> {
     ensure!(n > 0, "--n must be at least 1");
     let extension = out
         .extension()
@@ -470,6 +484,24 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
         ),
     };
     let folder = RunFolder::open(checkpoint)?;
+    // The folders whose files are training data: the run's own dataset folder, and the course's
+    // data folder (its datasets and cached classifiers).
+    let info = folder.read_info()?;
+    let course_data = gans::data::data_dir();
+    let mut datasets: Vec<(&std::path::Path, String)> = Vec::new();
+    if let Some(data) = info.dataset.folder() {
+        let shown = format!("the dataset folder {} of this run", data.display());
+        datasets.push((data, shown));
+    }
+    datasets.push((
+        course_data.as_path(),
+        format!(
+            "the course's data folder {} (its datasets and cached classifiers; GANS_DATA_DIR \
+             sets it)",
+            course_data.display()
+        ),
+    ));
+    folder.check_sample_out(out, force, &datasets)?;
     let (trainer, info) = folder.load_for_sampling(pick_device(device)?)?;
     tch::manual_seed(seed as i64);
     let pix2pix = trainer.config().model.model().input_shape().is_some();
@@ -495,6 +527,8 @@ fn sample(checkpoint: &PathBuf, n: usize, out: &PathBuf, seed: u64, device: &str
         let grid = image_grid(&images, per_row, scale)?;
         (images, grid)
     };
+    // Again: a file may have appeared there while the samples were drawn.
+    folder.check_sample_out(out, force, &datasets)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
