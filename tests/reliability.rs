@@ -623,3 +623,212 @@ fn files_the_command_did_not_write_are_never_deleted_or_overwritten() {
     assert!(image::open(run.join("drawn.png")).is_ok());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Rewrites the description of `run`'s checkpoint (the tensor file's `meta/json`, which loading
+/// trusts, and its readable copy `checkpoint.json`) with `edit`, as a user with a script might.
+fn edit_checkpoint(run: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    let path = run.join("checkpoint/checkpoint.safetensors");
+    let mut tensors = tch::Tensor::read_safetensors(&path).unwrap();
+    let (_, json) = tensors.iter_mut().find(|(n, _)| n == "meta/json").unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&Vec::<u8>::try_from(&*json).unwrap()).unwrap();
+    edit(&mut meta);
+    let bytes = serde_json::to_vec_pretty(&meta).unwrap();
+    *json = tch::Tensor::from_slice(&bytes);
+    tch::Tensor::write_safetensors(&tensors, &path).unwrap();
+    std::fs::write(run.join("checkpoint/checkpoint.json"), &bytes).unwrap();
+}
+
+/// Edits the JSON file `path` with `edit`.
+fn edit_json(path: &Path, edit: impl Fn(&mut serde_json::Value)) {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(path, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+}
+
+/// The files a user may edit (`run.json`, `config.json`, the checkpoint's description) are
+/// checked with bounds before anything is built or allocated; an edit is honoured (the learning
+/// rates in `config.json`) or refused by the file's and the field's name, and never overwritten.
+#[test]
+fn edited_files_are_checked_before_anything_is_built() {
+    let dir = scratch("edited");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    let run_s = run.to_str().unwrap().to_string();
+    ok(&train_folder("dcgan", &data, &run, &[]));
+    let png = dir.join("x.png");
+    let resume = || gans(&["train", "--resume", &run_s, "--steps", "4"]);
+
+    // A width of 1,000,000 in the checkpoint's description (39 GB of weights): refused by file
+    // and field, at once, by `sample` and by `train --resume`.
+    let keep: Vec<(PathBuf, Vec<u8>)> = ["checkpoint.safetensors", "checkpoint.json"]
+        .iter()
+        .map(|f| run.join("checkpoint").join(f))
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    edit_checkpoint(&run, |meta| {
+        meta["config"]["model"]["Dcgan"]["width"] = 1_000_000.into()
+    });
+    let started = std::time::Instant::now();
+    let needles = [
+        "checkpoint.safetensors (its meta/json)",
+        "config.model.Dcgan.width = 1000000 is outside the range gans builds, 1 to 1024",
+        "Put back the value",
+    ];
+    refused(&sample_to(&run, &png, &[]), &needles);
+    refused(&resume(), &needles);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!png.exists());
+    for (path, bytes) in &keep {
+        std::fs::write(path, bytes).unwrap();
+    }
+    assert_eq!(loads_at(&run), 2);
+
+    // run.json edited: named, with what to put back (it blamed a copied checkpoint).
+    let run_json = run.join("run.json");
+    let before = std::fs::read(&run_json).unwrap();
+    edit_json(&run_json, |info| info["model"] = "wgan".into());
+    let out = sample_to(&run, &png, &[]);
+    refused(
+        &out,
+        &[
+            "run.json says \"model\": \"wgan\"",
+            "run.json was edited",
+            "Put back \"model\": \"dcgan\"",
+        ],
+    );
+    assert!(
+        !text(&out.stderr).contains("copied in"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&run_json, &before).unwrap();
+    edit_json(&run_json, |info| info["checkpoint_every"] = 0.into());
+    refused(
+        &resume(),
+        &[
+            "run.json: checkpoint_every = 0 is outside 1 to",
+            "--checkpoint-every",
+        ],
+    );
+    std::fs::write(&run_json, &before).unwrap();
+
+    // config.json edited beyond the learning rates: refused by field, and left as the user
+    // wrote it.
+    let config_json = run.join("config.json");
+    let original = std::fs::read(&config_json).unwrap();
+    edit_json(&config_json, |config| config["batch_size"] = 8.into());
+    let edited = std::fs::read(&config_json).unwrap();
+    refused(
+        &resume(),
+        &[
+            "config.json was edited",
+            "config.batch_size: checkpoint 4, config.json 8",
+            "start a new run",
+        ],
+    );
+    assert_eq!(std::fs::read(&config_json).unwrap(), edited);
+    assert_eq!(loads_at(&run), 2);
+    // Its learning rates: honoured, as --lr would be, and said so.
+    std::fs::write(&config_json, &original).unwrap();
+    let set_lr = |config: &mut serde_json::Value| {
+        for opt in ["opt_g", "opt_d"] {
+            let kind = config[opt]
+                .as_object_mut()
+                .unwrap()
+                .values_mut()
+                .next()
+                .unwrap();
+            kind["lr"] = 5e-4.into();
+        }
+    };
+    edit_json(&config_json, set_lr);
+    let out = resume();
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("sets lr_g = 0.0005 and lr_d = 0.0005"),
+        "{}",
+        text(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("checkpoint/checkpoint.json")).unwrap())
+            .unwrap();
+    let lr = meta["config"]["opt_g"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()["lr"]
+        .clone();
+    assert_eq!(lr.as_f64(), Some(5e-4));
+    assert_eq!(loads_at(&run), 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sample --n` beyond what a grid can show is refused; a .npy file takes any number, drawn and
+/// written a batch at a time.
+#[test]
+fn many_samples_are_drawn_in_batches() {
+    assert_eq!(
+        gans::metrics::batches(600, 256).collect::<Vec<_>>(),
+        [(0, 256), (256, 256), (512, 88)]
+    );
+    assert_eq!(
+        gans::metrics::batches(256, 256).collect::<Vec<_>>(),
+        [(0, 256)]
+    );
+    assert_eq!(gans::metrics::batches(3, 0).count(), 3);
+
+    let dir = scratch("many");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    ok(&train_folder("dcgan", &data, &run, &[]));
+    let png = dir.join("grid.png");
+    let sample_n = |n: &str, out: &Path| {
+        let out = out.to_str().unwrap();
+        let run = run.to_str().unwrap();
+        gans(&[
+            "sample",
+            "--checkpoint",
+            run,
+            "--n",
+            n,
+            "--device",
+            "cpu",
+            "--out",
+            out,
+        ])
+    };
+    let out = sample_n("10001", &png);
+    refused(
+        &out,
+        &["--n 10001", "--n 10000 or fewer for a .png", ".npy"],
+    );
+    assert!(!png.exists());
+
+    // 600 samples: three batches, streamed into one array.
+    let npy = dir.join("many.npy");
+    ok(&sample_n("600", &npy));
+    let bytes = std::fs::read(&npy).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    let channels = if header.contains("'shape': (600,28,28,3,)") {
+        3
+    } else {
+        1
+    };
+    assert!(
+        header.contains(&format!("'shape': (600,28,28,{channels},)")),
+        "{header}"
+    );
+    assert_eq!((10 + header_len) % 16, 0);
+    assert_eq!(bytes.len() - 10 - header_len, 600 * 28 * 28 * channels);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,5 +1,6 @@
 //! Samples as a NumPy array, for scoring with other tools (`numpy.load`, torch-fidelity, …).
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Result, ensure};
@@ -13,9 +14,97 @@ pub fn save_npy(images: &Tensor, path: impl AsRef<Path>) -> Result<()> {
         "images must be [N, C, H, W], got {:?}",
         images.size()
     );
-    let bytes = crate::viz::to_u8(images).permute([0, 2, 3, 1]).contiguous();
-    // tch writes the NPY format itself.
-    crate::files::replace_atomically(path.as_ref(), |temp| Ok(bytes.write_npy(temp)?))
+    let size = images.size();
+    save_npy_batches(path, size[0] as usize, [size[1], size[2], size[3]], |npy| {
+        npy.write(images)
+    })
+}
+
+/// Writes `n` images of shape `[C, H, W]` as [`save_npy`] does, one batch at a time: `write`
+/// hands them to [`NpyWriter::write`] in batches `[B, C, H, W]`, so that only one batch is ever
+/// in memory (`gans sample --n 100000 --out samples.npy`). Atomic: the file appears whole, once
+/// all `n` images are written, or not at all.
+pub fn save_npy_batches(
+    path: impl AsRef<Path>,
+    n: usize,
+    shape: [i64; 3],
+    write: impl FnOnce(&mut NpyWriter) -> Result<()>,
+) -> Result<()> {
+    crate::files::replace_atomically(path.as_ref(), |temp| {
+        let mut npy = NpyWriter::create(temp, n, shape)?;
+        write(&mut npy)?;
+        npy.finish()
+    })
+}
+
+/// A `.npy` file of `uint8` images `[N, H, W, C]` being written batch by batch (see
+/// [`save_npy_batches`]).
+pub struct NpyWriter {
+    file: std::io::BufWriter<std::fs::File>,
+    n: usize,
+    shape: [i64; 3],
+    written: usize,
+}
+
+impl NpyWriter {
+    fn create(path: &Path, n: usize, shape: [i64; 3]) -> Result<Self> {
+        let [c, h, w] = shape;
+        let mut header =
+            format!("{{'descr': '<u1', 'fortran_order': False, 'shape': ({n},{h},{w},{c},), }}")
+                .into_bytes();
+        // The data starts at a multiple of 16 bytes, after spaces and a newline, as numpy
+        // writes it: 10 bytes of magic, version and length, then the header.
+        let unpadded = 10 + header.len() + 1;
+        header.resize(header.len() + (16 - unpadded % 16) % 16, b' ');
+        header.push(b'\n');
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        file.write_all(b"\x93NUMPY\x01\x00")?;
+        file.write_all(&(header.len() as u16).to_le_bytes())?;
+        file.write_all(&header)?;
+        Ok(NpyWriter {
+            file,
+            n,
+            shape,
+            written: 0,
+        })
+    }
+
+    /// Appends the images `[B, C, H, W]` in [-1, 1].
+    pub fn write(&mut self, images: &Tensor) -> Result<()> {
+        let size = images.size();
+        ensure!(
+            size.len() == 4 && size[1..] == self.shape[..],
+            "images must be [B, {}, {}, {}], got {size:?}",
+            self.shape[0],
+            self.shape[1],
+            self.shape[2]
+        );
+        let b = size[0] as usize;
+        ensure!(
+            self.written + b <= self.n,
+            "{} more images would pass the {} the .npy file holds",
+            b,
+            self.n
+        );
+        let bytes = crate::viz::to_u8(images)
+            .permute([0, 2, 3, 1])
+            .contiguous()
+            .view([-1]);
+        self.file.write_all(&Vec::<u8>::try_from(&bytes)?)?;
+        self.written += b;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        ensure!(
+            self.written == self.n,
+            "{} images written of the {} the .npy file announces",
+            self.written,
+            self.n
+        );
+        self.file.flush()?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

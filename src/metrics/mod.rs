@@ -23,5 +23,8 @@ pub mod report;
 pub use classifier::{Classifier, ClassifierMeta, label_accuracy};
 pub use coverage::{Coverage, coverage};
 pub use distance::{Kid, frechet_distance, kid};
-pub use export::save_npy;
-pub use report::{Scores, evaluate, samples_with_labels, score_samples};
+pub use export::{NpyWriter, save_npy, save_npy_batches};
+pub use report::{
+    Scores, batches, evaluate, sample_batches, samples_with_labels, samples_with_labels_by,
+    score_samples,
+};

@@ -311,26 +311,60 @@ pub fn evaluate(
 
 /// `n` samples in batches of 500, and for a conditional model the labels asked for (`i mod K`).
 pub fn samples_with_labels(trainer: &Trainer, n: usize) -> Result<(Tensor, Option<Tensor>)> {
+    samples_with_labels_by(trainer, n, 500)
+}
+
+/// [`samples_with_labels`] drawn `batch` at a time (the same samples as [`sample_batches`]
+/// hands out with that `batch`).
+pub fn samples_with_labels_by(
+    trainer: &Trainer,
+    n: usize,
+    batch: usize,
+) -> Result<(Tensor, Option<Tensor>)> {
+    let mut parts = Vec::new();
+    let mut all_labels = Vec::new();
+    sample_batches(trainer, n, batch, |images, labels| {
+        parts.push(images);
+        all_labels.extend(labels);
+        Ok(())
+    })?;
+    let labels = (!all_labels.is_empty()).then(|| Tensor::cat(&all_labels, 0));
+    Ok((Tensor::cat(&parts, 0), labels))
+}
+
+/// The batches `(start, len)` that cover `n` items `size` at a time, the last one shorter:
+/// `batches(600, 256)` gives (0, 256), (256, 256), (512, 88). A `size` of 0 counts as 1.
+pub fn batches(n: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
+    let size = size.max(1);
+    (0..n)
+        .step_by(size)
+        .map(move |start| (start, size.min(n - start)))
+}
+
+/// `n` samples drawn `batch` at a time, each batch handed to `each` with its labels (for a
+/// conditional model, `i mod K` for sample `i`) before the next is drawn: only one batch is in
+/// memory at once (`gans sample` streams a `.npy` file this way).
+pub fn sample_batches(
+    trainer: &Trainer,
+    n: usize,
+    batch: usize,
+    mut each: impl FnMut(Tensor, Option<Tensor>) -> Result<()>,
+) -> Result<()> {
     let classes = trainer.config().model.n_classes();
     let latent_dim = trainer.config().model.latent_dim().ok_or_else(|| {
         anyhow::anyhow!("a Pix2Pix model is scored with metrics::image, not evaluate")
     })?;
     ensure!(n > 0, "samples_with_labels(trainer, n) needs n ≥ 1, got 0");
     let device = trainer.device();
-    let mut parts = Vec::new();
-    let mut all_labels = Vec::new();
-    let mut done = 0;
-    while done < n {
-        let b = 500.min(n - done) as i64;
+    for (start, len) in batches(n, batch) {
+        let b = len as i64;
         let z = Tensor::randn([b, latent_dim], (Kind::Float, device));
         let labels = (classes > 0)
-            .then(|| (Tensor::arange(b, (Kind::Int64, device)) + done as i64).remainder(classes));
-        parts.push(trainer.generate_from(&z, labels.as_ref())?);
-        all_labels.extend(labels);
-        done += b as usize;
+            .then(|| (Tensor::arange(b, (Kind::Int64, device)) + start as i64).remainder(classes));
+        let images = trainer.generate_from(&z, labels.as_ref())?;
+        each(images, labels)?;
     }
-    let labels = (!all_labels.is_empty()).then(|| Tensor::cat(&all_labels, 0));
-    Ok((Tensor::cat(&parts, 0), labels))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -60,9 +60,19 @@ impl CheckpointMeta {
     /// written before the tensor file carried one.
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
         let (value, source) = Self::read_value(dir.as_ref())?;
-        serde_json::from_value(value).with_context(|| {
+        let meta: Self = serde_json::from_value(value).with_context(|| {
             format!("{source} does not describe a checkpoint this version of gans understands")
-        })
+        })?;
+        // Before anything is built from it: a description edited by hand may ask for networks
+        // of any size.
+        meta.config.check_sizes().with_context(|| {
+            format!(
+                "{source} describes a model gans does not build (was it edited by hand?); nothing \
+                 was built or changed. Put back the value the run was trained with, or start a \
+                 new run"
+            )
+        })?;
+        Ok(meta)
     }
 
     /// [`CheckpointMeta::read`] for a trainer with `config`, which the checkpoint's must equal
@@ -484,13 +494,19 @@ impl Trainer {
 /// What differs between a saved config and a trainer's, setting by setting, leaving out how
 /// often they print (which changes nothing a run computes).
 pub(super) fn config_differences(saved: &Value, current: &Value) -> Vec<String> {
-    diff(saved, current, "config")
+    json_differences(saved, current, "config", ("checkpoint", "this trainer"))
         .into_iter()
         .filter(|d| !d.starts_with("config.print_"))
         .collect()
 }
 
-fn diff(saved: &Value, current: &Value, path: &str) -> Vec<String> {
+/// The leaves where the JSON values `a` and `b` differ, below `path`, each as
+/// `path.to.leaf: NAME_A a, NAME_B b` with `names` = (NAME_A, NAME_B).
+pub fn json_differences(a: &Value, b: &Value, path: &str, names: (&str, &str)) -> Vec<String> {
+    diff(a, b, path, names)
+}
+
+fn diff(saved: &Value, current: &Value, path: &str, names: (&str, &str)) -> Vec<String> {
     match (saved, current) {
         (Value::Object(a), Value::Object(b)) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -502,12 +518,13 @@ fn diff(saved: &Value, current: &Value, path: &str) -> Vec<String> {
                         a.get(k).unwrap_or(&Value::Null),
                         b.get(k).unwrap_or(&Value::Null),
                         &format!("{path}.{k}"),
+                        names,
                     )
                 })
                 .collect()
         }
         (a, b) if a == b => vec![],
-        (a, b) => vec![format!("{path}: checkpoint {a}, this trainer {b}")],
+        (a, b) => vec![format!("{path}: {} {a}, {} {b}", names.0, names.1)],
     }
 }
 

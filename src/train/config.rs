@@ -520,6 +520,7 @@ impl TrainConfig {
             }
         );
         model.validate()?;
+        self.check_sizes()?;
         model.fits_game(self.loss, self.batch_size)?;
         ensure!(
             self.adversarial || model.reconstructs(),
@@ -528,6 +529,209 @@ impl TrainConfig {
             model.name()
         );
         Ok(())
+    }
+}
+
+/// The largest sizes a config may ask for, checked by [`TrainConfig::check_sizes`] before any
+/// network is built: a config edited by hand (a checkpoint's description with a width of
+/// 1,000,000) is refused with the field, its value and the range, instead of a panic while
+/// allocating tens of gigabytes. Each bound is far above what the course uses: the papers' width
+/// is 64, their latent size 100, and the largest network, Pix2Pix's U-Net at 256×256, has about
+/// 54 million parameters.
+pub const MAX_WIDTH: i64 = 1024;
+/// The toy networks' hidden units (the course uses 128 to 512).
+pub const MAX_HIDDEN: i64 = 16_384;
+pub const MAX_LATENT_DIM: i64 = 4096;
+pub const MAX_CLASSES: i64 = 10_000;
+pub const MAX_CHANNELS: i64 = 16;
+pub const MAX_IMAGE_SIDE: i64 = 1024;
+pub const MAX_BATCH_SIZE: usize = 65_536;
+pub const MAX_N_FIXED: usize = 10_000;
+pub const MAX_N_CRITIC: usize = 100;
+/// The toy networks' hidden layers and packing.
+pub const MAX_LAYERS: usize = 64;
+/// Step intervals (`log_every`, `snapshot_every`, `print_every`) and step counts.
+pub const MAX_STEPS: usize = 1_000_000_000;
+/// Parameters of both networks together, as [`TrainConfig::parameter_estimate`] counts them
+/// (2 GB of weights in f32, about three times that with Adam's moments).
+pub const MAX_PARAMETERS: i128 = 500_000_000;
+
+/// `value` lies in `low..=high`, or an error naming `field`, the value and the range.
+fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    field: &str,
+    value: T,
+    low: T,
+    high: T,
+    hint: &str,
+) -> Result<()> {
+    ensure!(
+        value >= low && value <= high,
+        "{field} = {value} is outside the range gans builds, {low} to {high}{hint}"
+    );
+    Ok(())
+}
+
+impl TrainConfig {
+    /// Checks every size this config asks for against the bounds above ([`MAX_WIDTH`], …) and
+    /// the networks' parameter count against [`MAX_PARAMETERS`], before anything is built. Each
+    /// error names the field as a checkpoint's JSON writes it (`config.model.Dcgan.width`).
+    /// [`TrainConfig::validate`] calls it; a checkpoint's description is checked with it when
+    /// it is read.
+    pub fn check_sizes(&self) -> Result<()> {
+        within("config.batch_size", self.batch_size, 1, MAX_BATCH_SIZE, "")?;
+        within(
+            "config.n_critic",
+            self.n_critic,
+            1,
+            MAX_N_CRITIC,
+            " (D steps per G step: 1, or 5 for the WGANs)",
+        )?;
+        within(
+            "config.n_fixed",
+            self.n_fixed,
+            1,
+            MAX_N_FIXED,
+            " (the fixed noise vectors the snapshots show)",
+        )?;
+        within("config.log_every", self.log_every, 1, MAX_STEPS, "")?;
+        within(
+            "config.snapshot_every",
+            self.snapshot_every,
+            0,
+            MAX_STEPS,
+            "",
+        )?;
+        within("config.print_every", self.print_every, 0, MAX_STEPS, "")?;
+        let width = " (the papers use 64)";
+        let latent = " (the papers use 100)";
+        match &self.model {
+            ModelConfig::Toy(c) => {
+                let f = |name: &str| format!("config.model.Toy.{name}");
+                within(&f("latent_dim"), c.latent_dim, 1, MAX_LATENT_DIM, "")?;
+                within(&f("hidden"), c.hidden, 1, MAX_HIDDEN, "")?;
+                within(&f("layers"), c.layers, 0, MAX_LAYERS, "")?;
+                within(&f("pack"), c.pack, 0, MAX_LAYERS, "")?;
+            }
+            ModelConfig::Mlp(c) => {
+                let f = |name: &str| format!("config.model.Mlp.{name}");
+                within(&f("latent_dim"), c.latent_dim, 1, MAX_LATENT_DIM, latent)?;
+                within(&f("n_classes"), c.n_classes, 0, MAX_CLASSES, "")?;
+                let [channels, height, width] = c.image_shape;
+                within(&f("image_shape[0]"), channels, 1, MAX_CHANNELS, "")?;
+                within(&f("image_shape[1]"), height, 1, MAX_IMAGE_SIDE, "")?;
+                within(&f("image_shape[2]"), width, 1, MAX_IMAGE_SIDE, "")?;
+            }
+            ModelConfig::Dcgan(c) => {
+                let f = |name: &str| format!("config.model.Dcgan.{name}");
+                ensure!(
+                    matches!(c.image_size, 28 | 32 | 64),
+                    "{} = {} is not a size the DCGAN builds: 28, 32 or 64",
+                    f("image_size"),
+                    c.image_size
+                );
+                within(&f("channels"), c.channels, 1, MAX_CHANNELS, "")?;
+                within(&f("latent_dim"), c.latent_dim, 1, MAX_LATENT_DIM, latent)?;
+                within(&f("width"), c.width, 1, MAX_WIDTH, width)?;
+                within(&f("n_classes"), c.n_classes, 0, MAX_CLASSES, "")?;
+            }
+            ModelConfig::Pix2Pix(c) => {
+                let (g, d) = (&c.generator, &c.discriminator);
+                let f = |name: &str| format!("config.model.Pix2Pix.{name}");
+                ensure!(
+                    matches!(g.image_size, 64 | 256),
+                    "{} = {} is not a size the U-Net builds: 64 or 256",
+                    f("generator.image_size"),
+                    g.image_size
+                );
+                within(
+                    &f("generator.in_channels"),
+                    g.in_channels,
+                    1,
+                    MAX_CHANNELS,
+                    "",
+                )?;
+                within(
+                    &f("generator.out_channels"),
+                    g.out_channels,
+                    1,
+                    MAX_CHANNELS,
+                    "",
+                )?;
+                within(&f("generator.width"), g.width, 1, MAX_WIDTH, width)?;
+                within(
+                    &f("discriminator.in_channels"),
+                    d.in_channels,
+                    1,
+                    2 * MAX_CHANNELS,
+                    "",
+                )?;
+                within(&f("discriminator.width"), d.width, 1, MAX_WIDTH, width)?;
+                within(&f("discriminator.layers"), d.layers, 1, 8, "")?;
+            }
+            ModelConfig::Custom(_) => {}
+        }
+        if let Some(parameters) = self.parameter_estimate() {
+            ensure!(
+                parameters <= MAX_PARAMETERS,
+                "config.model.{} asks for networks of about {} million parameters ({} GB of \
+                 weights, about three times that with Adam's moments): gans builds at most {} \
+                 million. Use a smaller width, image size or latent_dim (the papers' width is 64)",
+                self.model.arm(),
+                parameters / 1_000_000,
+                parameters * 4 / 1_000_000_000,
+                MAX_PARAMETERS / 1_000_000
+            );
+        }
+        Ok(())
+    }
+
+    /// An estimate of the parameters of both networks, from above (within a factor of about 3)
+    /// and without building them; `None` for a model of one's own. Call it after the sizes are
+    /// known to be within their bounds (see [`TrainConfig::check_sizes`]).
+    pub fn parameter_estimate(&self) -> Option<i128> {
+        let n = |v: i64| v as i128;
+        Some(match &self.model {
+            ModelConfig::Toy(c) => {
+                let (h, layers) = (n(c.hidden), c.layers.max(1) as i128);
+                (n(c.latent_dim) + 2 * c.pack.max(1) as i128 + 3) * h + 2 * (layers - 1) * h * h
+            }
+            ModelConfig::Mlp(c) => {
+                let pixels: i128 = c.image_shape.iter().map(|&d| n(d)).product();
+                1200 * (n(c.latent_dim) + 2 * n(c.n_classes) + 2 * pixels + 2 * 1200 + 2)
+            }
+            ModelConfig::Dcgan(c) => {
+                let w = n(c.width);
+                let widest = match c.image_size {
+                    64 => 8 * w,
+                    32 => 4 * w,
+                    _ => 2 * w,
+                };
+                // 4×4 kernels (the first projection up to 7×7), G's layers and D's mirrored.
+                let inner = widest * widest * 4 / 3;
+                let ends = (n(c.latent_dim) + 2 * n(c.n_classes) + n(c.channels) + 1) * widest;
+                2 * (16 * inner + 49 * ends)
+            }
+            ModelConfig::Pix2Pix(c) => {
+                let (g, d) = (&c.generator, &c.discriminator);
+                let levels = if g.image_size == 256 { 8 } else { 6 };
+                let (gw, dw) = (8 * n(g.width), 8 * n(d.width));
+                16 * (3 * levels * gw * gw + (d.layers as i128 + 2) * dw * dw)
+            }
+            ModelConfig::Custom(_) => return None,
+        })
+    }
+}
+
+impl ModelConfig {
+    /// The name of this arm as a config's JSON writes it (`Dcgan`, …).
+    fn arm(&self) -> &'static str {
+        match self {
+            ModelConfig::Toy(_) => "Toy",
+            ModelConfig::Mlp(_) => "Mlp",
+            ModelConfig::Dcgan(_) => "Dcgan",
+            ModelConfig::Pix2Pix(_) => "Pix2Pix",
+            ModelConfig::Custom(_) => "Custom",
+        }
     }
 }
 
@@ -770,6 +974,52 @@ mod tests {
         model.remove("minibatch_std").unwrap();
         let old: TrainConfig = serde_json::from_value(json).unwrap();
         assert_eq!(old, config);
+    }
+
+    #[test]
+    fn sizes_beyond_the_bounds_are_refused_by_field_before_anything_is_built() {
+        let wide = |width| {
+            TrainConfig::gan(ModelConfig::Dcgan(DcganConfig {
+                width,
+                ..DcganConfig::mnist()
+            }))
+        };
+        let err = wide(1_000_000).check_sizes().unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "config.model.Dcgan.width = 1000000 is outside the range gans builds, 1 to 1024"
+            ),
+            "{err}"
+        );
+        // Within every bound, yet too many parameters: refused by the estimate.
+        let big = TrainConfig::gan(ModelConfig::Dcgan(DcganConfig {
+            width: 1024,
+            image_size: 64,
+            channels: 3,
+            ..DcganConfig::mnist()
+        }));
+        let err = big.validate().unwrap_err().to_string();
+        assert!(err.contains("million parameters"), "{err}");
+        // The course's largest networks fit, with room to spare.
+        for config in [
+            wide(64),
+            TrainConfig::pix2pix(
+                UnetConfig {
+                    image_size: 256,
+                    ..UnetConfig::default()
+                },
+                PatchGanConfig::default(),
+            ),
+        ] {
+            config.check_sizes().unwrap();
+            assert!(config.parameter_estimate().unwrap() < MAX_PARAMETERS / 2);
+        }
+        let err = wide(64)
+            .batch_size(1 << 20)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config.batch_size = 1048576"), "{err}");
     }
 
     #[test]

@@ -45,8 +45,8 @@ mod trainer;
 mod views;
 
 pub use crate::game::{Discriminator, GanLoss, Generator};
-pub use checkpoint::CheckpointMeta;
-pub use config::{ModelConfig, Remedies, TrainConfig, lr_of};
+pub use checkpoint::{CheckpointMeta, json_differences};
+pub use config::{MAX_STEPS, ModelConfig, Remedies, TrainConfig, lr_of};
 pub use data::{DataInfo, TrainData};
 pub use health::Diverged;
 pub use history::{History, smooth};

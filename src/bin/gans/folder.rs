@@ -9,7 +9,7 @@ use tch::Device;
 
 use crate::spec::{DataSpec, ModelKind};
 use gans::data::Split;
-use gans::train::Trainer;
+use gans::train::{TrainConfig, Trainer, lr_of};
 
 /// What `--resume` needs to load a run again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -527,7 +527,9 @@ impl RunFolder {
             .with_context(|| format!("reading {}", path.display()))?;
         let info: RunInfo = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} does not describe a run this version of gans understands",
+                "{} does not describe a run this version of gans understands (was it edited by \
+                 hand? It holds format, model, dataset, target_steps and checkpoint_every): put \
+                 back what it held; nothing was changed",
                 path.display()
             )
         })?;
@@ -537,6 +539,20 @@ impl RunFolder {
             path.display(),
             info.format
         );
+        let max = gans::train::MAX_STEPS;
+        for (field, value) in [
+            ("target_steps", info.target_steps),
+            ("checkpoint_every", info.checkpoint_every),
+        ] {
+            ensure!(
+                (1..=max).contains(&value),
+                "{}: {field} = {value} is outside 1 to {max} (was it edited by hand?); nothing was \
+                 changed. Put back a number of steps in that range: `gans train --resume {} \
+                 --steps N --checkpoint-every M` sets both",
+                path.display(),
+                self.dir.display()
+            );
+        }
         Ok(info)
     }
 
@@ -576,11 +592,33 @@ impl RunFolder {
         Ok((trainer, info))
     }
 
-    /// The checkpoint holds the model `run.json` names (a checkpoint copied in from another
-    /// run does not).
+    /// The checkpoint holds the model `run.json` names. When it does not, `config.json` (written
+    /// with every checkpoint) tells which file changed: holding the checkpoint's model too, it
+    /// says that `run.json` was edited; otherwise the checkpoint was copied in from another run.
     fn check_model(&self, trainer: &Trainer, info: &RunInfo) -> Result<()> {
         let held = ModelKind::of(trainer.config());
         let held = held.map_or("custom".to_string(), |m| m.to_string());
+        if held == info.model.to_string() {
+            return Ok(());
+        }
+        let run_json = self.dir.join("run.json");
+        let beside = std::fs::read(self.dir.join("config.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<TrainConfig>(&bytes).ok())
+            .and_then(|config| ModelKind::of(&config))
+            .map(|model| model.to_string());
+        ensure!(
+            beside.as_deref() != Some(held.as_str()),
+            "{} says \"model\": \"{}\", but this run's checkpoint and its config.json hold a \
+             {held} model: run.json was edited. Put back \"model\": \"{held}\" in {} (nothing \
+             was changed). A run's model cannot change: to train a {} model, start a new run \
+             with `gans train {} … --out NEW`",
+            run_json.display(),
+            info.model,
+            run_json.display(),
+            info.model,
+            info.model
+        );
         ensure!(
             held == info.model.to_string(),
             "{} holds a {held} model but {} says {}: the checkpoint was copied in from another \
@@ -592,15 +630,59 @@ impl RunFolder {
         Ok(())
     }
 
-    /// Saves the checkpoint, its config as `config.json` (a changed learning rate included),
-    /// then the figures.
+    /// Saves the config as `config.json` (a changed learning rate included), the checkpoint,
+    /// then the figures. `config.json` goes first: a kill between the two leaves it with the
+    /// learning rates the run was told to use, which the next `--resume` honours (see
+    /// [`RunFolder::edited_learning_rates`]), never a stale one that would undo them.
     pub fn save(&self, trainer: &Trainer) -> Result<()> {
-        trainer.save(self.checkpoint())?;
         gans::files::write_atomic(
             &self.dir.join("config.json"),
             &serde_json::to_vec_pretty(trainer.config())?,
         )?;
+        trainer.save(self.checkpoint())?;
         self.write_figures(trainer)
+    }
+
+    /// `config.json`, which a user may edit, against the config of the checkpoint `trainer` was
+    /// loaded from. The learning rates (`opt_g.lr`, `opt_d.lr`) may change on `--resume`: new
+    /// ones are returned, to be applied as `--lr` and `--lr-d` are. Any other change is refused
+    /// by name, with what to do: the weights and the optimisers' moments were made with the
+    /// checkpoint's config, and the next checkpoint would overwrite the edit. A missing
+    /// `config.json` is written again with the next checkpoint.
+    pub fn edited_learning_rates(&self, trainer: &Trainer) -> Result<Option<(f64, f64)>> {
+        let path = self.dir.join("config.json");
+        let shown = path.display();
+        let text = match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            read => read.with_context(|| format!("reading {shown}"))?,
+        };
+        let undo = format!(
+            "Put back the checkpoint's values, or delete {shown} (it is written again from the \
+             checkpoint, which holds the run's config); nothing was changed"
+        );
+        let edited: TrainConfig = serde_json::from_str(&text).with_context(|| {
+            format!("{shown} is not a config this version of gans reads (was it edited?). {undo}")
+        })?;
+        let saved = trainer.config();
+        let (old_g, old_d) = (lr_of(saved.opt_g), lr_of(saved.opt_d));
+        let (lr_g, lr_d) = (lr_of(edited.opt_g), lr_of(edited.opt_d));
+        // Everything but the learning rates must be the checkpoint's.
+        let rest = edited.lr(old_g, old_d);
+        let differences = gans::train::json_differences(
+            &serde_json::to_value(saved)?,
+            &serde_json::to_value(&rest)?,
+            "config",
+            ("checkpoint", "config.json"),
+        );
+        ensure!(
+            differences.is_empty(),
+            "{shown} was edited: it differs from the run's checkpoint in\n  {}\nA run trains on \
+             with the config its weights were made with: only the learning rates may change on \
+             --resume (opt_g.lr and opt_d.lr in {shown}, or --lr and --lr-d). For any other \
+             change start a new run with `gans train … --out NEW`. {undo}",
+            differences.join("\n  ")
+        );
+        Ok(((lr_g, lr_d) != (old_g, old_d)).then_some((lr_g, lr_d)))
     }
 
     /// The loss curves, D's (or the critic's) curves, samples and the snapshot GIF.

@@ -431,23 +431,47 @@ fn resume(
     }
     let folder = RunFolder::open_to_train(dir)?;
     let (mut trainer, mut run) = folder.load_trainer(device)?;
+    // config.json may be edited: new learning rates there are honoured, anything else refused.
+    let edited = folder.edited_learning_rates(&trainer)?;
     // --lr sets both rates, --lr-d D's alone (after --lr): a run with its own D rate keeps it
-    // unless told otherwise.
-    if args.lr.is_some() || args.remedies.lr_d.is_some() {
+    // unless told otherwise. The flags win over config.json.
+    let flags = args.lr.is_some() || args.remedies.lr_d.is_some();
+    if flags || edited.is_some() {
         let config = trainer.config();
-        let (lr_g, lr_d) = (
-            args.lr.unwrap_or(gans::train::lr_of(config.opt_g)),
-            args.remedies
-                .lr_d
-                .or(args.lr)
-                .unwrap_or(gans::train::lr_of(config.opt_d)),
+        let (old_g, old_d) = (
+            gans::train::lr_of(config.opt_g),
+            gans::train::lr_of(config.opt_d),
         );
+        let (file_g, file_d) = edited.unwrap_or((old_g, old_d));
+        let (lr_g, lr_d) = (
+            args.lr.unwrap_or(file_g),
+            args.remedies.lr_d.or(args.lr).unwrap_or(file_d),
+        );
+        let config_json = folder.dir.join("config.json");
+        if edited.is_some() {
+            note!(
+                "gans: {} sets lr_g = {file_g} and lr_d = {file_d} (the checkpoint has {old_g} \
+                 and {old_d}): training on with lr_g = {lr_g} and lr_d = {lr_d}{}",
+                config_json.display(),
+                if flags {
+                    " (--lr and --lr-d win over the file)"
+                } else {
+                    ""
+                }
+            );
+        }
         warn_if_large(lr_g.max(lr_d), config);
-        trainer.set_lr(lr_g, lr_d).with_context(|| {
-            format!(
+        trainer.set_lr(lr_g, lr_d).with_context(|| match flags {
+            true => format!(
                 "--lr {lr_g} / --lr-d {lr_d}: the run in {} is unchanged",
                 dir.display()
-            )
+            ),
+            false => format!(
+                "the learning rates in {}: put back a positive number such as 2e-4; the run in \
+                 {} is unchanged",
+                config_json.display(),
+                dir.display()
+            ),
         })?;
     }
     let steps = args.steps.filter(|&s| s != run.target_steps);
@@ -483,6 +507,12 @@ fn sample(
             out.display()
         ),
     };
+    ensure!(
+        npy || n <= MAX_GRID,
+        "--n {n}: a grid of more than {MAX_GRID} pictures is too large to look at, and to hold \
+         in memory: use --n {MAX_GRID} or fewer for a .png, or write any number to a NumPy \
+         array (--out samples.npy), which is drawn and written {SAMPLE_BATCH} at a time"
+    );
     let folder = RunFolder::open(checkpoint)?;
     // The folders whose files are training data: the run's own dataset folder, and the course's
     // data folder (its datasets and cached classifiers).
@@ -508,6 +538,19 @@ fn sample(
     if trainer.config().model.makes_points() {
         bail!("the ring's model makes 2-D points, not images: see samples.svg in the run folder");
     }
+    // The samples of a .npy file are drawn and written a batch at a time, straight into the
+    // file (which appears whole once they all are): memory stays one batch, whatever --n.
+    if npy && !pix2pix {
+        let shape = trainer.config().model.model().example_shape();
+        let [c, h, w] = shape[..] else {
+            bail!("this model makes examples of shape {shape:?}, not images");
+        };
+        write_here(&folder, out, force, &datasets)?;
+        metrics::save_npy_batches(out, n, [c, h, w], |file| {
+            metrics::sample_batches(&trainer, n, SAMPLE_BATCH, |images, _| file.write(&images))
+        })?;
+        return sampled(n, false, &trainer, out);
+    }
     let (images, grid) = if pix2pix {
         let TrainData::Pairs(test) = info.dataset.load(Split::Test, trainer.device())? else {
             bail!("a Pix2Pix run trains on pairs");
@@ -518,7 +561,7 @@ fn sample(
         let grid = compare(&[&inputs, &outputs, &targets], n as usize, 2, 1)?;
         (outputs, grid)
     } else {
-        let (images, _) = metrics::samples_with_labels(&trainer, n)?;
+        let (images, _) = metrics::samples_with_labels_by(&trainer, n, SAMPLE_BATCH)?;
         let per_row = match trainer.config().model.n_classes() {
             0 => gans::viz::square_columns(n),
             k => k as usize,
@@ -528,19 +571,40 @@ fn sample(
         (images, grid)
     };
     // Again: a file may have appeared there while the samples were drawn.
-    folder.check_sample_out(out, force, &datasets)?;
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
+    write_here(&folder, out, force, &datasets)?;
     if npy {
         metrics::save_npy(&images, out)?;
     } else {
         grid.save(out)?;
     }
+    sampled(images.size()[0] as usize, pix2pix, &trainer, out)
+}
+
+/// Samples at most this many at a time: `gans sample`'s memory is one batch for a .npy file.
+const SAMPLE_BATCH: usize = 256;
+/// The most pictures `gans sample` puts in one grid (a 100×100 grid: 5,600 pixels a side for
+/// 28×28 images); a .npy file takes any number.
+const MAX_GRID: usize = 10_000;
+
+/// Checks `out` once more (see [`RunFolder::check_sample_out`]) and creates its folder.
+fn write_here(
+    folder: &RunFolder,
+    out: &std::path::Path,
+    force: bool,
+    datasets: &[(&std::path::Path, String)],
+) -> Result<()> {
+    folder.check_sample_out(out, force, datasets)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Says what `gans sample` wrote.
+fn sampled(count: usize, pix2pix: bool, trainer: &Trainer, out: &std::path::Path) -> Result<()> {
     say!(
-        "gans: {} {} from step {} written to {}",
-        images.size()[0],
+        "gans: {count} {} from step {} written to {}",
         if pix2pix { "translations" } else { "samples" },
         trainer.steps_done(),
         out.display()

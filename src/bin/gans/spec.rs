@@ -11,7 +11,8 @@
 //! ```text
 //! runs/NAME/
 //!   run.json            model, dataset, target steps: what `--resume` needs
-//!   config.json         every hyperparameter (the TrainConfig)
+//!   config.json         every hyperparameter (the TrainConfig; --resume honours edited learning
+//!                       rates and refuses any other edit, by name)
 //!   checkpoint/         weights, optimiser moments, history: see train::checkpoint
 //!   losses.svg  d.svg   the loss curves; D(x) and D(G(z)) (a critic's estimate for a WGAN)
 //!   samples.png         new samples (Pix2Pix: input | output | target; the ring: samples.svg)
