@@ -545,7 +545,9 @@ pub const MAX_LATENT_DIM: i64 = 4096;
 pub const MAX_CLASSES: i64 = 10_000;
 pub const MAX_CHANNELS: i64 = 16;
 pub const MAX_IMAGE_SIDE: i64 = 1024;
-pub const MAX_BATCH_SIZE: usize = 65_536;
+/// Far above any dataset the course loads, so that a batch larger than the data meets the
+/// data's own check first (it says how large the dataset is).
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
 pub const MAX_N_FIXED: usize = 10_000;
 pub const MAX_N_CRITIC: usize = 100;
 /// The toy networks' hidden layers and packing.
@@ -1015,11 +1017,11 @@ mod tests {
             assert!(config.parameter_estimate().unwrap() < MAX_PARAMETERS / 2);
         }
         let err = wide(64)
-            .batch_size(1 << 20)
+            .batch_size((1 << 20) + 1)
             .validate()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("config.batch_size = 1048576"), "{err}");
+        assert!(err.contains("config.batch_size = 1048577"), "{err}");
     }
 
     #[test]
