@@ -22,16 +22,77 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn replace_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let temp = temp_beside(path)?;
     let written = write(&temp).and_then(|()| Ok(std::fs::File::open(&temp)?.sync_all()?));
-    if let Err(e) = written {
+    let result = written.and_then(|()| Ok(std::fs::rename(&temp, path)?));
+    if let Err(e) = result {
         let _ = std::fs::remove_file(&temp);
-        return Err(e.context(format!("writing {}", temp.display())));
-    }
-    if let Err(e) = std::fs::rename(&temp, path) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e)
-            .with_context(|| format!("renaming {} to {}", temp.display(), path.display()));
+        // The user's file is named, not the hidden temporary one (already removed), with what
+        // to do about the usual causes.
+        let kept = match path.exists() {
+            true => "the file there is unchanged",
+            false => "nothing was written there",
+        };
+        let shown = format!("could not write {} ({kept})", path.display());
+        // A cause the user can mend is said in words; the library's own report of it names the
+        // temporary file, which is gone.
+        return Err(match cause(&e) {
+            None => e.context(shown),
+            // The error keeps its kind, for the callers' own advice, and says it in words.
+            Some(kind) => anyhow::Error::new(std::io::Error::new(
+                kind,
+                advice(kind).trim_start_matches(": "),
+            ))
+            .context(shown),
+        });
     }
     Ok(())
+}
+
+/// What to do about an error writing a file (a full disk, a read-only disk, a permission),
+/// beginning with ": ", or "" for a cause a user cannot mend.
+pub fn advice_for(e: &anyhow::Error) -> &'static str {
+    cause(e).map_or("", advice)
+}
+
+/// The cause of `e` when it is one a user can mend (see [`advice`]).
+fn cause(e: &anyhow::Error) -> Option<std::io::ErrorKind> {
+    use std::io::ErrorKind::*;
+    let mendable = |kind| !advice(kind).is_empty();
+    match e.chain().find_map(|c| c.downcast_ref::<std::io::Error>()) {
+        Some(io) => Some(io.kind()).filter(|&k| mendable(k)),
+        // libtorch's writer reports the OS error as text (the C library's wording of `errno`).
+        None => {
+            let text = format!("{e:#}");
+            [
+                ("No space left", StorageFull),
+                ("Disk quota", QuotaExceeded),
+                ("File too large", FileTooLarge),
+                ("Read-only file system", ReadOnlyFilesystem),
+                ("Permission denied", PermissionDenied),
+            ]
+            .into_iter()
+            .find(|(words, _)| text.contains(words))
+            .map(|(_, kind)| kind)
+        }
+    }
+}
+
+fn advice(kind: std::io::ErrorKind) -> &'static str {
+    use std::io::ErrorKind::*;
+    match kind {
+        StorageFull | QuotaExceeded => {
+            ": the disk is full (no space left on the device, or the quota is used up). Free \
+             some space and run the command again"
+        }
+        FileTooLarge => {
+            ": the file is larger than this system lets a process write (`ulimit -f`). Raise \
+             the limit and run the command again"
+        }
+        ReadOnlyFilesystem => ": the disk is mounted read-only. Write somewhere else",
+        PermissionDenied => {
+            ": permission denied. Write to a folder you own, or give yourself write permission"
+        }
+        _ => "",
+    }
 }
 
 /// A temporary name beside `path` (`.NAME.tmp-PID-N.EXT`), unique within this process, its

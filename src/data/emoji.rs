@@ -201,8 +201,7 @@ pub fn load_from(
     let paths: Vec<PathBuf> = chosen.iter().map(|(p, _)| p.clone()).collect();
     let mut pixels = Vec::with_capacity(paths.len() * (options.size * options.size * 3) as usize);
     for (path, result) in paths.iter().zip(read_parallel(&paths, |p| {
-        let image = image::open(p).map_err(|e| e.to_string())?;
-        Ok(square(&image, options.size, false))
+        super::with_picture(p, |image| Ok(square(&image, options.size, false)))
     })) {
         let bytes = result.map_err(|why| {
             anyhow::anyhow!(

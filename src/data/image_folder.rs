@@ -169,12 +169,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Reads one image file into `size × size` bytes, channels last (see [`square`]).
 fn read_square(path: &Path, size: u32, grey: bool) -> std::result::Result<Vec<u8>, String> {
-    let image = image::ImageReader::open(path)
-        .map_err(|e| format!("cannot open: {e}"))?
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read: {e}"))?
-        .decode()
-        .map_err(|e| format!("not a readable image: {e}"))?;
+    super::with_picture(path, |image| {
+        small_enough(&image, size).map(|()| square(&image, size, grey))
+    })
+}
+
+/// A picture can be made `size × size` without enlarging it more than 4 times into a blur.
+fn small_enough(image: &DynamicImage, size: u32) -> std::result::Result<(), String> {
     let side = image.width().min(image.height());
     if side * 4 < size {
         return Err(format!(
@@ -184,7 +185,7 @@ fn read_square(path: &Path, size: u32, grey: bool) -> std::result::Result<Vec<u8
             image.height()
         ));
     }
-    Ok(square(&image, size, grey))
+    Ok(())
 }
 
 /// Flattens transparency onto white, centre-crops to a square, resizes to `size`, and returns

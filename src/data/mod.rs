@@ -264,6 +264,95 @@ pub(crate) fn missing_file(path: &std::path::Path, what: &str) -> anyhow::Error 
     )
 }
 
+/// The most pixels gans decodes for one picture: 50 megapixels (a 45-megapixel camera's
+/// photo fits). A picture's header may claim any size (a "decompression bomb" claims 100,000 ×
+/// 100,000 pixels in a few kilobytes), so the size is read and checked before decoding.
+pub(crate) const MAX_PIXELS: u64 = 50_000_000;
+
+/// The most memory the pictures being decoded at one moment may take together, on all threads:
+/// a picture waits for its turn while the others would take more.
+const DECODING_BUDGET: u64 = 1 << 30;
+
+/// The memory decoding a `width × height` picture takes at most: up to 8 bytes a pixel decoded
+/// (16-bit RGBA), then 4 for the 8-bit RGBA copy made from it.
+fn decoding_cost(width: u32, height: u32) -> u64 {
+    width as u64 * height as u64 * 12
+}
+
+/// Decodes the picture at `path` and hands it to `with`, after checking its size from its
+/// header ([`MAX_PIXELS`]) and while holding its share of [`DECODING_BUDGET`], which is given
+/// back once `with` returns. The error is a reason to skip the file, in words.
+pub(crate) fn with_picture<T>(
+    path: &std::path::Path,
+    with: impl FnOnce(image::DynamicImage) -> std::result::Result<T, String>,
+) -> std::result::Result<T, String> {
+    use std::sync::{Condvar, Mutex};
+    static IN_USE: Mutex<u64> = Mutex::new(0);
+    static FREED: Condvar = Condvar::new();
+    let open = || {
+        image::ImageReader::open(path)
+            .map_err(|e| format!("cannot open: {e}"))?
+            .with_guessed_format()
+            .map_err(|e| format!("cannot read: {e}"))
+    };
+    let (width, height) = open()?
+        .into_dimensions()
+        .map_err(|e| format!("not a readable image: {e}"))?;
+    let pixels = width as u64 * height as u64;
+    if pixels > MAX_PIXELS {
+        let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        // A real photo takes at least about a byte for every 100 pixels.
+        let bomb = match bytes * 100 < pixels {
+            true => format!(
+                " (its header claims that size in a file of {} KB: a decompression bomb)",
+                bytes.div_ceil(1000)
+            ),
+            false => String::new(),
+        };
+        return Err(format!(
+            "{width}×{height} pixels ({:.0} megapixels) is more than gans decodes for one picture \
+             ({} megapixels, which take up to {} MB to decode){bomb}: shrink it first, or remove \
+             it",
+            pixels as f64 / 1e6,
+            MAX_PIXELS / 1_000_000,
+            decoding_cost(1, MAX_PIXELS as u32) / 1_000_000
+        ));
+    }
+    let cost = decoding_cost(width, height);
+    let lock = |m: &'static Mutex<u64>| m.lock().unwrap_or_else(|p| p.into_inner());
+    {
+        let mut in_use = lock(&IN_USE);
+        while *in_use > 0 && *in_use + cost > DECODING_BUDGET {
+            in_use = FREED.wait(in_use).unwrap_or_else(|p| p.into_inner());
+        }
+        *in_use += cost;
+    }
+    // Given back however this ends (an error, or a panic that `read_parallel` catches).
+    struct Share(u64);
+    impl Drop for Share {
+        fn drop(&mut self) {
+            *IN_USE.lock().unwrap_or_else(|p| p.into_inner()) -= self.0;
+            FREED.notify_all();
+        }
+    }
+    let _share = Share(cost);
+    let mut reader = open()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(cost);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => format!(
+            "decoding it would take more memory than its {width}×{height} pixels need (more \
+             than {} MB): the file is damaged or made to exhaust memory; remove it",
+            cost / 1_000_000
+        ),
+        e => format!("not a readable image: {e}"),
+    })?;
+    with(image)
+}
+
 /// Reads image files on all cores. `read` turns a path into a value or a reason to skip it;
 /// the results keep the order of `paths`.
 pub(crate) fn read_parallel<T: Send>(

@@ -91,15 +91,16 @@ pub fn load_ab_folder(
         folder.display()
     );
     let halves = read_parallel(&paths, |path| {
-        let image = image::open(path).map_err(|e| format!("not a readable image: {e}"))?;
-        let (w, h) = (image.width(), image.height());
-        if w < 2 || w % 2 != 0 {
-            return Err(format!(
-                "{w}×{h} cannot be split into two halves side by side (the width must be even)"
-            ));
-        }
-        let (left, right) = split_halves(&image);
-        Ok((square(&left, size, false), square(&right, size, false)))
+        super::with_picture(path, |image| {
+            let (w, h) = (image.width(), image.height());
+            if w < 2 || w % 2 != 0 {
+                return Err(format!(
+                    "{w}×{h} cannot be split into two halves side by side (the width must be even)"
+                ));
+            }
+            let (left, right) = split_halves(&image);
+            Ok((square(&left, size, false), square(&right, size, false)))
+        })
     });
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for (path, result) in paths.iter().zip(halves) {

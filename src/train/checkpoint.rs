@@ -117,6 +117,33 @@ impl CheckpointMeta {
         })
     }
 
+    /// Where `checkpoint.json`, the readable copy beside the tensor file, no longer says what
+    /// the tensor file's own description (`meta/json`, which loading reads) says: it was edited
+    /// by hand, and the edit is not used. Each difference as `path: checkpoint.safetensors a,
+    /// checkpoint.json b`. Empty when the two agree, when either is missing, and when the copy
+    /// is of another step (a save cut short between the two files, which the next one mends).
+    pub fn edited_copy(dir: impl AsRef<Path>) -> Result<Vec<String>> {
+        let dir = dir.as_ref();
+        let (tensors, copy) = (dir.join(TENSORS), dir.join(META));
+        let (Ok(Some(embedded)), Ok(text)) =
+            (embedded_meta(&tensors), std::fs::read_to_string(&copy))
+        else {
+            return Ok(Vec::new());
+        };
+        let embedded: Value = serde_json::from_str(&embedded).with_context(|| damaged(&tensors))?;
+        let Ok(copied) = serde_json::from_str::<Value>(&text) else {
+            return Ok(vec![format!("{} is not valid JSON", copy.display())]);
+        };
+        if copied.get("step") != embedded.get("step") {
+            return Ok(Vec::new());
+        }
+        let names = ("checkpoint.safetensors", "checkpoint.json");
+        Ok(json_differences(&embedded, &copied, "", names)
+            .into_iter()
+            .map(|d| d.trim_start_matches('.').to_string())
+            .collect())
+    }
+
     /// The JSON of the checkpoint in `dir`, its format checked, and where it came from.
     fn read_value(dir: &Path) -> Result<(Value, String)> {
         let tensors = dir.join(TENSORS);
@@ -163,6 +190,24 @@ struct Counters {
     history: History,
     #[serde(default)]
     kept_from: Option<TrainConfig>,
+}
+
+/// The checkpoint in `dir` was trained on `info`'s data (the same name, size and shape).
+fn same_data(dir: &Path, saved: &DataInfo, info: &DataInfo) -> Result<()> {
+    ensure!(
+        saved == info,
+        "{} was trained on {} ({} examples of shape {:?}), and the data given now is {} ({} of \
+         {:?}): a run resumes on the data it was trained on. Put back the examples that changed, \
+         or start a new run on the data as it is now",
+        dir.display(),
+        saved.name,
+        saved.len,
+        saved.shape,
+        info.name,
+        info.len,
+        info.shape
+    );
+    Ok(())
 }
 
 /// The advice given with every damaged checkpoint file.
@@ -320,7 +365,12 @@ impl Trainer {
         data: impl FnOnce(&CheckpointMeta) -> TrainData,
     ) -> Result<Trainer> {
         let meta = CheckpointMeta::read(dir)?;
-        let mut trainer = Trainer::new(meta.config.clone(), data(&meta))?;
+        let data = data(&meta);
+        // Before the trainer is built: data that changed since (pictures removed from a
+        // folder) would otherwise be refused for what it does to the config (a batch larger
+        // than the data), with advice that cannot be followed on a checkpoint.
+        same_data(dir, &meta.data, &data.info())?;
+        let mut trainer = Trainer::new(meta.config.clone(), data)?;
         trainer.restore(dir, meta)?;
         Ok(trainer)
     }
@@ -333,19 +383,7 @@ impl Trainer {
     }
 
     fn restore(&mut self, dir: &Path, meta: CheckpointMeta) -> Result<()> {
-        let info = self.data().info();
-        ensure!(
-            meta.data == info,
-            "{} was trained on {} ({} examples of shape {:?}), this trainer has {} ({} of {:?}): \
-             resume on the same data",
-            dir.display(),
-            meta.data.name,
-            meta.data.len,
-            meta.data.shape,
-            info.name,
-            info.len,
-            info.shape
-        );
+        same_data(dir, &meta.data, &self.data().info())?;
         let path = dir.join(TENSORS);
         ensure!(
             path.is_file(),

@@ -40,7 +40,7 @@ pub fn drive(
     let mut last_saved = trainer.steps_done();
     while trainer.steps_done() < target {
         if stop.load(Ordering::SeqCst) {
-            folder.save(trainer)?;
+            save(folder, trainer)?;
             return Ok(Ended::Interrupted);
         }
         let steps = chunk.min(target - trainer.steps_done());
@@ -68,14 +68,42 @@ pub fn drive(
             (done - first) as f64 / start.elapsed().as_secs_f64().max(1e-9),
         );
         if done - last_saved >= checkpoint_every || done == target {
-            folder.save(trainer)?;
+            save(folder, trainer)?;
             last_saved = done;
         }
     }
     if last_saved != trainer.steps_done() || !has_checkpoint(&folder.checkpoint()) {
-        folder.save(trainer)?;
+        save(folder, trainer)?;
     }
     Ok(Ended::Finished)
+}
+
+/// [`RunFolder::save`], and on an error (a full or read-only disk) which checkpoint the run
+/// folder holds now: every file is replaced in one rename, so the last one saved is whole.
+fn save(folder: &RunFolder, trainer: &Trainer) -> Result<()> {
+    let Err(e) = folder.save(trainer) else {
+        return Ok(());
+    };
+    let step = trainer.steps_done();
+    let shown = folder.checkpoint();
+    let kept = match gans::train::CheckpointMeta::read(&shown).map(|m| m.step) {
+        Ok(saved) if saved == step => format!(
+            "the checkpoint of step {step} is saved in {}, but not every figure (losses.svg, \
+             samples): they are drawn again with the next checkpoint",
+            shown.display()
+        ),
+        Ok(saved) => format!(
+            "saving step {step} failed: the checkpoint of step {saved} in {} is kept and loads. \
+             Once the cause is mended, continue from it with `gans train --resume {}`",
+            shown.display(),
+            folder.dir.display()
+        ),
+        Err(_) => format!(
+            "saving step {step} failed, and {} holds no checkpoint that loads",
+            shown.display()
+        ),
+    };
+    Err(e.context(kept))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use serde::{Deserialize, Serialize};
 use tch::Device;
 
@@ -140,7 +140,15 @@ fn lock(dir: &Path) -> Result<std::sync::Arc<std::fs::File>> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .with_context(|| format!("opening the lock {}", path.display()))?;
+        .map_err(anyhow::Error::from)
+        .map_err(|e| match gans::files::advice_for(&e) {
+            "" => e.context(format!("opening the lock {}", path.display())),
+            why => anyhow::anyhow!(
+                "gans cannot write in {}{why} (it writes the run's checkpoints and a lock file \
+                 there; `gans sample` and `gans eval` only read a run). Nothing was changed",
+                dir.display()
+            ),
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(std::sync::Arc::new(file)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
@@ -237,14 +245,28 @@ impl RunFolder {
         if entries == 0 {
             return Ok(());
         }
+        let is_run = dir.join("run.json").is_file();
+        // Without --force, advise it only where --force would be taken.
         ensure!(
             force,
-            "{shown} already exists and is not empty{}. Continue that run with `gans train \
-             --resume {shown}`, choose another --out, or pass --force to replace it",
-            RunFolder::describe_existing(dir)
+            "{shown} already exists and is not empty{}. {}",
+            RunFolder::describe_existing(dir),
+            match is_run && foreign_entries(dir)?.is_empty() {
+                true => format!(
+                    "Continue that run with `gans train --resume {shown}`, choose another --out, \
+                     or pass --force to replace it"
+                ),
+                false if is_run => format!(
+                    "Continue that run with `gans train --resume {shown}`, or choose another \
+                     --out (it holds files of yours, so --force would not replace it)"
+                ),
+                false => "It is not a run folder written by `gans train`, so --force would not \
+                          replace it: choose another --out"
+                    .into(),
+            }
         );
         ensure!(
-            dir.join("run.json").is_file(),
+            is_run,
             "{shown} is not a run folder written by `gans train` (it has no run.json): --force \
              replaces only a run folder, so nothing was deleted. Choose another --out"
         );
@@ -383,7 +405,17 @@ impl RunFolder {
                 .with_context(|| format!("creating the folder {}", parent.display()))?;
         }
         let staging = free_name_beside(&dir, &name, "new")?;
-        std::fs::create_dir(&staging).with_context(|| format!("creating {}", staging.display()))?;
+        if let Err(e) = std::fs::create_dir(&staging) {
+            let e = anyhow::Error::from(e);
+            bail!(
+                "could not create the new run {} (nothing was created){}",
+                dir.display(),
+                match gans::files::advice_for(&e) {
+                    "" => format!(": {e}"),
+                    why => why.to_string(),
+                }
+            );
+        }
         let mut new_lock = None;
         let written = (|| -> Result<()> {
             // Marked first, so that a kill at any moment after leaves a folder that the next
@@ -403,7 +435,19 @@ impl RunFolder {
             Err(e)
         };
         if let Err(e) = written {
-            return abandon(e);
+            // The hidden folder is gone: name the run folder the user asked for.
+            let was = match dir.exists() {
+                true => "it is as it was",
+                false => "nothing was created",
+            };
+            let why = match gans::files::advice_for(&e) {
+                "" => format!(": {}", e.root_cause()),
+                why => why.to_string(),
+            };
+            return abandon(anyhow::anyhow!(
+                "could not write the new run {} ({was}){why}",
+                dir.display()
+            ));
         }
         // An empty folder is simply replaced; an old run (locked above) is marked, moved aside,
         // then deleted. A folder that appeared meanwhile is another command's: leave it.
@@ -566,6 +610,7 @@ impl RunFolder {
 
     /// The trainer of this run, rebuilt from its checkpoint with its own data, to train on.
     pub fn load_trainer(&self, device: Device) -> Result<(Trainer, RunInfo)> {
+        self.check_copy(true)?;
         let info = self.read_info()?;
         let data = info.dataset.load(Split::Train, device).with_context(|| {
             format!(
@@ -586,10 +631,44 @@ impl RunFolder {
         if info.dataset.is_generated() {
             return self.load_trainer(device);
         }
+        self.check_copy(false)?;
         let trainer = Trainer::load_without_data(self.checkpoint(), device)
             .with_context(|| format!("loading the run in {}", self.dir.display()))?;
         self.check_model(&trainer, &info)?;
         Ok((trainer, info))
+    }
+
+    /// `checkpoint/checkpoint.json` is a readable copy of the description inside
+    /// `checkpoint.safetensors`, which is what loading reads: an edit of the copy is never used.
+    /// Training on would overwrite it with the next checkpoint, so `train` refuses (`refuse`);
+    /// `sample` and `eval`, which write nothing there, say that the edit is not read.
+    fn check_copy(&self, refuse: bool) -> Result<()> {
+        let differences = gans::train::CheckpointMeta::edited_copy(self.checkpoint())?;
+        if differences.is_empty() {
+            return Ok(());
+        }
+        let copy = self.checkpoint().join("checkpoint.json");
+        let listed = differences
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n  ");
+        let what = format!(
+            "{} was edited: it differs from the checkpoint's own description (inside \
+             checkpoint.safetensors, which is what gans reads) in\n  {listed}\n",
+            copy.display()
+        );
+        ensure!(
+            !refuse,
+            "{what}checkpoint.json is only a readable copy, written again with every checkpoint, \
+             so training on would undo the edit. To change the learning rates, edit {} or pass \
+             --lr; to train on as the checkpoint is, delete {} (nothing was changed)",
+            self.dir.join("config.json").display(),
+            copy.display()
+        );
+        note!("gans: {what}The edit is not used: the samples come from the checkpoint as saved");
+        Ok(())
     }
 
     /// The checkpoint holds the model `run.json` names. When it does not, `config.json` (written
@@ -683,6 +762,31 @@ impl RunFolder {
             differences.join("\n  ")
         );
         Ok(((lr_g, lr_d) != (old_g, old_d)).then_some((lr_g, lr_d)))
+    }
+
+    /// What the folder holds for the user to look at, in words: the checkpoint and each figure
+    /// that is there (none before the first point of the history, at step `log_every`).
+    pub fn written(&self, trainer: &Trainer) -> String {
+        let mut names = vec!["checkpoint"];
+        names.extend(
+            [
+                "losses.svg",
+                "d.svg",
+                "samples.png",
+                "samples.svg",
+                "snapshots.gif",
+            ]
+            .into_iter()
+            .filter(|name| self.dir.join(name).is_file()),
+        );
+        match names.len() {
+            1 => format!(
+                "checkpoint (no figures yet: the loss curves and samples are drawn from step {}, \
+                 the first point of the history)",
+                trainer.config().log_every
+            ),
+            n => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+        }
     }
 
     /// The loss curves, D's (or the critic's) curves, samples and the snapshot GIF.

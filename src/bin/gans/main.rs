@@ -302,9 +302,9 @@ fn train(args: TrainArgs) -> Result<i32> {
     match ended? {
         Ended::Finished => {
             say!(
-                "gans: done: step {step} in {:.1} s of training; checkpoint, losses.svg, \
-                 samples and snapshots in {}",
+                "gans: done: step {step} in {:.1} s of training; {} in {}",
                 trainer.seconds(),
+                folder.written(&trainer),
                 folder.dir.display()
             );
             Ok(0)
@@ -372,17 +372,47 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
-    let mut config = config.with_remedies(&args.remedies.remedies())?;
+    let mut config = config
+        .with_remedies(&args.remedies.remedies())
+        .map_err(in_flag_terms)?;
     let target = match (args.steps, args.epochs) {
         (Some(steps), _) => steps,
         (None, Some(epochs)) => spec::steps_for_epochs(epochs, &config, &data)?,
         (None, None) => bail!("say how long to train: --steps N or --epochs N"),
     };
     config.snapshot_every = spec::snapshot_every(target, config.log_every);
-    let trainer = Trainer::new(config, data)?;
+    let trainer = Trainer::new(config, data).map_err(in_flag_terms)?;
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
     let folder = RunFolder::create(out, args.force, &run, &trainer)?;
     Ok((folder, trainer, run))
+}
+
+/// The library names the settings by their fields (`r1_gamma`, `Norm::Layer`), which a learner
+/// sets in a notebook; the flags set them here, so a refusal of a new run names the flags.
+const FLAG_TERMS: [(&str, &str); 8] = [
+    (
+        "give D Norm::Layer, Norm::None or spectral norm for r1_gamma > 0",
+        "add --spectral-norm to use --r1 (it takes batch norm out of D), or train wgan-gp, whose \
+         critic has layer norm",
+    ),
+    ("set diff_augment to false", "leave out --diff-augment"),
+    ("real_label = ", "--real-label "),
+    ("r1_gamma = ", "--r1 "),
+    ("ema = ", "--ema "),
+    ("lr_g = ", "--lr "),
+    ("lr_d = ", "--lr-d "),
+    ("a batch_size of", "a --batch-size of"),
+];
+
+fn in_flag_terms(e: anyhow::Error) -> anyhow::Error {
+    let text = format!("{e:#}");
+    let flags = FLAG_TERMS
+        .iter()
+        .fold(text.clone(), |t, (field, flag)| t.replace(field, flag));
+    match flags == text {
+        true => e,
+        false => anyhow::anyhow!(flags),
+    }
 }
 
 /// A learning rate ten times the paper's or more trains, if at all, only by luck: say so.
@@ -691,17 +721,34 @@ fn info(device_name: &str) -> Result<()> {
     let y = x.matmul(&x.transpose(0, 1)).trace().double_value(&[]);
     say!("check: trace(x xᵀ) of a 256×256 normal matrix on {device:?} = {y:.1} (≈ 65536)");
     say!("data folder: {}", data::data_dir().display());
-    for (name, file) in [
-        ("mnist", "mnist/0.json"),
-        ("fashion-mnist", "fashion-mnist/train-images-idx3-ubyte.gz"),
-        ("emoji", "emoji/emoji.json"),
-        ("fonts", "fonts"),
-    ] {
-        let path = data::data_dir().join(file);
-        let state = if path.exists() {
-            "installed"
-        } else {
-            "missing (run `make data`)"
+    // Each dataset is read, both splits, so that "installed" means "loads".
+    let checks: [(&str, fn(Split) -> Result<usize>); 4] = [
+        ("mnist", |split| {
+            Ok(data::mnist::load(split, Device::Cpu)?.len())
+        }),
+        ("fashion-mnist", |split| {
+            Ok(data::fashion_mnist::load(split, Device::Cpu)?.len())
+        }),
+        ("emoji", |split| {
+            let options = data::emoji::EmojiOptions::default();
+            Ok(data::emoji::load(split, &options, Device::Cpu)?.len())
+        }),
+        ("fonts", |split| {
+            let options = data::letters::LetterOptions::default();
+            Ok(data::letters::load(split, &options, Device::Cpu)?.len())
+        }),
+    ];
+    for (name, load) in checks {
+        let read = load(Split::Train).and_then(|train| Ok((train, load(Split::Test)?)));
+        let state = match (data::data_dir().join(name).exists(), read) {
+            (_, Ok((train, test))) => {
+                format!("installed ({train} training and {test} test examples read)")
+            }
+            (false, Err(_)) => "missing (run `make data`)".into(),
+            (true, Err(e)) => match format!("{e:#}") {
+                e if e.contains("make data") => format!("damaged: {e}"),
+                e => format!("damaged: {e}. Run `make data` again to install it afresh"),
+            },
         };
         say!("  {name:<14} {state}");
     }
