@@ -701,6 +701,9 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
     Ok(())
 }
 
+/// Reads one split of a dataset, and says how many examples it holds.
+type LoadSplit = fn(Split) -> Result<usize>;
+
 /// `gans info`: its whole report is its result, on stdout.
 fn info(device_name: &str) -> Result<()> {
     say!("gans {}", env!("CARGO_PKG_VERSION"));
@@ -722,7 +725,7 @@ fn info(device_name: &str) -> Result<()> {
     say!("check: trace(x xᵀ) of a 256×256 normal matrix on {device:?} = {y:.1} (≈ 65536)");
     say!("data folder: {}", data::data_dir().display());
     // Each dataset is read, both splits, so that "installed" means "loads".
-    let checks: [(&str, fn(Split) -> Result<usize>); 4] = [
+    let checks: [(&str, LoadSplit); 4] = [
         ("mnist", |split| {
             Ok(data::mnist::load(split, Device::Cpu)?.len())
         }),
