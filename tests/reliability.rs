@@ -832,3 +832,297 @@ fn many_samples_are_drawn_in_batches() {
     assert_eq!(bytes.len() - 10 - header_len, 600 * 28 * 28 * channels);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A disk that fills up while a run trains: the save that fails names the checkpoint file (not
+/// the hidden temporary one), says which step's checkpoint is kept, and that checkpoint loads at
+/// that step. The full disk is a 1.5 MB tmpfs where the machine lets a test mount one (as root,
+/// or in a user namespace with `unshare`); everywhere, a file-size limit (`ulimit -f`) makes the
+/// same write fail.
+#[test]
+fn a_full_disk_keeps_the_last_checkpoint_and_says_which() {
+    let dir = scratch("full");
+    let gans_bin = env!("CARGO_BIN_EXE_gans");
+    let kept_step = |message: &str| -> usize {
+        let at = message
+            .find("the checkpoint of step ")
+            .unwrap_or_else(|| panic!("no kept checkpoint named in:\n{message}"));
+        let rest = &message[at + "the checkpoint of step ".len()..];
+        rest[..rest.find(' ').unwrap()].parse().unwrap()
+    };
+
+    // A file-size limit: each checkpoint is larger than the last (its history grows), so one of
+    // them passes the limit set just above the first.
+    let run = dir.join("limited");
+    ok(&ring(&run, &["--steps", "20", "--checkpoint-every", "10"])
+        .output()
+        .unwrap());
+    let size = std::fs::metadata(run.join("checkpoint/checkpoint.safetensors"))
+        .unwrap()
+        .len();
+    let script = format!(
+        "ulimit -f {}; trap '' XFSZ; exec \"$0\" train --resume \"$1\" --steps 5000 \
+         --checkpoint-every 10",
+        (size + 3000) / 512
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script, gans_bin, run.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let message = text(&out.stderr);
+    refused(
+        &out,
+        &[
+            "could not write",
+            "checkpoint.safetensors",
+            "ulimit -f",
+            "is kept",
+        ],
+    );
+    assert!(!message.contains(".tmp-"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    let step = kept_step(&message);
+    assert!(step >= 20, "{message}");
+    assert_eq!(loads_at(&run), step, "{message}");
+    assert!(leftovers_in(&run.join("checkpoint")).is_empty());
+
+    // A real full disk, where a tmpfs can be mounted: the run is trained inside it, and copied
+    // out once the disk has filled, before the mount goes away with its namespace.
+    let copy = dir.join("copied");
+    let script = "mount -t tmpfs -o size=1500k tmpfs \"$1\" || exit 99; \
+                  \"$0\" train dcgan --dataset mnist --width 8 --device cpu --steps 2000 \
+                  --checkpoint-every 20 --out \"$1/run\" 2>\"$1/../stderr\"; \
+                  cp -r \"$1/run\" \"$2\"";
+    let mount = dir.join("disk");
+    std::fs::create_dir_all(&mount).unwrap();
+    let args = [
+        "-c",
+        script,
+        gans_bin,
+        mount.to_str().unwrap(),
+        copy.to_str().unwrap(),
+    ];
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut command = Command::new("unshare");
+    command.args(if root { &["-m"][..] } else { &["-rm"][..] });
+    match command.arg("sh").args(args).status() {
+        Ok(status) if status.code() != Some(99) && copy.exists() => {
+            let message = std::fs::read_to_string(dir.join("stderr")).unwrap();
+            assert!(message.contains("the disk is full"), "{message}");
+            assert!(!message.contains(".tmp-"), "{message}");
+            assert_eq!(loads_at(&copy), kept_step(&message), "{message}");
+        }
+        other => eprintln!(
+            "skipped the tmpfs half: this machine does not let the test mount one ({other:?}); \
+             the file-size limit above made the same write fail"
+        ),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Temporary files (`.NAME.tmp-…`) left in `dir`.
+fn leftovers_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+/// Advice is given only where it works: `--force` is suggested only for a folder it would
+/// replace; a run whose pictures changed is refused for the change, not for its batch size
+/// (which `--resume` cannot change); remedy flags are refused by their flags, not by the
+/// library's field names; `done:` lists only the files written.
+#[test]
+fn advice_works_where_it_is_given() {
+    let dir = scratch("advice");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+
+    // A folder of the user's: --force would refuse it, so it is not suggested.
+    let mine = dir.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("notes.txt"), "mine").unwrap();
+    let out = ring(&mine, &["--steps", "2"]).output().unwrap();
+    refused(&out, &["not a run folder", "--force would not replace it"]);
+    assert!(!text(&out.stderr).contains("pass --force"));
+    // A run holding a file of the user's: --resume, not --force.
+    let run = dir.join("run");
+    let short = train_folder(
+        "dcgan",
+        &data,
+        &run,
+        &["--batch-size", "16", "--steps", "3"],
+    );
+    ok(&short);
+    // Fewer than 10 steps: no figure yet, and `done:` does not claim one.
+    let said = text(&short.stdout);
+    assert!(said.contains("checkpoint (no figures yet"), "{said}");
+    assert!(!run.join("losses.svg").exists());
+    std::fs::write(run.join("notes.txt"), "mine").unwrap();
+    let out = train_folder("dcgan", &data, &run, &[]);
+    refused(&out, &["--resume", "--force would not replace it"]);
+    std::fs::remove_file(run.join("notes.txt")).unwrap();
+    let out = train_folder("dcgan", &data, &run, &[]);
+    refused(&out, &["pass --force to replace it"]);
+
+    // Pictures removed from the dataset: refused for the change.
+    for i in 0..16 {
+        std::fs::remove_file(data.join(format!("{i:03}.png"))).unwrap();
+    }
+    let out = gans(&["train", "--resume", run.to_str().unwrap(), "--steps", "6"]);
+    refused(
+        &out,
+        &[
+            "was trained on",
+            "24 examples",
+            "8 of",
+            "Put back the examples",
+        ],
+    );
+    assert!(!text(&out.stderr).contains("batch_size"));
+    assert_eq!(loads_at(&run), 3);
+
+    // Remedies refused by their flags.
+    let fresh = dir.join("fresh");
+    let out = train_folder("dcgan", &data, &fresh, &["--r1", "1"]);
+    refused(&out, &["add --spectral-norm to use --r1"]);
+    assert!(!text(&out.stderr).contains("Norm::"));
+    let out = train_folder("pix2pix", &data, &fresh, &["--diff-augment"]);
+    let message = text(&out.stderr);
+    assert!(
+        !message.contains("diff_augment") && !message.contains("panicked"),
+        "{message}"
+    );
+    let out = train_folder("dcgan", &data, &fresh, &["--ema", "1.5"]);
+    refused(&out, &["--ema 1.5"]);
+    let out = train_folder("dcgan", &data, &fresh, &["--real-label", "0.3"]);
+    refused(&out, &["--real-label 0.3"]);
+    assert!(!fresh.exists());
+
+    // Longer runs list the figures they drew.
+    let out = train_folder(
+        "dcgan",
+        &data,
+        &fresh,
+        &["--batch-size", "4", "--steps", "10"],
+    );
+    ok(&out);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("checkpoint, losses.svg, d.svg, samples.png"),
+        "{said}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `checkpoint/checkpoint.json` is a readable copy: an edit of it is refused by `train` (which
+/// would overwrite it), named by `sample` (which does not use it), and a copy of another step (a
+/// save cut short between the two files) is no edit.
+#[test]
+fn an_edited_checkpoint_copy_is_named_not_ignored() {
+    let dir = scratch("copy");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    ok(&train_folder("dcgan", &data, &run, &[]));
+    let copy = run.join("checkpoint/checkpoint.json");
+    let original = std::fs::read(&copy).unwrap();
+    edit_json(&copy, |v| v["config"]["batch_size"] = 8.into());
+    let out = gans(&["train", "--resume", run.to_str().unwrap(), "--steps", "4"]);
+    refused(
+        &out,
+        &["checkpoint.json was edited", "config.batch_size", "delete"],
+    );
+    assert_eq!(loads_at(&run), 2);
+    let out = sample_to(&run, &dir.join("s.png"), &[]);
+    ok(&out);
+    assert!(text(&out.stderr).contains("The edit is not used"));
+    // Of another step: a save cut short; training on mends it.
+    std::fs::write(&copy, &original).unwrap();
+    edit_json(&copy, |v| v["step"] = 1.into());
+    train_on(&run, 2, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Pictures are bounded before they are decoded: one whose header claims 100,000 × 100,000
+/// pixels in a few kilobytes (a decompression bomb) and one of 64 megapixels are skipped with
+/// the reason, and the rest train.
+#[test]
+fn pictures_too_large_to_decode_are_skipped_with_the_reason() {
+    use std::io::Write;
+    let dir = scratch("bomb");
+    let data = dir.join("pictures");
+    pictures(&data, 8, 28);
+    // A PNG whose header says `side`×`side` pixels, holding 10 rows of black, compressed.
+    let png = |path: &Path, side: u32| {
+        let chunk = |kind: &[u8], data: &[u8]| {
+            let mut crc = flate2::Crc::new();
+            crc.update(kind);
+            crc.update(data);
+            [
+                &(data.len() as u32).to_be_bytes()[..],
+                kind,
+                data,
+                &crc.sum().to_be_bytes(),
+            ]
+            .concat()
+        };
+        let mut header = side.to_be_bytes().repeat(2);
+        header.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut rows = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        for _ in 0..10 {
+            rows.write_all(&vec![0u8; 1 + side as usize * 3]).unwrap();
+        }
+        let file = [
+            &b"\x89PNG\r\n\x1a\n"[..],
+            &chunk(b"IHDR", &header),
+            &chunk(b"IDAT", &rows.finish().unwrap()),
+            &chunk(b"IEND", &[]),
+        ]
+        .concat();
+        std::fs::write(path, file).unwrap();
+    };
+    png(&data.join("bomb.png"), 100_000);
+    png(&data.join("large.png"), 8_000);
+    let run = dir.join("run");
+    let out = train_folder("dcgan", &data, &run, &[]);
+    ok(&out);
+    let message = text(&out.stderr);
+    assert!(
+        message.contains("100000×100000 pixels (10000 megapixels)")
+            && message.contains("decompression bomb")
+            && message.contains("8000×8000 pixels (64 megapixels)"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `gans info` reads each dataset: one that is there but does not load is "damaged", with the
+/// file and what to do, never "installed".
+#[test]
+fn info_reads_each_dataset() {
+    let dir = scratch("info");
+    std::fs::create_dir_all(dir.join("emoji")).unwrap();
+    std::fs::write(dir.join("emoji/emoji.json"), "not a catalogue").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gans"))
+        .args(["info", "--device", "cpu"])
+        .env("GANS_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    ok(&out);
+    let report = text(&out.stdout);
+    let line = |name: &str| {
+        report
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{report}"))
+            .to_string()
+    };
+    assert!(line("emoji").contains("damaged:"), "{report}");
+    assert!(line("emoji").contains("emoji.json"), "{report}");
+    assert!(
+        line("mnist").contains("missing (run `make data`)"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

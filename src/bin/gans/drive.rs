@@ -149,5 +149,7 @@ mod tests {
             err.contains("checkpoint of step 4 in") && !err.contains("--lr"),
             "{err}"
         );
+        drop(folder);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
