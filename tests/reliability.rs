@@ -884,14 +884,36 @@ fn a_full_disk_keeps_the_last_checkpoint_and_says_which() {
     assert!(step >= 20, "{message}");
     assert_eq!(loads_at(&run), step, "{message}");
     assert!(leftovers_in(&run.join("checkpoint")).is_empty());
+    // A new run whose first checkpoint passes the limit: nothing is created.
+    let new = dir.join("new");
+    let script = "ulimit -f 8; trap '' XFSZ; exec \"$0\" train vanilla --dataset ring \
+                  --device cpu --steps 5 --out \"$1\"";
+    let out = Command::new("sh")
+        .args(["-c", script, gans_bin, new.to_str().unwrap()])
+        .output()
+        .unwrap();
+    refused(
+        &out,
+        &[
+            "could not write the new run",
+            "nothing was created",
+            "ulimit -f",
+        ],
+    );
+    assert!(!new.exists() && leftovers(&new).is_empty());
 
     // A real full disk, where a tmpfs can be mounted: the run is trained inside it, and copied
     // out once the disk has filled, before the mount goes away with its namespace.
     let copy = dir.join("copied");
+    // Then, on the full disk, a sample; and once it is made read-only, a resume and a new run.
     let script = "mount -t tmpfs -o size=1500k tmpfs \"$1\" || exit 99; \
                   \"$0\" train dcgan --dataset mnist --width 8 --device cpu --steps 2000 \
                   --checkpoint-every 20 --out \"$1/run\" 2>\"$1/../stderr\"; \
-                  cp -r \"$1/run\" \"$2\"";
+                  cp -r \"$1/run\" \"$2\"; \
+                  \"$0\" sample --checkpoint \"$1/run\" --out \"$1/s.png\" 2>\"$1/../sample\"; \
+                  mount -o remount,ro \"$1\"; \
+                  \"$0\" train --resume \"$1/run\" --steps 2000 2>\"$1/../resume\"; \
+                  \"$0\" train vanilla --dataset ring --steps 5 --out \"$1/new\" 2>\"$1/../new\"";
     let mount = dir.join("disk");
     std::fs::create_dir_all(&mount).unwrap();
     let args = [
@@ -910,6 +932,23 @@ fn a_full_disk_keeps_the_last_checkpoint_and_says_which() {
             assert!(message.contains("the disk is full"), "{message}");
             assert!(!message.contains(".tmp-"), "{message}");
             assert_eq!(loads_at(&copy), kept_step(&message), "{message}");
+            let said = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+            let sample = said("sample");
+            assert!(
+                sample.contains("could not write") && sample.contains("the disk is full"),
+                "{sample}"
+            );
+            for name in ["resume", "new"] {
+                let message = said(name);
+                assert!(
+                    message.contains("the disk is mounted read-only"),
+                    "{message}"
+                );
+                assert!(
+                    !message.contains(".new-") && !message.contains("panicked"),
+                    "{message}"
+                );
+            }
         }
         other => eprintln!(
             "skipped the tmpfs half: this machine does not let the test mount one ({other:?}); \
@@ -1124,5 +1163,239 @@ fn info_reads_each_dataset() {
         line("mnist").contains("missing (run `make data`)"),
         "{report}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A copy of the run folder `run` at `to`, for one case to damage.
+fn copy_run(run: &Path, to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to.join("checkpoint")).unwrap();
+    for name in ["run.json", "config.json", "losses.svg", "samples.png"] {
+        std::fs::copy(run.join(name), to.join(name)).unwrap();
+    }
+    for name in ["checkpoint.safetensors", "checkpoint.json"] {
+        std::fs::copy(
+            run.join("checkpoint").join(name),
+            to.join("checkpoint").join(name),
+        )
+        .unwrap();
+    }
+    to.to_path_buf()
+}
+
+/// Paths, links and odd files, as a hostile user makes them. Each case either works or is
+/// refused in words that name the file and what to do; none panics or hangs (a pipe named like
+/// a picture used to block the reader forever, a link loop was followed 40 folders deep), and
+/// nothing of the user's changes.
+#[test]
+fn paths_links_and_odd_files() {
+    use std::os::unix::fs::symlink;
+    let dir = scratch("odd");
+    let data = dir.join("pictures");
+    pictures(&data, 24, 28);
+    let run = dir.join("run");
+    ok(&train_folder("dcgan", &data, &run, &["--steps", "12"]));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    // Folders of pictures with one odd entry: skipped with the reason (`Some`), or read
+    // (`None`); the other pictures train either way.
+    let with_odd = |name: &str, make: &dyn Fn(&Path)| -> String {
+        let folder = dir.join(name);
+        pictures(&folder, 8, 28);
+        make(&folder);
+        let out = train_folder("dcgan", &folder, &dir.join(format!("{name}-run")), &[]);
+        ok(&out);
+        text(&out.stderr)
+    };
+    let pipe = |f: &Path| {
+        let path = std::ffi::CString::new(s(&f.join("zz.png"))).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+    };
+    let cases: [(&str, &dyn Fn(&Path), Option<&str>); 6] = [
+        (
+            "pipe",
+            &pipe,
+            Some("zz.png: not a file (a pipe, socket or device)"),
+        ),
+        ("loop", &|f| symlink(".", f.join("self")).unwrap(), None),
+        (
+            "broken",
+            &|f| symlink("/nowhere.png", f.join("zz.png")).unwrap(),
+            Some("(a broken link?)"),
+        ),
+        (
+            "empty",
+            &|f| std::fs::write(f.join("zz.png"), b"").unwrap(),
+            Some("zz.png: not a readable image"),
+        ),
+        (
+            "misnamed",
+            &|f| std::fs::rename(f.join("000.png"), f.join("000.jpg")).unwrap(),
+            None,
+        ),
+        (
+            "dot",
+            &|f| pictures(&f.join("tiny.png"), 1, 1),
+            Some("1×1 is too small to make a 28×28 image"),
+        ),
+    ];
+    for (name, make, reason) in cases {
+        let said = with_odd(name, make);
+        match reason {
+            Some(reason) => assert!(said.contains(reason), "{name}: {said}"),
+            None => assert!(!said.contains("skipped"), "{name}: {said}"),
+        }
+    }
+    // Upper-case extensions are pictures too.
+    let upper = dir.join("upper");
+    pictures(&upper, 8, 28);
+    for i in 0..8 {
+        let old = upper.join(format!("{i:03}.png"));
+        std::fs::rename(&old, old.with_extension("PNG")).unwrap();
+    }
+    ok(&train_folder("dcgan", &upper, &dir.join("upper-run"), &[]));
+
+    // Odd files in a run folder. `losses.svg` a folder: the checkpoint is saved, the figure
+    // cannot be, and the message says which.
+    let odd = copy_run(&run, &dir.join("figure"));
+    std::fs::remove_file(odd.join("losses.svg")).unwrap();
+    std::fs::create_dir(odd.join("losses.svg")).unwrap();
+    let out = gans(&["train", "--resume", &s(&odd), "--steps", "20"]);
+    refused(
+        &out,
+        &[
+            "the checkpoint of step 20 is saved",
+            "not every figure",
+            "losses.svg",
+        ],
+    );
+    assert_eq!(loads_at(&odd), 20);
+    // `samples.png` a link to a file of the user's: the link is replaced, the file is not.
+    let odd = copy_run(&run, &dir.join("linked"));
+    let mine = dir.join("mine.txt");
+    std::fs::write(&mine, "mine").unwrap();
+    std::fs::remove_file(odd.join("samples.png")).unwrap();
+    symlink(&mine, odd.join("samples.png")).unwrap();
+    train_on(&odd, 10, &[]);
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+    // A folder where a file of the run belongs, and damaged checkpoints.
+    let folder_at = |name: &str, at: &str| {
+        let odd = copy_run(&run, &dir.join(name));
+        let _ = std::fs::remove_file(odd.join(at));
+        std::fs::create_dir(odd.join(at)).unwrap();
+        odd
+    };
+    let resume = |odd: &Path| gans(&["train", "--resume", &s(odd), "--steps", "20"]);
+    refused(
+        &resume(&folder_at("lock", ".lock")),
+        &["the lock file gans keeps", "move it away"],
+    );
+    refused(
+        &resume(&folder_at("config", "config.json")),
+        &["the run's config", "move it away"],
+    );
+    refused(
+        &resume(&folder_at("info", "run.json")),
+        &["its run.json is not a file"],
+    );
+    let damaged = |name: &str, bytes: &[u8]| {
+        let odd = copy_run(&run, &dir.join(name));
+        std::fs::write(odd.join("checkpoint/checkpoint.safetensors"), bytes).unwrap();
+        refused(
+            &resume(&odd),
+            &["checkpoint.safetensors is damaged", "Restore it"],
+        );
+        let out = sample_to(&odd, &dir.join(format!("{name}.png")), &[]);
+        refused(&out, &["checkpoint.safetensors is damaged"]);
+    };
+    damaged("zero", b"");
+    damaged("noise", &[7u8; 100]);
+    // A header that claims 2^62 bytes: refused before anything is allocated.
+    damaged("claims", &[&(1u64 << 62).to_le_bytes()[..], b"{}"].concat());
+
+    // Paths.
+    refused(
+        &gans(&["train", "--resume", &s(&mine), "--steps", "20"]),
+        &["it is a file, not a folder"],
+    );
+    let missing = dir.join("missing");
+    refused(
+        &sample_to(&missing, &dir.join("m.png"), &[]),
+        &["it cannot be read"],
+    );
+    refused(
+        &ring(&mine.join("run"), &["--steps", "2"]).output().unwrap(),
+        &["a folder above it is a file"],
+    );
+    refused(
+        &ring(Path::new("."), &["--steps", "2"]).output().unwrap(),
+        &["does not name a folder"],
+    );
+    symlink(&run, dir.join("link")).unwrap();
+    refused(
+        &ring(&dir.join("link"), &["--steps", "2", "--force"])
+            .output()
+            .unwrap(),
+        &["is a link"],
+    );
+    ok(&ring(&dir.join("ünï côdé run"), &["--steps", "2"])
+        .output()
+        .unwrap());
+    refused(
+        &ring(&dir.join("long"), &["--steps", "99999999999"])
+            .output()
+            .unwrap(),
+        &["--steps 99999999999 is more than gans trains in one run"],
+    );
+    refused(
+        &gans(&["train", "--resume", &s(&run), "--steps", "99999999999"]),
+        &["--steps 99999999999: more than gans trains in one run"],
+    );
+    symlink(&data, dir.join("data-link")).unwrap();
+    refused(
+        &sample_to(&run, &dir.join("data-link/x.png"), &[]),
+        &["lies inside the dataset folder"],
+    );
+    refused(
+        &train_folder("dcgan", &data, &dir.join("data-link/run"), &[]),
+        &["is or lies inside the dataset folder"],
+    );
+    let around = dir.join("figure/../run/samples.png");
+    refused(
+        &sample_to(&run, &around, &[]),
+        &["samples.png in the run folder"],
+    );
+    let one = dir.join("one");
+    pictures(&one, 1, 28);
+    refused(
+        &train_folder("dcgan", &one, &dir.join("one-run"), &["--batch-size", "8"]),
+        &["(1 example)", "use a --batch-size of at most 1"],
+    );
+    // GANS_DATA_DIR: a file is named; empty is the default.
+    let with_data_dir = |value: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_gans"))
+            .args([
+                "train",
+                "dcgan",
+                "--dataset",
+                "mnist",
+                "--width",
+                "8",
+                "--device",
+                "cpu",
+            ])
+            .args(["--batch-size", "4", "--steps", "2", "--out"])
+            .arg(dir.join(format!("mnist-{}", value.as_os_str().len())))
+            .env("GANS_DATA_DIR", value)
+            .output()
+            .unwrap()
+    };
+    refused(
+        &with_data_dir(&mine),
+        &["GANS_DATA_DIR is set to", "which is not a folder"],
+    );
+    ok(&with_data_dir(Path::new("")));
+    // The run and the pictures are as they were.
+    assert_eq!(loads_at(&run), 12);
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 24);
     std::fs::remove_dir_all(&dir).unwrap();
 }

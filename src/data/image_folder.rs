@@ -92,9 +92,11 @@ pub fn load(
         folder.display()
     );
     let mut files = Vec::new();
-    walk(folder, &mut files).with_context(|| format!("listing {}", folder.display()))?;
-    files.sort();
     let mut skipped = Skipped::default();
+    let mut seen = std::collections::HashSet::new();
+    walk(folder, &mut files, &mut skipped, &mut seen)
+        .with_context(|| format!("listing {}", folder.display()))?;
+    files.sort();
     let mut images: Vec<PathBuf> = Vec::new();
     for path in files {
         let ext = path
@@ -155,13 +157,30 @@ pub fn load(
     ))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The files below `dir`, links followed. A folder reached twice (a link back up the tree) is
+/// read once; what is neither a file nor a folder (a pipe, which would block the reader
+/// forever; a socket; a device; a broken link) is skipped with the reason.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    skipped: &mut Skipped,
+    seen: &mut std::collections::HashSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !seen.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else {
-            out.push(path);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => walk(&path, out, skipped, seen)?,
+            Ok(m) if m.is_file() => out.push(path),
+            Ok(_) => skipped.0.push((
+                path,
+                "not a file (a pipe, socket or device): only picture files are read".into(),
+            )),
+            Err(e) => skipped
+                .0
+                .push((path, format!("cannot open: {e} (a broken link?)"))),
         }
     }
     Ok(())

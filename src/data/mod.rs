@@ -244,7 +244,7 @@ impl ExactSizeIterator for Batches {
 
 /// The folder holding the installed data files: `$GANS_DATA_DIR` if set, else this crate's `data/`.
 pub fn data_dir() -> PathBuf {
-    match std::env::var_os("GANS_DATA_DIR") {
+    match std::env::var_os("GANS_DATA_DIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"),
     }
@@ -257,6 +257,14 @@ pub(crate) fn unit_to_symmetric(images: Tensor) -> Tensor {
 
 /// The error for a data file that setup should have installed.
 pub(crate) fn missing_file(path: &std::path::Path, what: &str) -> anyhow::Error {
+    let dir = data_dir();
+    if std::env::var_os("GANS_DATA_DIR").is_some_and(|d| !d.is_empty()) && !dir.is_dir() {
+        return anyhow::anyhow!(
+            "{what} not found: GANS_DATA_DIR is set to {}, which is not a folder. Set it to the \
+             folder that `make data` filled, or unset it to use the repository's data/",
+            dir.display()
+        );
+    }
     anyhow::anyhow!(
         "{what} not found: {} does not exist. Run `make data` in the repository (or `make test`, \
          which installs it too), or set GANS_DATA_DIR to a folder that holds it",

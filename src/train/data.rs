@@ -117,10 +117,11 @@ pub(crate) fn check_data(config: &TrainConfig, data: &TrainData) -> Result<()> {
     );
     ensure!(
         sampled || config.batch_size <= len,
-        "batch_size {} is larger than {} ({len} examples), so not one batch can be drawn: use \
+        "batch_size {} is larger than {} ({len} example{}), so not one batch can be drawn: use \
          a batch_size of at most {len} (the papers use 64 or 128)",
         config.batch_size,
-        info.name
+        info.name,
+        if len == 1 { "" } else { "s" }
     );
     Ok(())
 }

@@ -142,7 +142,11 @@ fn lock(dir: &Path) -> Result<std::sync::Arc<std::fs::File>> {
         .open(&path)
         .map_err(anyhow::Error::from)
         .map_err(|e| match gans::files::advice_for(&e) {
-            "" => e.context(format!("opening the lock {}", path.display())),
+            "" => e.context(format!(
+                "opening {}, the lock file gans keeps in a run folder while a command uses it: \
+                 if something else has that name, move it away",
+                path.display()
+            )),
             why => anyhow::anyhow!(
                 "gans cannot write in {}{why} (it writes the run's checkpoints and a lock file \
                  there; `gans sample` and `gans eval` only read a run). Nothing was changed",
@@ -205,6 +209,10 @@ impl RunFolder {
         );
         let exists = match std::fs::symlink_metadata(dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => bail!(
+                "--out {shown}: a folder above it is a file, so the run cannot be made there: \
+                 choose another --out"
+            ),
             Err(e) => return Err(e).with_context(|| format!("--out {shown}: cannot read it")),
             Ok(m) if m.is_dir() => true,
             Ok(m) => {
@@ -526,8 +534,14 @@ impl RunFolder {
         };
         ensure!(
             dir.join("run.json").is_file(),
-            "{} is not a run folder written by `gans train` (it has no run.json)",
-            path.display()
+            "{} is not a run folder written by `gans train` ({})",
+            path.display(),
+            match std::fs::metadata(&dir) {
+                Ok(m) if !m.is_dir() => "it is a file, not a folder".to_string(),
+                Err(e) => format!("it cannot be read: {e}"),
+                Ok(_) if dir.join("run.json").exists() => "its run.json is not a file".into(),
+                Ok(_) => "it has no run.json".into(),
+            }
         );
         ensure!(
             has_checkpoint(&dir.join("checkpoint")),
@@ -733,7 +747,12 @@ impl RunFolder {
         let shown = path.display();
         let text = match std::fs::read_to_string(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            read => read.with_context(|| format!("reading {shown}"))?,
+            read => read.with_context(|| {
+                format!(
+                    "reading {shown}, the run's config: if it is not the file gans wrote, move it \
+                     away (it is written again from the checkpoint, which holds the config)"
+                )
+            })?,
         };
         let undo = format!(
             "Put back the checkpoint's values, or delete {shown} (it is written again from the \

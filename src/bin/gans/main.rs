@@ -380,6 +380,12 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
         (None, Some(epochs)) => spec::steps_for_epochs(epochs, &config, &data)?,
         (None, None) => bail!("say how long to train: --steps N or --epochs N"),
     };
+    let max = gans::train::MAX_STEPS;
+    ensure!(
+        target <= max,
+        "--steps {target} is more than gans trains in one run ({max}): give a smaller number \
+         (the course's runs take 1,000 to 20,000 steps)"
+    );
     config.snapshot_every = spec::snapshot_every(target, config.log_every);
     let trainer = Trainer::new(config, data).map_err(in_flag_terms)?;
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
@@ -503,6 +509,17 @@ fn resume(
                 dir.display()
             ),
         })?;
+    }
+    let max = gans::train::MAX_STEPS;
+    for (flag, value) in [
+        ("--steps", args.steps),
+        ("--checkpoint-every", args.checkpoint_every),
+    ] {
+        ensure!(
+            value.is_none_or(|v| v <= max),
+            "{flag} {}: more than gans trains in one run ({max}); give a smaller number",
+            value.unwrap_or_default()
+        );
     }
     let steps = args.steps.filter(|&s| s != run.target_steps);
     let every = args.checkpoint_every.filter(|&e| e != run.checkpoint_every);
