@@ -1166,6 +1166,9 @@ fn info_reads_each_dataset() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Makes an odd entry in a folder of pictures.
+type Make = dyn Fn(&Path);
+
 /// A copy of the run folder `run` at `to`, for one case to damage.
 fn copy_run(run: &Path, to: &Path) -> PathBuf {
     std::fs::create_dir_all(to.join("checkpoint")).unwrap();
@@ -1210,7 +1213,7 @@ fn paths_links_and_odd_files() {
         let path = std::ffi::CString::new(s(&f.join("zz.png"))).unwrap();
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
     };
-    let cases: [(&str, &dyn Fn(&Path), Option<&str>); 6] = [
+    let cases: [(&str, &Make, Option<&str>); 6] = [
         (
             "pipe",
             &pipe,
