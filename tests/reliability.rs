@@ -1167,7 +1167,7 @@ fn info_reads_each_dataset() {
 }
 
 /// Makes an odd entry in a folder of pictures.
-type Make = dyn Fn(&Path);
+type Make<'a> = dyn Fn(&Path) + 'a;
 
 /// A copy of the run folder `run` at `to`, for one case to damage.
 fn copy_run(run: &Path, to: &Path) -> PathBuf {
@@ -1213,7 +1213,7 @@ fn paths_links_and_odd_files() {
         let path = std::ffi::CString::new(s(&f.join("zz.png"))).unwrap();
         assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
     };
-    let cases: [(&str, &Make, Option<&str>); 6] = [
+    let cases: [(&str, &Make<'_>, Option<&str>); 6] = [
         (
             "pipe",
             &pipe,
