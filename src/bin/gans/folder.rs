@@ -194,6 +194,19 @@ fn foreign_entries(dir: &Path) -> Result<Vec<String>> {
     Ok(foreign)
 }
 
+/// What a path is, in words, from its own metadata (a link is not followed).
+fn kind_of(m: &std::fs::Metadata) -> &'static str {
+    if m.is_symlink() {
+        "a link"
+    } else if m.is_dir() {
+        "a folder"
+    } else if m.is_file() {
+        "a file"
+    } else {
+        "a device, pipe or socket"
+    }
+}
+
 impl RunFolder {
     /// Checks, before anything is deleted or written, that a new run may go to `dir`:
     /// - a folder's name (not `.` or `..`), never a file, a link or a device, never a folder that
@@ -215,19 +228,11 @@ impl RunFolder {
             ),
             Err(e) => return Err(e).with_context(|| format!("--out {shown}: cannot read it")),
             Ok(m) if m.is_dir() => true,
-            Ok(m) => {
-                let kind = if m.is_symlink() {
-                    "a link"
-                } else if m.is_file() {
-                    "a file"
-                } else {
-                    "not a folder (a device, pipe or socket)"
-                };
-                anyhow::bail!(
-                    "--out {shown} is {kind}, not a folder: choose another --out (--force replaces \
-                     only a run folder written by `gans train`)"
-                )
-            }
+            Ok(m) => anyhow::bail!(
+                "--out {shown} is {}, not a folder: choose another --out (--force replaces only a \
+                 run folder written by `gans train`)",
+                kind_of(&m)
+            ),
         };
         if let Some(data) = data {
             let (out, data) = (resolved(dir), resolved(data));
@@ -312,19 +317,11 @@ impl RunFolder {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
             Err(e) => return Err(e).with_context(|| format!("--out {shown}: cannot read it")),
             Ok(m) if m.is_file() => true,
-            Ok(m) => {
-                let kind = if m.is_symlink() {
-                    "a link"
-                } else if m.is_dir() {
-                    "a folder"
-                } else {
-                    "not a file (a device, pipe or socket)"
-                };
-                anyhow::bail!(
-                    "--out {shown} is {kind}, not a file: choose another --out (--force replaces \
-                     only a file; nothing was written)"
-                )
-            }
+            Ok(m) => anyhow::bail!(
+                "--out {shown} is {}, not a file: choose another --out (--force replaces only a \
+                 file; nothing was written)",
+                kind_of(&m)
+            ),
         };
         let path = resolved(out);
         for (folder, what) in data {
