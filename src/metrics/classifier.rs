@@ -8,6 +8,7 @@
 //! label accuracy. Scores from different feature networks are not comparable: these are
 //! "FID-like", not FID.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -177,14 +178,17 @@ impl Classifier {
             {
                 return Ok(classifier);
             }
-            eprintln!(
+            // Not eprintln!, which panics when stderr is closed (`gans eval … 2>&- `).
+            let _ = writeln!(
+                std::io::stderr(),
                 "gans: the cached classifier {} is stale (other data or recipe): retraining",
                 weights.display()
             );
         }
         let classifier = Self::train(train, test, epochs, 0)?;
         classifier.save(&weights, &meta_path)?;
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "gans: trained the {name} classifier in {:.0} s, test accuracy {:.2} %, cached in {}",
             classifier.meta.train_seconds,
             100.0 * classifier.meta.test_accuracy,
