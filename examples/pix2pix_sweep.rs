@@ -2,13 +2,16 @@
 //! pairs, for the paper's 70×70 PatchGAN and for PatchGANs sized for 64×64 images, with and
 //! without the paper's jitter, against the L1-only baseline.
 //!
-//! `cargo run --release --example pix2pix_sweep -- [--steps N] [--only NAME,NAME]`
+//! `cargo run --release --example pix2pix_sweep -- [--steps N] [--only NAME,NAME] [--seeds 0,1,2]`
 //!
 //! Every variant trains notebook 05's CPU settings (U-Net and PatchGAN width 16, batch 16, λ = 100,
-//! Adam 2e-4) from seed 0 and is scored by `metrics::image::translation_scores` with the emoji
-//! classifier: pixel scores, the Fréchet distance of the outputs' features to the targets', and
-//! sharpness, saturation and checkerboard energy beside the targets' own. Triplet grids go to
-//! `target/pix2pix_sweep/NAME.png`.
+//! Adam 2e-4) from each seed (0 unless `--seeds` says) and is scored by
+//! `metrics::image::translation_scores` with the emoji classifier: pixel scores, the Fréchet
+//! distance of the outputs' features to the targets', sharpness, saturation and checkerboard
+//! energy, and the edge contrast at the targets' edges and the noise in their flat regions,
+//! each beside the targets' own. Each trained model is scored twice: as the paper samples (batch
+//! statistics, dropout on: `batch`) and with running statistics, dropout off (`running`).
+//! Triplet grids go to `target/pix2pix_sweep/NAME-sSEED-MODE.png`.
 mod args;
 
 use std::time::Instant;
@@ -17,6 +20,7 @@ use anyhow::Result;
 use gans::metrics::{classifier, image};
 use gans::models::unet::Upsample;
 use gans::prelude::*;
+use gans::train::Statistics;
 
 struct Variant {
     name: &'static str,
@@ -32,6 +36,13 @@ fn main() -> Result<()> {
     let args = args::Args::from_env();
     let steps = args.steps(2000)?;
     let only = args.only();
+    let seeds: Vec<u64> = match args.value("--seeds") {
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()?,
+        None => vec![0],
+    };
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
         adversarial,
@@ -63,42 +74,55 @@ fn main() -> Result<()> {
         {
             continue;
         }
-        let config = TrainConfig::pix2pix(
-            UnetConfig {
-                image_size: 64,
-                in_channels: 1,
-                out_channels: 3,
-                width: 16,
-                dropout: 0.5,
-                upsample: if v.resize {
-                    Upsample::Resize
-                } else {
-                    Upsample::Transposed
+        for &seed in &seeds {
+            let config = TrainConfig::pix2pix(
+                UnetConfig {
+                    image_size: 64,
+                    in_channels: 1,
+                    out_channels: 3,
+                    width: 16,
+                    dropout: 0.5,
+                    upsample: if v.resize {
+                        Upsample::Resize
+                    } else {
+                        Upsample::Transposed
+                    },
                 },
-            },
-            PatchGanConfig {
-                in_channels: 4,
-                width: 16,
-                layers: v.layers,
-            },
-        )
-        .batch_size(16)
-        .adversarial(v.adversarial)
-        .jitter(v.jitter)
-        .seed(0)
-        .quiet()
-        .snapshot_every(0);
-        let start = Instant::now();
-        let train = paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?;
-        let mut t = Trainer::new(config, train)?;
-        t.train(steps)?;
-        let seconds = start.elapsed().as_secs_f64();
-        tch::manual_seed(0);
-        let out = t.translate_all(&test.inputs)?;
-        let scores = image::translation_scores(&out, &test.targets, Some(&emoji_c))?;
-        println!("{:<16} {seconds:>5.0} s  {scores}", v.name);
-        compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?
-            .save(format!("target/pix2pix_sweep/{}.png", v.name))?;
+                PatchGanConfig {
+                    in_channels: 4,
+                    width: 16,
+                    layers: v.layers,
+                },
+            )
+            .batch_size(16)
+            .adversarial(v.adversarial)
+            .jitter(v.jitter)
+            .seed(seed)
+            .quiet()
+            .snapshot_every(0);
+            let start = Instant::now();
+            let train = paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?;
+            let mut t = Trainer::new(config, train)?;
+            t.train(steps)?;
+            let seconds = start.elapsed().as_secs_f64();
+            for (mode, statistics) in [
+                ("batch", Statistics::Batch),
+                ("running", Statistics::Running),
+            ] {
+                t.statistics = statistics;
+                tch::manual_seed(0);
+                let out = t.translate_all(&test.inputs)?;
+                let scores = image::translation_scores(&out, &test.targets, Some(&emoji_c))?;
+                println!(
+                    "{:<16} seed {seed} {mode:<7} {seconds:>5.0} s  {scores}",
+                    v.name
+                );
+                compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?.save(format!(
+                    "target/pix2pix_sweep/{}-s{seed}-{mode}.png",
+                    v.name
+                ))?;
+            }
+        }
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! - What the adversarial term is for, each measured on a set of images alone so that outputs
 //!   are read beside the targets' own value: [`sharpness`] (high-frequency energy),
 //!   [`saturation`] (colour), [`checkerboard`] (the period-2 pattern of transposed convolutions).
+//! - Scores that tell crisp edges from speckle, measured where the targets have edges and where
+//!   they are flat: [`edge_contrast`] and [`flat_noise`].
 //! - [`translation_scores`] gathers them, with a Fréchet distance in a classifier's features.
 
 use anyhow::{Result, ensure};
@@ -129,6 +131,102 @@ pub fn checkerboard(images: &Tensor) -> Result<f64> {
     Ok(mixed.abs().mean(Kind::Double).double_value(&[]))
 }
 
+/// Luminance (ITU-R BT.601) of images on the [0, 1] scale, `[N, 1, H, W]`; grey images as they are.
+fn luminance(x: &Tensor) -> Tensor {
+    match x.size()[1] {
+        3 => {
+            let w = Tensor::from_slice(&[0.299f64, 0.587, 0.114])
+                .to_device(x.device())
+                .view([1, 3, 1, 1]);
+            (x * w).sum_dim_intlist(1, true, Kind::Double)
+        }
+        _ => x.mean_dim(1, true, Kind::Double),
+    }
+}
+
+/// Central differences across and down of `[N, C, H, W]`, on the inner `H − 2 × W − 2` pixels.
+fn gradients(x: &Tensor) -> (Tensor, Tensor) {
+    let (h, w) = (x.size()[2], x.size()[3]);
+    let inner = |t: Tensor, dim: i64| t.narrow(dim, 1, if dim == 2 { h - 2 } else { w - 2 });
+    let gx = (x.narrow(3, 2, w - 2) - x.narrow(3, 0, w - 2)) / 2.0;
+    let gy = (x.narrow(2, 2, h - 2) - x.narrow(2, 0, h - 2)) / 2.0;
+    (inner(gx, 2), inner(gy, 3))
+}
+
+/// A target pixel is on an edge where its luminance changes by at least this much per pixel
+/// (a step of 0.2 on the [0, 1] scale, such as an outline on a fill).
+const EDGE: f64 = 0.1;
+
+/// A target pixel is flat where no channel changes by more than this per pixel within two
+/// pixels of it.
+const FLAT: f64 = 0.02;
+
+/// Edge contrast, measured where the targets have edges: the outputs' luminance gradient along
+/// each target edge's normal (the projection `∇O · ∇T / |∇T|`), averaged over the target's edge
+/// pixels, and beside it the targets' own gradient there (`|∇T|`). A blurred output has less
+/// contrast at the edge; an edge in the wrong place has little; noise, whose gradient points
+/// every way, adds nothing on average (unlike [`sharpness`], which any noise raises). Outputs
+/// as crisp as the targets and in place score the targets' value.
+pub fn edge_contrast(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
+    check(outputs, targets)?;
+    let targets = targets.to_device(outputs.device());
+    ensure!(
+        outputs.size()[2] >= 3 && outputs.size()[3] >= 3,
+        "edge_contrast needs images of at least 3×3, got {:?}",
+        outputs.size()
+    );
+    let (ox, oy) = gradients(&luminance(&to_unit(outputs)));
+    let (tx, ty) = gradients(&luminance(&to_unit(&targets)));
+    let magnitude = (&tx * &tx + &ty * &ty).sqrt();
+    let edges = magnitude.ge(EDGE).to_kind(Kind::Double);
+    let count = edges.sum(Kind::Double).double_value(&[]);
+    ensure!(
+        count > 0.0,
+        "the targets have no edge (no luminance step of {} or more per pixel): edge contrast \
+         needs targets with outlines",
+        2.0 * EDGE
+    );
+    let along = (ox * &tx + oy * &ty) / magnitude.clamp_min(1e-12);
+    let mean_at_edges = |t: &Tensor| (t * &edges).sum(Kind::Double).double_value(&[]) / count;
+    Ok((mean_at_edges(&along), mean_at_edges(&magnitude)))
+}
+
+/// Colour noise in flat regions: where the targets are flat (no channel changes by more than 0.02
+/// per pixel within two pixels), the mean absolute difference of each output pixel from the
+/// mean of its 3×3 neighbourhood, per channel; beside it the targets' own value there (near 0).
+/// Speckle raises it; blur does not, since a flat region stays flat when blurred. Read it with
+/// [`edge_contrast`]: crisp edges and clean fills both, as the targets have them.
+pub fn flat_noise(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
+    check(outputs, targets)?;
+    let targets = targets.to_device(outputs.device());
+    ensure!(
+        outputs.size()[2] >= 3 && outputs.size()[3] >= 3,
+        "flat_noise needs images of at least 3×3, got {:?}",
+        outputs.size()
+    );
+    let (o, t) = (to_unit(outputs), to_unit(&targets));
+    let (tx, ty) = gradients(&t);
+    // The largest change of any channel, then of any pixel within two pixels.
+    let change = tx.abs().maximum(&ty.abs()).amax([1], true);
+    let near = change.max_pool2d([5, 5], [1, 1], [2, 2], [1, 1], false);
+    let flat = near.le(FLAT).to_kind(Kind::Double);
+    let count = flat.sum(Kind::Double).double_value(&[]);
+    ensure!(
+        count > 0.0,
+        "the targets have no flat region: flat_noise needs targets with plain fills"
+    );
+    let residual = |x: &Tensor| {
+        let (h, w) = (x.size()[2], x.size()[3]);
+        let local = x.avg_pool2d([3, 3], [1, 1], [0, 0], false, true, None::<i64>);
+        (x.narrow(2, 1, h - 2).narrow(3, 1, w - 2) - local)
+            .abs()
+            .mean_dim(1, true, Kind::Double)
+    };
+    let mean_at_flat =
+        |x: &Tensor| (residual(x) * &flat).sum(Kind::Double).double_value(&[]) / count;
+    Ok((mean_at_flat(&o), mean_at_flat(&t)))
+}
+
 /// Every score of a translation model on held-out pairs: pixel scores against the targets, and
 /// texture scores of the outputs beside the targets' own.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +243,10 @@ pub struct TranslationScores {
     pub saturation: (f64, f64),
     /// [`checkerboard`] of the outputs and of the targets.
     pub checkerboard: (f64, f64),
+    /// [`edge_contrast`] of the outputs and of the targets, at the targets' edges.
+    pub edges: (f64, f64),
+    /// [`flat_noise`] of the outputs and of the targets, in the targets' flat regions.
+    pub flat_noise: (f64, f64),
 }
 
 /// Scores `outputs` against `targets` (both `[N, C, H, W]` in [−1, 1]); with a classifier for
@@ -171,6 +273,9 @@ pub fn translation_scores(
         sharpness: (sharpness(outputs)?, sharpness(&targets)?),
         saturation: (saturation(outputs)?, saturation(&targets)?),
         checkerboard: (checkerboard(outputs)?, checkerboard(&targets)?),
+        // Targets without edges or flat fills (noise) have no such score.
+        edges: edge_contrast(outputs, &targets).unwrap_or((f64::NAN, f64::NAN)),
+        flat_noise: flat_noise(outputs, &targets).unwrap_or((f64::NAN, f64::NAN)),
     })
 }
 
@@ -193,6 +298,11 @@ impl std::fmt::Display for TranslationScores {
             self.saturation.1,
             self.checkerboard.0,
             self.checkerboard.1
+        )?;
+        write!(
+            f,
+            ", edge contrast {:.4} ({:.4}), flat noise {:.4} ({:.4})",
+            self.edges.0, self.edges.1, self.flat_noise.0, self.flat_noise.1
         )
     }
 }
@@ -253,6 +363,51 @@ mod tests {
         let s = translation_scores(&x, &x, None).unwrap();
         assert_eq!(s.sharpness.0, s.sharpness.1);
         assert!(s.to_string().contains("checkerboard"), "{s}");
+    }
+
+    /// A filled disc with a dark outline on white, `[n, 3, 32, 32]` in [−1, 1].
+    fn discs(n: i64) -> Tensor {
+        let cpu = (Kind::Float, Device::Cpu);
+        let i = Tensor::arange(32, cpu) - 15.5;
+        let r = (i.view([32, 1]).square() + i.view([1, 32]).square()).sqrt();
+        let inside: Tensor = r.le(10.0).to_kind(Kind::Float);
+        let outline: Tensor = r.le(12.0).to_kind(Kind::Float) - &inside;
+        let fill = Tensor::from_slice(&[1.0f32, 0.8, -0.6]).view([3, 1, 1]);
+        let background: Tensor = 1.0 - &inside - &outline;
+        let picture: Tensor = background + fill * &inside - &outline;
+        picture.unsqueeze(0).repeat([n, 1, 1, 1])
+    }
+
+    /// Edge contrast falls with blur and with an edge out of place, but not with noise; flat
+    /// noise rises with noise, not with blur.
+    #[test]
+    fn edge_contrast_and_flat_noise_tell_blur_from_speckle() {
+        tch::manual_seed(0);
+        let targets = discs(4);
+        let blurred = targets.avg_pool2d([3, 3], [1, 1], [1, 1], false, false, None::<i64>);
+        let speckled = (&targets + Tensor::randn(targets.size(), (Kind::Float, Device::Cpu)) * 0.2)
+            .clamp(-1.0, 1.0);
+        let shifted = targets.roll([3], [3]);
+        let (same, own) = edge_contrast(&targets, &targets).unwrap();
+        assert!((same - own).abs() < 1e-9 && own > 0.2, "{same} {own}");
+        let (blur, _) = edge_contrast(&blurred, &targets).unwrap();
+        let (noise, _) = edge_contrast(&speckled, &targets).unwrap();
+        let (moved, _) = edge_contrast(&shifted, &targets).unwrap();
+        assert!(
+            blur < 0.8 * own && moved < 0.5 * own,
+            "{blur} {moved} {own}"
+        );
+        assert!((noise - own).abs() < 0.15 * own, "{noise} {own}");
+        let (clean, own_noise) = flat_noise(&targets, &targets).unwrap();
+        assert!(clean < 1e-9 && own_noise < 1e-9);
+        let (blur_noise, _) = flat_noise(&blurred, &targets).unwrap();
+        let (speckle_noise, _) = flat_noise(&speckled, &targets).unwrap();
+        assert!(
+            blur_noise < 1e-3 && speckle_noise > 0.05,
+            "{blur_noise} {speckle_noise}"
+        );
+        let s = translation_scores(&blurred, &targets, None).unwrap();
+        assert!(s.to_string().contains("edge contrast"), "{s}");
     }
 
     #[test]
