@@ -12,6 +12,9 @@
 //! each beside the targets' own. Each trained model is scored twice: as the paper samples (batch
 //! statistics, dropout on: `batch`) and with running statistics, dropout off (`running`).
 //! Triplet grids go to `target/pix2pix_sweep/NAME-sSEED-MODE.png`.
+//!
+//! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
+//! instead of edges → emoji: the input carries the colours, so the translation is well posed.
 mod args;
 
 use std::time::Instant;
@@ -30,6 +33,8 @@ struct Variant {
     jitter: bool,
     /// The decoder's upsampling: resize-convolution instead of the paper's transposed one.
     resize: bool,
+    /// Sample from a moving average of G's weights (β = 0.999), as notebook 06's remedy does.
+    ema: bool,
 }
 
 fn main() -> Result<()> {
@@ -49,6 +54,11 @@ fn main() -> Result<()> {
         layers,
         jitter,
         resize,
+        ema: false,
+    };
+    let averaged = |name, adversarial, layers| Variant {
+        ema: true,
+        ..variant(name, adversarial, layers, false, true)
     };
     let variants = [
         variant("l1", false, 3, false, false),
@@ -62,10 +72,22 @@ fn main() -> Result<()> {
         variant("patch70-resize", true, 3, false, true),
         variant("patch34-resize", true, 2, false, true),
         variant("patch16-resize", true, 1, false, true),
+        averaged("l1-resize-ema", false, 1),
+        averaged("patch16-resize-ema", true, 1),
+        averaged("patch34-resize-ema", true, 2),
     ];
     let dev = device();
     let faces = EmojiOptions::faces();
-    let test = paired::edges_to(&emoji::load(Split::Test, &faces, dev)?, 64)?;
+    let vendors = args.value("--task").is_some_and(|t| t == "vendors");
+    let pairs = |split| -> Result<paired::PairedDataset> {
+        match vendors {
+            true => emoji::vendor_pairs(split, &faces, false, dev),
+            false => paired::edges_to(&emoji::load(split, &faces, dev)?, 64),
+        }
+    };
+    let in_channels = if vendors { 3 } else { 1 };
+    let task = if vendors { "vendors-" } else { "" };
+    let test = pairs(Split::Test)?;
     let emoji_c = classifier::emoji(dev)?;
     for v in variants {
         if only
@@ -78,7 +100,7 @@ fn main() -> Result<()> {
             let config = TrainConfig::pix2pix(
                 UnetConfig {
                     image_size: 64,
-                    in_channels: 1,
+                    in_channels,
                     out_channels: 3,
                     width: 16,
                     dropout: 0.5,
@@ -89,7 +111,7 @@ fn main() -> Result<()> {
                     },
                 },
                 PatchGanConfig {
-                    in_channels: 4,
+                    in_channels: in_channels + 3,
                     width: 16,
                     layers: v.layers,
                 },
@@ -98,10 +120,11 @@ fn main() -> Result<()> {
             .adversarial(v.adversarial)
             .jitter(v.jitter)
             .seed(seed)
+            .ema(v.ema.then_some(0.999))
             .quiet()
             .snapshot_every(0);
             let start = Instant::now();
-            let train = paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?;
+            let train = pairs(Split::Train)?;
             let mut t = Trainer::new(config, train)?;
             t.train(steps)?;
             let seconds = start.elapsed().as_secs_f64();
@@ -118,7 +141,7 @@ fn main() -> Result<()> {
                     v.name
                 );
                 compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?.save(format!(
-                    "target/pix2pix_sweep/{}-s{seed}-{mode}.png",
+                    "target/pix2pix_sweep/{task}{}-s{seed}-{mode}.png",
                     v.name
                 ))?;
             }

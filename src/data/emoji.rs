@@ -124,63 +124,19 @@ pub fn load_from(
     options: &EmojiOptions,
     device: Device,
 ) -> Result<Dataset> {
-    anyhow::ensure!(
-        options.size >= 4 && options.size <= 256,
-        "emoji size {} is not supported: use 4 to 256",
-        options.size
-    );
-    anyhow::ensure!(
-        !options.vendors.is_empty(),
-        "no emoji vendor chosen: use Google, Twitter or both"
-    );
-    for name in &options.categories {
-        anyhow::ensure!(
-            CATEGORIES.contains(&name.as_str()),
-            "unknown emoji category `{name}`; the categories are: {}",
-            CATEGORIES.join(", ")
-        );
-    }
-    let catalogue = folder.join("emoji.json");
-    if !catalogue.exists() {
-        return Err(missing_file(&catalogue, "emoji catalogue"));
-    }
-    let text =
-        std::fs::read(&catalogue).with_context(|| format!("reading {}", catalogue.display()))?;
-    let entries: Vec<Entry> = serde_json::from_slice(&text).with_context(|| {
-        format!(
-            "{} is not a valid emoji catalogue; run `make data` to reinstall it",
-            catalogue.display()
-        )
-    })?;
-
+    check_options(options)?;
     // (path, label) of every picture wanted, in catalogue order.
     let mut wanted: Vec<(PathBuf, i64)> = Vec::new();
-    for entry in &entries {
-        let Some(label) = CATEGORIES.iter().position(|c| *c == entry.category) else {
-            anyhow::bail!(
-                "{}: unknown category `{}`",
-                catalogue.display(),
-                entry.category
-            );
-        };
-        if !options.categories.is_empty() && !options.categories.contains(&entry.category) {
-            continue;
-        }
+    for (label, images) in catalogue(folder, options)? {
         for &vendor in &options.vendors {
-            let has = |google: bool, twitter: bool| {
-                if vendor == Vendor::Google {
-                    google
-                } else {
-                    twitter
-                }
-            };
             let dir = folder.join(vendor.folder());
-            if has(entry.has_img_google, entry.has_img_twitter) {
-                wanted.push((dir.join(&entry.image), label as i64));
-            }
-            for v in entry.skin_variations.values() {
-                if has(v.has_img_google, v.has_img_twitter) {
-                    wanted.push((dir.join(&v.image), label as i64));
+            for (image, has_google, has_twitter) in &images {
+                let has = match vendor {
+                    Vendor::Google => has_google,
+                    Vendor::Twitter => has_twitter,
+                };
+                if *has {
+                    wanted.push((dir.join(image), label));
                 }
             }
         }
@@ -199,18 +155,7 @@ pub fn load_from(
         return Err(missing_file(missing, "emoji picture"));
     }
     let paths: Vec<PathBuf> = chosen.iter().map(|(p, _)| p.clone()).collect();
-    let mut pixels = Vec::with_capacity(paths.len() * (options.size * options.size * 3) as usize);
-    for (path, result) in paths.iter().zip(read_parallel(&paths, |p| {
-        super::with_picture(p, |image| Ok(square(&image, options.size, false)))
-    })) {
-        let bytes = result.map_err(|why| {
-            anyhow::anyhow!(
-                "{}: {why}; run `make data` to reinstall the emoji",
-                path.display()
-            )
-        })?;
-        pixels.extend_from_slice(&bytes);
-    }
+    let pixels = pictures(&paths, options.size)?;
     let labels: Vec<i64> = chosen.iter().map(|(_, l)| *l).collect();
     let subset = if options.categories.is_empty() {
         "all".to_string()
@@ -222,6 +167,158 @@ pub fn load_from(
         images: bytes_to_images(&pixels, labels.len(), 3, options.size).to_device(device),
         labels: Some(Tensor::from_slice(&labels).to_device(device)),
         class_names: CATEGORIES.iter().map(|c| c.to_string()).collect(),
+    })
+}
+
+/// The options name a size, vendors and categories that exist.
+fn check_options(options: &EmojiOptions) -> Result<()> {
+    anyhow::ensure!(
+        options.size >= 4 && options.size <= 256,
+        "emoji size {} is not supported: use 4 to 256",
+        options.size
+    );
+    anyhow::ensure!(
+        !options.vendors.is_empty(),
+        "no emoji vendor chosen: use Google, Twitter or both"
+    );
+    for name in &options.categories {
+        anyhow::ensure!(
+            CATEGORIES.contains(&name.as_str()),
+            "unknown emoji category `{name}`; the categories are: {}",
+            CATEGORIES.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// One emoji of the catalogue: its label, and its pictures (the base emoji, then its skin
+/// tones), each with whether Google and Twitter draw it.
+type Emoji = (i64, Vec<(String, bool, bool)>);
+
+/// Every emoji of the catalogue in `folder` that `options.categories` keeps, in catalogue order.
+fn catalogue(folder: &Path, options: &EmojiOptions) -> Result<Vec<Emoji>> {
+    let catalogue = folder.join("emoji.json");
+    if !catalogue.exists() {
+        return Err(missing_file(&catalogue, "emoji catalogue"));
+    }
+    let text =
+        std::fs::read(&catalogue).with_context(|| format!("reading {}", catalogue.display()))?;
+    let entries: Vec<Entry> = serde_json::from_slice(&text).with_context(|| {
+        format!(
+            "{} is not a valid emoji catalogue; run `make data` to reinstall it",
+            catalogue.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for entry in &entries {
+        let Some(label) = CATEGORIES.iter().position(|c| *c == entry.category) else {
+            anyhow::bail!(
+                "{}: unknown category `{}`",
+                catalogue.display(),
+                entry.category
+            );
+        };
+        if !options.categories.is_empty() && !options.categories.contains(&entry.category) {
+            continue;
+        }
+        let mut images = vec![(
+            entry.image.clone(),
+            entry.has_img_google,
+            entry.has_img_twitter,
+        )];
+        images.extend(
+            entry
+                .skin_variations
+                .values()
+                .map(|v| (v.image.clone(), v.has_img_google, v.has_img_twitter)),
+        );
+        out.push((label as i64, images));
+    }
+    Ok(out)
+}
+
+/// The pictures at `paths` as `size × size` RGB bytes, channels last, one after another.
+fn pictures(paths: &[PathBuf], size: u32) -> Result<Vec<u8>> {
+    let mut pixels = Vec::with_capacity(paths.len() * (size * size * 3) as usize);
+    for (path, result) in paths.iter().zip(read_parallel(paths, |p| {
+        super::with_picture(p, |image| Ok(square(&image, size, false)))
+    })) {
+        let bytes = result.map_err(|why| {
+            anyhow::anyhow!(
+                "{}: {why}; run `make data` to reinstall the emoji",
+                path.display()
+            )
+        })?;
+        pixels.extend_from_slice(&bytes);
+    }
+    Ok(pixels)
+}
+
+/// The same emoji drawn by both vendors, as pairs: Google's picture the input, Twitter's the
+/// target (`twitter_to_google` swaps them). Only emoji that both vendors draw, skin tones
+/// included, in catalogue order; every tenth pair is `Test`, as in [`load`]. `options.vendors`
+/// is not used. A well-posed translation: the input carries the colours and the shapes, and
+/// the model learns the other vendor's style.
+pub fn vendor_pairs(
+    split: Split,
+    options: &EmojiOptions,
+    twitter_to_google: bool,
+    device: Device,
+) -> Result<super::paired::PairedDataset> {
+    let folder = data_dir().join("emoji");
+    vendor_pairs_from(&folder, split, options, twitter_to_google, device)
+}
+
+/// [`vendor_pairs`] from a folder holding `emoji.json` and `<vendor>/*.png`.
+pub fn vendor_pairs_from(
+    folder: &Path,
+    split: Split,
+    options: &EmojiOptions,
+    twitter_to_google: bool,
+    device: Device,
+) -> Result<super::paired::PairedDataset> {
+    let both = EmojiOptions {
+        vendors: vec![Vendor::Google, Vendor::Twitter],
+        ..options.clone()
+    };
+    check_options(&both)?;
+    let (google, twitter) = (folder.join("google"), folder.join("twitter"));
+    let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for (_, images) in catalogue(folder, &both)? {
+        for (image, has_google, has_twitter) in images {
+            if has_google && has_twitter {
+                pairs.push((google.join(&image), twitter.join(&image)));
+            }
+        }
+    }
+    let chosen: Vec<(PathBuf, PathBuf)> = pairs
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| split.holds(*i, 10))
+        .map(|(_, p)| p)
+        .collect();
+    anyhow::ensure!(
+        !chosen.is_empty(),
+        "no emoji of the chosen categories is drawn by both vendors"
+    );
+    let (inputs, targets): (Vec<PathBuf>, Vec<PathBuf>) = match twitter_to_google {
+        false => chosen.into_iter().unzip(),
+        true => chosen.into_iter().map(|(g, t)| (t, g)).unzip(),
+    };
+    let n = inputs.len();
+    let read = |paths: &[PathBuf]| -> Result<Tensor> {
+        let pixels = pictures(paths, options.size)?;
+        Ok(bytes_to_images(&pixels, n, 3, options.size).to_device(device))
+    };
+    let direction = if twitter_to_google {
+        "twitter→google"
+    } else {
+        "google→twitter"
+    };
+    Ok(super::paired::PairedDataset {
+        name: format!("emoji {direction}/{}", split.name()),
+        inputs: read(&inputs)?,
+        targets: read(&targets)?,
     })
 }
 
@@ -250,11 +347,14 @@ mod tests {
         .unwrap();
         for vendor in ["google", "twitter"] {
             std::fs::create_dir_all(dir.join(vendor)).unwrap();
-            for name in (0..12)
+            // Red tells the emoji apart, green the vendor.
+            let green = if vendor == "google" { 0 } else { 255 };
+            for (i, name) in (0..12)
                 .map(|i| format!("e{i}.png"))
                 .chain(["e1-s.png".to_string()])
+                .enumerate()
             {
-                image::RgbaImage::from_pixel(8, 8, image::Rgba([0, 0, 0, 255]))
+                image::RgbaImage::from_pixel(8, 8, image::Rgba([i as u8 * 20, green, 0, 255]))
                     .save(dir.join(vendor).join(name))
                     .unwrap();
             }
@@ -279,6 +379,29 @@ mod tests {
             "only Smileys & Emotion (label 0): {labels:?}"
         );
         assert_eq!(train.class_names.len(), CATEGORIES.len());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Pairs hold the same emoji by both vendors (one only Google draws is left out), Google's
+    /// as the input unless the direction is swapped, split one in ten as the pictures are.
+    #[test]
+    fn vendor_pairs_match_the_same_emoji() {
+        let dir = crate::data::test_dir("emoji-pairs");
+        fixture(&dir);
+        let options = EmojiOptions::default().size(8);
+        let train = vendor_pairs_from(&dir, Split::Train, &options, false, Device::Cpu).unwrap();
+        let test = vendor_pairs_from(&dir, Split::Test, &options, false, Device::Cpu).unwrap();
+        // e1 … e11 and e1's skin tone: 12 pairs, the tenth is test.
+        assert_eq!((train.len(), test.len()), (11, 1));
+        let channel = |t: &Tensor, c: i64| {
+            t.select(1, c)
+                .mean_dim(&[1i64, 2][..], false, tch::Kind::Float)
+        };
+        assert_eq!(channel(&train.inputs, 0), channel(&train.targets, 0));
+        assert!(channel(&train.inputs, 1).max().double_value(&[]) < -0.99);
+        assert!(channel(&train.targets, 1).min().double_value(&[]) > 0.99);
+        let swapped = vendor_pairs_from(&dir, Split::Train, &options, true, Device::Cpu).unwrap();
+        assert_eq!(swapped.inputs, train.targets);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

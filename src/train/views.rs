@@ -5,9 +5,11 @@ use anyhow::{Context, Result, ensure};
 use tch::{Kind, Tensor};
 
 use super::data::TrainData;
+use super::progress::thousands;
 use super::trainer::Trainer;
 use crate::data::toy2d::ModeReport;
-use crate::viz::{Animation, ImageGrid, LineChart, animation, compare, image_grid};
+use crate::viz::captioned;
+use crate::viz::{Animation, ImageGrid, LineChart, compare, image_grid};
 
 /// How to walk from one noise vector to another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,14 @@ fn triplet_tiles(inputs: &Tensor, outputs: &Tensor, targets: &Tensor) -> Tensor 
     stacked.reshape([size[0] * 3, size[2], size[3], size[4]])
 }
 
+/// A chart's note on its smoothing: curves drawn smoothed say so, with the weight.
+fn smoothed(smoothing: f64) -> String {
+    match smoothing > 0.0 {
+        true => format!("smoothed (EMA weight {smoothing})"),
+        false => "not smoothed".into(),
+    }
+}
+
 impl Trainer {
     /// The loss curves (see [`super::History`] for how to read them); for Pix2Pix, G's GAN term
     /// and L1 apart ([`super::History::pix2pix_loss_chart`]).
@@ -106,7 +116,9 @@ impl Trainer {
         } else {
             self.history.loss_chart(smoothing)
         };
-        Ok(chart.title_suffix(&self.title()))
+        Ok(chart
+            .title_suffix(&self.title())
+            .title_suffix(&smoothed(smoothing)))
     }
 
     /// D(x) and D(G(z)), or the critic's Wasserstein estimate.
@@ -116,7 +128,16 @@ impl Trainer {
             self.config.adversarial,
             "this run has no discriminator (adversarial = false, L1 only): look at losses() instead"
         );
-        Ok(self.history.d_chart(smoothing).title_suffix(&self.title()))
+        let chart = self.history.d_chart(smoothing);
+        // D's outputs are probabilities: the axis shows all of 0 to 1, so that 0.9 looks
+        // confident and 0.5 undecided at a glance.
+        let chart = match self.history.wasserstein.is_empty() {
+            true => chart.y_range(0.0, 1.0),
+            false => chart,
+        };
+        Ok(chart
+            .title_suffix(&self.title())
+            .title_suffix(&smoothed(smoothing)))
     }
 
     /// Both players' gradient norms.
@@ -212,6 +233,11 @@ impl Trainer {
             .iter()
             .map(|s| from_bytes(&s.samples))
             .collect();
+        let captions: Vec<String> = self
+            .snapshots
+            .iter()
+            .map(|s| format!("step {}", thousands(s.step as i64)))
+            .collect();
         if let (true, Some(targets)) = (
             self.config.model.model().reconstructs(),
             self.fixed.condition_or_target.as_ref(),
@@ -220,10 +246,47 @@ impl Trainer {
                 .iter()
                 .map(|outputs| triplet_tiles(&self.fixed.input, outputs, targets))
                 .collect();
-            return animation(&triplets, 12, Self::scale(targets), delay_ms);
+            return captioned(
+                &triplets,
+                &captions,
+                &[],
+                12,
+                Self::scale(targets),
+                delay_ms,
+            );
         }
         let n = frames[0].size()[0] as usize;
-        animation(&frames, self.per_row(n), Self::scale(&frames[0]), delay_ms)
+        let classes = self.config.model.n_classes() as usize;
+        if classes > 0 && n.is_multiple_of(classes) {
+            // The fixed labels cycle through the classes; shown as class_grid shows them, a
+            // row per class, named on the left.
+            let k = (n / classes) as i64;
+            let order: Vec<i64> = (0..classes as i64)
+                .flat_map(|c| (0..k).map(move |j| j * classes as i64 + c))
+                .collect();
+            let order = Tensor::from_slice(&order);
+            let by_class: Vec<Tensor> = frames
+                .iter()
+                .map(|f| f.index_select(0, &order.to_device(f.device())))
+                .collect();
+            let names = self.class_names();
+            return captioned(
+                &by_class,
+                &captions,
+                &names,
+                k as usize,
+                Self::scale(&frames[0]),
+                delay_ms,
+            );
+        }
+        captioned(
+            &frames,
+            &captions,
+            &[],
+            self.per_row(n),
+            Self::scale(&frames[0]),
+            delay_ms,
+        )
     }
 
     /// Toy model: snapshot `i` as a scatter over the true modes (negative `i` counts from the end).
@@ -502,6 +565,42 @@ mod tests {
         );
     }
 
+    /// A conditional model's GIF shows its frames as class_grid does, a row per class (named
+    /// in a band on the left, where the font is installed), under a caption with the step.
+    #[test]
+    fn a_conditional_gif_has_a_row_per_class() {
+        let mut t = digits(4);
+        t.train(2).unwrap();
+        let gif = t.snapshots_gif(100).unwrap();
+        let decoded = image::load_from_memory(&gif.gif).unwrap().to_rgb8();
+        // 8 fixed samples, 4 classes: 4 rows of 2 tiles of 28 + 2 pixels, twice enlarged.
+        let (grid_w, grid_h) = (2 * (2 * 30 + 2), 2 * (4 * 30 + 2));
+        let band = crate::viz::caption_band();
+        assert_eq!(decoded.height(), grid_h + band);
+        match band {
+            0 => assert_eq!(decoded.width(), grid_w),
+            _ => assert!(decoded.width() > grid_w, "no band for the class names"),
+        }
+        // The samples of class c (fixed labels cycle 0, 1, 2, 3) are row c of the frame.
+        let fixed = t.fixed_samples().unwrap();
+        let row_one = crate::viz::image_grid(
+            &fixed.index_select(0, &Tensor::from_slice(&[1i64, 5])),
+            2,
+            2,
+        )
+        .unwrap();
+        let row = image::load_from_memory(&row_one.png).unwrap().to_rgb8();
+        let (x0, y0) = (decoded.width() - grid_w, band + 2 * 30);
+        let close = (4..60).all(|dy| {
+            (4..row.width() - 4).all(|dx| {
+                let a = row.get_pixel(dx, dy).0[0] as i32;
+                let b = decoded.get_pixel(x0 + dx, y0 + dy).0[0] as i32;
+                (a - b).abs() <= 24
+            })
+        });
+        assert!(close, "row 1 of the GIF is not class 1's samples");
+    }
+
     #[test]
     fn class_morph_and_snapshot_rows() {
         let mut t = digits(4);
@@ -629,10 +728,11 @@ mod tests {
         t.train(4).unwrap();
         let gif = t.snapshots_gif(100).unwrap();
         let decoded = image::load_from_memory(&gif.gif).unwrap();
-        // n_fixed = 6 pairs → 18 tiles, 12 to a row: 2 rows of 66-pixel tiles.
+        // n_fixed = 6 pairs → 18 tiles, 12 to a row: 2 rows of 66-pixel tiles, below the band
+        // that says the step.
         assert_eq!(
             (decoded.width(), decoded.height()),
-            (12 * 66 + 2, 2 * 66 + 2)
+            (12 * 66 + 2, 2 * 66 + 2 + crate::viz::caption_band())
         );
         let svg = t.losses(0.0).unwrap().to_svg().unwrap();
         assert!(

@@ -11,7 +11,9 @@ mod animation;
 mod chart;
 mod grid;
 
-pub use animation::{Animation, animation};
+#[cfg(test)]
+pub(crate) use animation::caption_band;
+pub use animation::{Animation, animation, captioned};
 pub use chart::LineChart;
 pub use grid::{ImageGrid, compare, image_grid};
 
