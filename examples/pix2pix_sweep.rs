@@ -14,7 +14,9 @@
 //! Triplet grids go to `target/pix2pix_sweep/NAME-sSEED-MODE.png`.
 //!
 //! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
-//! instead of edges → emoji: the input carries the colours, so the translation is well posed.
+//! instead of edges → emoji; `--task shrunk4` on each emoji shrunk to 16×16 and enlarged back
+//! (input) and the emoji itself (target), super-resolution. In both the input carries the
+//! colours.
 mod args;
 
 use std::time::Instant;
@@ -78,15 +80,16 @@ fn main() -> Result<()> {
     ];
     let dev = device();
     let faces = EmojiOptions::faces();
-    let vendors = args.value("--task").is_some_and(|t| t == "vendors");
+    let task = args.value("--task").unwrap_or_default();
     let pairs = |split| -> Result<paired::PairedDataset> {
-        match vendors {
-            true => emoji::vendor_pairs(split, &faces, false, dev),
-            false => paired::edges_to(&emoji::load(split, &faces, dev)?, 64),
+        match task.as_str() {
+            "vendors" => emoji::vendor_pairs(split, &faces, false, dev),
+            "shrunk4" => paired::shrunk_to(&emoji::load(split, &faces, dev)?, 4),
+            _ => paired::edges_to(&emoji::load(split, &faces, dev)?, 64),
         }
     };
-    let in_channels = if vendors { 3 } else { 1 };
-    let task = if vendors { "vendors-" } else { "" };
+    let in_channels = if task.is_empty() { 1 } else { 3 };
+    let task = if task.is_empty() { task } else { format!("{task}-") };
     let test = pairs(Split::Test)?;
     let emoji_c = classifier::emoji(dev)?;
     for v in variants {

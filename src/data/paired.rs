@@ -171,6 +171,28 @@ pub fn edges_to(data: &Dataset, size: u32) -> Result<PairedDataset> {
     })
 }
 
+/// Pairs (each picture shrunk `factor` times and enlarged back → the picture) from any dataset:
+/// super-resolution, at the dataset's own size. The input keeps the colours and the layout and
+/// loses the detail (averaged over `factor × factor` blocks, then bilinearly enlarged), so the
+/// only uncertain part of the answer is the fine detail: where L1 alone paints a blur.
+pub fn shrunk_to(data: &Dataset, factor: i64) -> Result<PairedDataset> {
+    let [_, h, w] = data.image_shape();
+    anyhow::ensure!(
+        factor >= 2 && h % factor == 0 && w % factor == 0,
+        "shrink factor {factor} must be 2 or more and divide the images' {h}×{w}"
+    );
+    let targets = data.images.shallow_clone();
+    let inputs = targets
+        .avg_pool2d([factor, factor], [factor, factor], [0, 0], false, true, None::<i64>)
+        .upsample_bilinear2d([h, w], false, None, None)
+        .clamp(-1.0, 1.0);
+    Ok(PairedDataset {
+        name: format!("{}×-shrunk→{}", factor, data.name),
+        inputs,
+        targets,
+    })
+}
+
 /// The paper's random jitter, applied to a batch of pairs: both images of a pair get the same
 /// resize (×1.125), random crop and left-right flip; each pair gets its own crop and flip.
 pub fn jitter(inputs: &Tensor, targets: &Tensor, rng: &mut impl Rng) -> Result<(Tensor, Tensor)> {
@@ -219,6 +241,34 @@ pub fn split_halves(image: &DynamicImage) -> (DynamicImage, DynamicImage) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The input keeps a picture's colours and loses its detail: a plain picture comes back as
+    /// it was, a pixel checkerboard as its flat mean; the size is kept.
+    #[test]
+    fn shrunk_pairs_keep_the_colours_and_lose_the_detail() {
+        let cpu = (tch::Kind::Float, Device::Cpu);
+        let i = Tensor::arange(16, (tch::Kind::Int64, Device::Cpu));
+        let board = ((i.view([16, 1]) + i.view([1, 16])).remainder(2) * 2 - 1)
+            .to_kind(tch::Kind::Float)
+            .view([1, 1, 16, 16])
+            .repeat([1, 3, 1, 1]);
+        let plain = Tensor::full([1, 3, 16, 16], 0.4, cpu);
+        let images = Tensor::cat(&[&plain, &board], 0);
+        let data = Dataset {
+            name: "tests".into(),
+            images: images.shallow_clone(),
+            labels: None,
+            class_names: vec![],
+        };
+        let pairs = shrunk_to(&data, 4).unwrap();
+        assert_eq!(pairs.inputs.size(), [2, 3, 16, 16]);
+        assert_eq!(pairs.targets, images);
+        let most = |t: Tensor| t.abs().max().double_value(&[]);
+        assert!(most(pairs.inputs.get(0) - plain.get(0)) < 1e-6);
+        assert!(most(pairs.inputs.get(1)) < 1e-6, "the checkerboard's mean is 0");
+        assert!(pairs.name.contains("tests"));
+        assert!(shrunk_to(&data, 3).is_err());
+    }
     use rand::SeedableRng;
     use tch::Kind;
 
