@@ -89,7 +89,11 @@ fn main() -> Result<()> {
         }
     };
     let in_channels = if task.is_empty() { 1 } else { 3 };
-    let task = if task.is_empty() { task } else { format!("{task}-") };
+    let prefix = if task.is_empty() {
+        String::new()
+    } else {
+        format!("{task}-")
+    };
     let test = pairs(Split::Test)?;
     let emoji_c = classifier::emoji(dev)?;
     for v in variants {
@@ -144,7 +148,7 @@ fn main() -> Result<()> {
                     v.name
                 );
                 compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?.save(format!(
-                    "target/pix2pix_sweep/{task}{}-s{seed}-{mode}.png",
+                    "target/pix2pix_sweep/{prefix}{}-s{seed}-{mode}.png",
                     v.name
                 ))?;
             }
