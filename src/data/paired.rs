@@ -183,7 +183,14 @@ pub fn shrunk_to(data: &Dataset, factor: i64) -> Result<PairedDataset> {
     );
     let targets = data.images.shallow_clone();
     let inputs = targets
-        .avg_pool2d([factor, factor], [factor, factor], [0, 0], false, true, None::<i64>)
+        .avg_pool2d(
+            [factor, factor],
+            [factor, factor],
+            [0, 0],
+            false,
+            true,
+            None::<i64>,
+        )
         .upsample_bilinear2d([h, w], false, None, None)
         .clamp(-1.0, 1.0);
     Ok(PairedDataset {
@@ -265,7 +272,10 @@ mod tests {
         assert_eq!(pairs.targets, images);
         let most = |t: Tensor| t.abs().max().double_value(&[]);
         assert!(most(pairs.inputs.get(0) - plain.get(0)) < 1e-6);
-        assert!(most(pairs.inputs.get(1)) < 1e-6, "the checkerboard's mean is 0");
+        assert!(
+            most(pairs.inputs.get(1)) < 1e-6,
+            "the checkerboard's mean is 0"
+        );
         assert!(pairs.name.contains("tests"));
         assert!(shrunk_to(&data, 3).is_err());
     }

@@ -457,6 +457,39 @@ pub fn label_accuracy(classifier: &Classifier, images: &Tensor, labels: &Tensor)
         .double_value(&[]))
 }
 
+/// [`label_accuracy`] class by class: for each class asked for (in order, named as the
+/// classifier names them), the share of its images the classifier assigns to it. A class never
+/// asked for is left out.
+pub fn label_accuracy_by_class(
+    classifier: &Classifier,
+    images: &Tensor,
+    labels: &Tensor,
+) -> Result<Vec<(String, f64)>> {
+    ensure!(
+        images.dim() == 4 && labels.size() == [images.size()[0]],
+        "label_accuracy_by_class needs one label per image: images {:?}, labels {:?}",
+        images.size(),
+        labels.size()
+    );
+    let predicted = Vec::<i64>::try_from(classifier.predict(images)?.to_device(Device::Cpu))?;
+    let asked = Vec::<i64>::try_from(labels.to_device(Device::Cpu).to_kind(Kind::Int64))?;
+    let names = &classifier.meta.class_names;
+    let mut out = Vec::new();
+    for (class, name) in names.iter().enumerate() {
+        let of_class: Vec<bool> = asked
+            .iter()
+            .zip(&predicted)
+            .filter(|(a, _)| **a == class as i64)
+            .map(|(a, p)| a == p)
+            .collect();
+        if !of_class.is_empty() {
+            let right = of_class.iter().filter(|&&r| r).count();
+            out.push((name.clone(), right as f64 / of_class.len() as f64));
+        }
+    }
+    Ok(out)
+}
+
 impl ModuleT for Net {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         self.logits(xs, train)
@@ -492,6 +525,45 @@ mod tests {
         for (name, shape, expected) in cases {
             assert_eq!(course_classifier(name, shape), expected, "{name} {shape:?}");
         }
+    }
+
+    /// Each class's share is counted over the images asked for that class only, named by the
+    /// classifier's class names; a class never asked for is left out.
+    #[test]
+    fn label_accuracy_is_split_by_class() {
+        let cpu = (Kind::Float, tch::Device::Cpu);
+        // Class "dark" is black, class "light" white: a classifier learns that at once.
+        let images = Tensor::cat(
+            &[
+                Tensor::full([32, 1, 28, 28], -1.0, cpu),
+                Tensor::full([32, 1, 28, 28], 1.0, cpu),
+            ],
+            0,
+        );
+        let labels = Tensor::cat(
+            &[
+                Tensor::zeros([32], (Kind::Int64, tch::Device::Cpu)),
+                Tensor::ones([32], (Kind::Int64, tch::Device::Cpu)),
+            ],
+            0,
+        );
+        let data = Dataset {
+            name: "shades".into(),
+            images: images.shallow_clone(),
+            labels: Some(labels),
+            class_names: vec!["dark".into(), "light".into(), "never".into()],
+        };
+        let c = Classifier::train(&data, &data, 3, 0).unwrap();
+        assert!(c.accuracy(&data).unwrap() > 0.99);
+        // Asked for "dark": 4 black (right) and 4 white (wrong); asked for "light": 4 white.
+        let white = Tensor::full([8, 1, 28, 28], 1.0, cpu);
+        let asked = Tensor::from_slice(&[0i64, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+        let shown = Tensor::cat(&[images.narrow(0, 0, 4), white], 0);
+        let by_class = label_accuracy_by_class(&c, &shown, &asked).unwrap();
+        assert_eq!(
+            by_class,
+            [("dark".to_string(), 0.5), ("light".to_string(), 1.0)]
+        );
     }
 
     /// Labels that are not int64 class numbers in range are refused before any training (they

@@ -20,7 +20,7 @@ pub mod export;
 pub mod image;
 pub mod report;
 
-pub use classifier::{Classifier, ClassifierMeta, label_accuracy};
+pub use classifier::{Classifier, ClassifierMeta, label_accuracy, label_accuracy_by_class};
 pub use coverage::{Coverage, coverage};
 pub use distance::{Kid, frechet_distance, kid};
 pub use export::{NpyWriter, save_npy, save_npy_batches};

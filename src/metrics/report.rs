@@ -6,7 +6,10 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use tch::{Kind, Tensor};
 
-use super::{Classifier, Coverage, Kid, coverage, frechet_distance, kid, label_accuracy};
+use super::{
+    Classifier, Coverage, Kid, coverage, frechet_distance, kid, label_accuracy,
+    label_accuracy_by_class,
+};
 use crate::data::Dataset;
 use crate::train::Trainer;
 
@@ -27,6 +30,9 @@ pub struct Scores {
     pub real_coverage: Coverage,
     /// A conditional model: share of samples classified as the label they were asked for.
     pub label_accuracy: Option<f64>,
+    /// A conditional model: the same, class by class (the class's name and its share); empty
+    /// for an unconditional one.
+    pub label_accuracy_by_class: Vec<(String, f64)>,
 }
 
 impl std::fmt::Display for Scores {
@@ -46,11 +52,23 @@ impl std::fmt::Display for Scores {
         if let Some(accuracy) = self.label_accuracy {
             write!(f, "\n  label accuracy {:.1} %", 100.0 * accuracy)?;
         }
+        if !self.label_accuracy_by_class.is_empty() {
+            write!(f, "\n  by class: {}", self.by_class())?;
+        }
         Ok(())
     }
 }
 
 impl Scores {
+    /// The label accuracy of each class, "name 97 %", in class order.
+    pub fn by_class(&self) -> String {
+        self.label_accuracy_by_class
+            .iter()
+            .map(|(name, share)| format!("{name} {:.0} %", 100.0 * share))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The scores as a table in a notebook (the cell's last expression shows it too).
     pub fn evcxr_display(&self) {
         let classes =
@@ -91,6 +109,9 @@ impl Scores {
                 format!("{:.1} %", 100.0 * accuracy),
                 "".into(),
             ));
+        }
+        if !self.label_accuracy_by_class.is_empty() {
+            rows.push(("label accuracy by class".into(), self.by_class(), "".into()));
         }
         let body: String = rows
             .iter()
@@ -291,6 +312,12 @@ pub fn score_samples(
             )?),
             None => None,
         },
+        label_accuracy_by_class: match labels {
+            Some(labels) => {
+                label_accuracy_by_class(classifier, &samples, &labels.narrow(0, 0, n as i64))?
+            }
+            None => Vec::new(),
+        },
     })
 }
 
@@ -395,6 +422,7 @@ mod tests {
             coverage: coverage(missing),
             real_coverage: coverage(0),
             label_accuracy: None,
+            label_accuracy_by_class: Vec::new(),
         }
     }
 

@@ -90,20 +90,36 @@ impl LineChart {
         })
     }
 
-    /// Puts two charts on the same y axis (their data's joint range), so that they can be read
-    /// side by side: the same height means the same value in both.
+    /// Puts two charts on the same y axis, so that they can be read side by side: the same
+    /// height means the same value in both. The axis spans the central 99 % of both charts'
+    /// values, so that one spike does not flatten every curve; the charts then say how many
+    /// points lie beyond it.
     pub fn same_y(a: LineChart, b: LineChart) -> (LineChart, LineChart) {
-        match (a.y_bounds(), b.y_bounds()) {
-            (Some((a0, a1)), Some((b0, b1))) => {
-                let (lo, hi) = (a0.min(b0), a1.max(b1));
-                let margin = ((hi - lo) * 0.05).max(1e-6);
-                (
-                    a.y_range(lo - margin, hi + margin),
-                    b.y_range(lo - margin, hi + margin),
-                )
-            }
-            _ => (a, b),
+        let mut ys: Vec<f64> = a
+            .finite_points()
+            .chain(b.finite_points())
+            .map(|&(_, y)| y)
+            .collect();
+        if ys.is_empty() {
+            return (a, b);
         }
+        ys.sort_by(f64::total_cmp);
+        let at = |q: f64| ys[((ys.len() - 1) as f64 * q).round() as usize];
+        let (lo, hi) = (at(0.005), at(0.995));
+        let margin = ((hi - lo) * 0.05).max(1e-6);
+        let (lo, hi) = (lo - margin, hi + margin);
+        let beyond = |c: &LineChart| {
+            c.finite_points()
+                .filter(|&&(_, y)| y < lo || y > hi)
+                .count()
+        };
+        let note = |c: LineChart| match beyond(&c) {
+            0 => c.y_range(lo, hi),
+            n => c
+                .y_range(lo, hi)
+                .title_suffix(&format!("{n} point(s) beyond the shared y axis, cut off")),
+        };
+        (note(a), note(b))
     }
 
     fn finite_points(&self) -> impl Iterator<Item = &(f64, f64)> {
@@ -531,6 +547,27 @@ mod tests {
         assert_eq!(a.y_range, b.y_range);
         let (lo, hi) = a.y_range.unwrap();
         assert!(lo < -1.0 && hi > 3.0 && hi - lo < 4.5);
+    }
+
+    /// One spike among a thousand points does not set the shared axis: it is cut off, and the
+    /// chart that holds it says so.
+    #[test]
+    fn same_y_is_not_flattened_by_one_spike() {
+        let wavy = |shift: f64| {
+            (0..1000)
+                .map(|i| (i as f64, shift + (i as f64 / 50.0).sin()))
+                .collect::<Vec<_>>()
+        };
+        let mut spiky = wavy(0.0);
+        spiky[500].1 = -8.0;
+        let a = LineChart::new("a").series("x", spiky);
+        let b = LineChart::new("b").series("x", wavy(0.5));
+        let (a, b) = LineChart::same_y(a, b);
+        let (lo, hi) = a.y_range.unwrap();
+        assert_eq!(a.y_range, b.y_range);
+        assert!(lo > -1.2 && hi < 1.7, "{lo} {hi}");
+        assert!(a.subtitle.contains("1 point(s) beyond"), "{}", a.subtitle);
+        assert!(!b.subtitle.contains("beyond"));
     }
 
     /// A long title (a notebook's dataset name can be 60 characters) shrinks to fit instead
