@@ -535,15 +535,15 @@ mod tests {
         // Class "dark" is black, class "light" white: a classifier learns that at once.
         let images = Tensor::cat(
             &[
-                Tensor::full([32, 1, 28, 28], -1.0, cpu),
-                Tensor::full([32, 1, 28, 28], 1.0, cpu),
+                Tensor::full([128, 1, 28, 28], -1.0, cpu),
+                Tensor::full([128, 1, 28, 28], 1.0, cpu),
             ],
             0,
         );
         let labels = Tensor::cat(
             &[
-                Tensor::zeros([32], (Kind::Int64, tch::Device::Cpu)),
-                Tensor::ones([32], (Kind::Int64, tch::Device::Cpu)),
+                Tensor::zeros([128], (Kind::Int64, tch::Device::Cpu)),
+                Tensor::ones([128], (Kind::Int64, tch::Device::Cpu)),
             ],
             0,
         );
