@@ -10,6 +10,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+/// The folder holding the installed data files: `$GANS_DATA_DIR` if set (and not empty), else
+/// this crate's `data/`.
+pub fn data_dir() -> PathBuf {
+    match std::env::var_os("GANS_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"),
+    }
+}
+
 /// Writes `bytes` to `path` atomically (see [`replace_atomically`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     replace_atomically(path, |temp| Ok(std::fs::write(temp, bytes)?))

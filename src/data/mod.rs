@@ -242,13 +242,9 @@ impl ExactSizeIterator for Batches {
     }
 }
 
-/// The folder holding the installed data files: `$GANS_DATA_DIR` if set, else this crate's `data/`.
-pub fn data_dir() -> PathBuf {
-    match std::env::var_os("GANS_DATA_DIR").filter(|dir| !dir.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data"),
-    }
-}
+/// The folder holding the installed data files (kept with the file helpers, so that the
+/// pictures' fonts can be found from below this module).
+pub use crate::files::data_dir;
 
 /// Maps pixel values from [0, 1] to [-1, 1].
 pub(crate) fn unit_to_symmetric(images: Tensor) -> Tensor {

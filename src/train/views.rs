@@ -516,6 +516,18 @@ mod tests {
         Trainer::new(config, data).unwrap()
     }
 
+    /// The height of the band a GIF frame's caption takes: 18 pixels where the font that draws
+    /// it is installed, none without it.
+    fn caption_band() -> u32 {
+        match crate::files::data_dir()
+            .join("fonts/DejaVuSans.ttf")
+            .is_file()
+        {
+            true => 18,
+            false => 0,
+        }
+    }
+
     fn png_size(grid: &ImageGrid) -> (u32, u32) {
         let decoded = image::load_from_memory(&grid.png).unwrap();
         (decoded.width(), decoded.height())
@@ -575,7 +587,7 @@ mod tests {
         let decoded = image::load_from_memory(&gif.gif).unwrap().to_rgb8();
         // 8 fixed samples, 4 classes: 4 rows of 2 tiles of 28 + 2 pixels, twice enlarged.
         let (grid_w, grid_h) = (2 * (2 * 30 + 2), 2 * (4 * 30 + 2));
-        let band = crate::viz::caption_band();
+        let band = caption_band();
         assert_eq!(decoded.height(), grid_h + band);
         match band {
             0 => assert_eq!(decoded.width(), grid_w),
@@ -732,7 +744,7 @@ mod tests {
         // that says the step.
         assert_eq!(
             (decoded.width(), decoded.height()),
-            (12 * 66 + 2, 2 * 66 + 2 + crate::viz::caption_band())
+            (12 * 66 + 2, 2 * 66 + 2 + caption_band())
         );
         let svg = t.losses(0.0).unwrap().to_svg().unwrap();
         assert!(

@@ -83,14 +83,8 @@ const CAPTION_BAND: u32 = 18;
 /// The text's size in pixels.
 const TEXT_PX: f32 = 13.0;
 
-/// The height a caption adds to each frame here: [`CAPTION_BAND`], or 0 without the font.
-#[cfg(test)]
-pub(crate) fn caption_band() -> u32 {
-    caption_font().map_or(0, |_| CAPTION_BAND)
-}
-
 fn caption_font() -> Option<ab_glyph::FontVec> {
-    let path = crate::data::data_dir().join("fonts/DejaVuSans.ttf");
+    let path = crate::files::data_dir().join("fonts/DejaVuSans.ttf");
     ab_glyph::FontVec::try_from_vec(std::fs::read(path).ok()?).ok()
 }
 

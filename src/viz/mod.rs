@@ -11,8 +11,6 @@ mod animation;
 mod chart;
 mod grid;
 
-#[cfg(test)]
-pub(crate) use animation::caption_band;
 pub use animation::{Animation, animation, captioned};
 pub use chart::LineChart;
 pub use grid::{ImageGrid, compare, image_grid};
