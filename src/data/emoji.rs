@@ -141,12 +141,7 @@ pub fn load_from(
             }
         }
     }
-    let chosen: Vec<(PathBuf, i64)> = wanted
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| split.holds(*i, 10))
-        .map(|(_, w)| w)
-        .collect();
+    let chosen = split.pick(wanted, 10);
     anyhow::ensure!(
         !chosen.is_empty(),
         "no emoji matches the chosen vendors and categories"
@@ -291,12 +286,7 @@ pub fn vendor_pairs_from(
             }
         }
     }
-    let chosen: Vec<(PathBuf, PathBuf)> = pairs
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| split.holds(*i, 10))
-        .map(|(_, p)| p)
-        .collect();
+    let chosen = split.pick(pairs, 10);
     anyhow::ensure!(
         !chosen.is_empty(),
         "no emoji of the chosen categories is drawn by both vendors"

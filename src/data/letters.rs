@@ -108,12 +108,7 @@ pub fn load_from(
         "{} holds no .ttf or .otf font: run `make data`",
         fonts.display()
     );
-    let faces: Vec<PathBuf> = faces
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| split.holds(*i, 5))
-        .map(|(_, p)| p)
-        .collect();
+    let faces: Vec<PathBuf> = split.pick(faces, 5);
     anyhow::ensure!(
         !faces.is_empty(),
         "the {split:?} split of {} has no font face: every fifth face is kept for testing, so at least 5 are needed",

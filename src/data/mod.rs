@@ -54,6 +54,16 @@ impl Split {
     pub(crate) fn holds(self, index: usize, every: usize) -> bool {
         (index % every == every - 1) == (self == Split::Test)
     }
+
+    /// The items of this split, in order, when every `every`-th item is kept for testing.
+    pub(crate) fn pick<T>(self, items: impl IntoIterator<Item = T>, every: usize) -> Vec<T> {
+        items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| self.holds(*i, every))
+            .map(|(_, item)| item)
+            .collect()
+    }
 }
 
 /// A whole dataset, resident on one device.

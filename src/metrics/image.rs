@@ -153,6 +153,17 @@ fn gradients(x: &Tensor) -> (Tensor, Tensor) {
     (inner(gx, 2), inner(gy, 3))
 }
 
+/// The targets on the outputs' device, once both are checked to be one shape of at least 3×3.
+fn paired_3x3(outputs: &Tensor, targets: &Tensor, what: &str) -> Result<Tensor> {
+    check(outputs, targets)?;
+    ensure!(
+        outputs.size()[2] >= 3 && outputs.size()[3] >= 3,
+        "{what} needs images of at least 3×3, got {:?}",
+        outputs.size()
+    );
+    Ok(targets.to_device(outputs.device()))
+}
+
 /// A target pixel is on an edge where its luminance changes by at least this much per pixel
 /// (a step of 0.2 on the [0, 1] scale, such as an outline on a fill).
 const EDGE: f64 = 0.1;
@@ -168,13 +179,7 @@ const FLAT: f64 = 0.02;
 /// every way, adds nothing on average (unlike [`sharpness`], which any noise raises). Outputs
 /// as crisp as the targets and in place score the targets' value.
 pub fn edge_contrast(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
-    check(outputs, targets)?;
-    let targets = targets.to_device(outputs.device());
-    ensure!(
-        outputs.size()[2] >= 3 && outputs.size()[3] >= 3,
-        "edge_contrast needs images of at least 3×3, got {:?}",
-        outputs.size()
-    );
+    let targets = paired_3x3(outputs, targets, "edge_contrast")?;
     let (ox, oy) = gradients(&luminance(&to_unit(outputs)));
     let (tx, ty) = gradients(&luminance(&to_unit(&targets)));
     let magnitude = (&tx * &tx + &ty * &ty).sqrt();
@@ -197,13 +202,7 @@ pub fn edge_contrast(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
 /// Speckle raises it; blur does not, since a flat region stays flat when blurred. Read it with
 /// [`edge_contrast`]: crisp edges and clean fills both, as the targets have them.
 pub fn flat_noise(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
-    check(outputs, targets)?;
-    let targets = targets.to_device(outputs.device());
-    ensure!(
-        outputs.size()[2] >= 3 && outputs.size()[3] >= 3,
-        "flat_noise needs images of at least 3×3, got {:?}",
-        outputs.size()
-    );
+    let targets = paired_3x3(outputs, targets, "flat_noise")?;
     let (o, t) = (to_unit(outputs), to_unit(&targets));
     let (tx, ty) = gradients(&t);
     // The largest change of any channel, then of any pixel within two pixels.
