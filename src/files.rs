@@ -62,6 +62,15 @@ pub fn advice_for(e: &anyhow::Error) -> &'static str {
     cause(e).map_or("", advice)
 }
 
+/// Why writing failed, to follow a sentence that names the user's file: the advice for a cause
+/// a user can mend ([`advice_for`]), or ": " and the error's root cause.
+pub fn why(e: &anyhow::Error) -> String {
+    match advice_for(e) {
+        "" => format!(": {}", e.root_cause()),
+        advice => advice.to_string(),
+    }
+}
+
 /// The cause of `e` when it is one a user can mend (see [`advice`]).
 fn cause(e: &anyhow::Error) -> Option<std::io::ErrorKind> {
     use std::io::ErrorKind::*;

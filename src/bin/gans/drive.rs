@@ -46,8 +46,10 @@ pub fn drive(
         let steps = chunk.min(target - trainer.steps_done());
         // The caller shows progress: the trainer's own lines stay off.
         if let Err(e) = trainer.train_silently(steps) {
-            let step = gans::train::CheckpointMeta::read(folder.checkpoint()).map(|m| m.step);
-            let kept = match (step, e.downcast_ref::<gans::train::Diverged>()) {
+            let kept = match (
+                saved_step(folder),
+                e.downcast_ref::<gans::train::Diverged>(),
+            ) {
                 (Ok(step), Some(_)) => format!(
                     "The last good checkpoint, step {step}, is kept in {}: continue from it with \
                      `gans train --resume {} --lr <smaller>`.",
@@ -78,6 +80,11 @@ pub fn drive(
     Ok(Ended::Finished)
 }
 
+/// The step of the checkpoint the run folder holds now (an error when none loads).
+fn saved_step(folder: &RunFolder) -> Result<usize> {
+    Ok(gans::train::CheckpointMeta::read(folder.checkpoint())?.step)
+}
+
 /// [`RunFolder::save`], and on an error (a full or read-only disk) which checkpoint the run
 /// folder holds now: every file is replaced in one rename, so the last one saved is whole.
 fn save(folder: &RunFolder, trainer: &Trainer) -> Result<()> {
@@ -86,7 +93,7 @@ fn save(folder: &RunFolder, trainer: &Trainer) -> Result<()> {
     };
     let step = trainer.steps_done();
     let shown = folder.checkpoint();
-    let kept = match gans::train::CheckpointMeta::read(&shown).map(|m| m.step) {
+    let kept = match saved_step(folder) {
         Ok(saved) if saved == step => format!(
             "the checkpoint of step {step} is saved in {}, but not every figure (losses.svg, \
              samples): they are drawn again with the next checkpoint",

@@ -411,14 +411,10 @@ impl RunFolder {
         }
         let staging = free_name_beside(&dir, &name, "new")?;
         if let Err(e) = std::fs::create_dir(&staging) {
-            let e = anyhow::Error::from(e);
             bail!(
                 "could not create the new run {} (nothing was created){}",
                 dir.display(),
-                match gans::files::advice_for(&e) {
-                    "" => format!(": {e}"),
-                    why => why.to_string(),
-                }
+                gans::files::why(&e.into())
             );
         }
         let mut new_lock = None;
@@ -445,13 +441,10 @@ impl RunFolder {
                 true => "it is as it was",
                 false => "nothing was created",
             };
-            let why = match gans::files::advice_for(&e) {
-                "" => format!(": {}", e.root_cause()),
-                why => why.to_string(),
-            };
             return abandon(anyhow::anyhow!(
-                "could not write the new run {} ({was}){why}",
-                dir.display()
+                "could not write the new run {} ({was}){}",
+                dir.display(),
+                gans::files::why(&e)
             ));
         }
         // An empty folder is simply replaced; an old run (locked above) is marked, moved aside,
