@@ -2,12 +2,19 @@
 //! trained from several seeds on the same data and budget, scored with `gans::metrics`.
 //!
 //! `cargo run --release --example remedies -- [--data fashion|mnist|emoji] [--seeds 0,1,2]
-//! [--steps N] [--only ROW,ROW] [--out FILE]`
+//! [--steps N] [--only ROW,ROW] [--lr R] [--train-images N] [--out FILE]`
 //!
 //! - fashion / mnist: notebook 02's 28×28 DCGAN (width 48, batch 64), 1,800 steps.
 //! - emoji: the small-data row, the emoji faces (Smileys & Emotion, People & Body) at 32×32
 //!   (width 32, batch 32),
 //!   2,000 steps, scored with the emoji classifier (samples and real images upsampled to 64×64).
+//!
+//! - `--lr R`: every row that does not set its own rates trains both players at `R` (where the
+//!   paper's DCGAN fails, to see which remedy keeps it training).
+//! - `--train-images N`: train on the first `N` training images only (small data). The table
+//!   is still scored against the test split beside the floor of the whole training split, and
+//!   then also gives D's mean verdict on its `N` training reals and on `N` held-out reals
+//!   (`gans::metrics::overfitting`): the gap between them is how far D has memorised its data.
 //!
 //! Prints each run as it ends and writes a markdown table (mean ± spread over the seeds) to
 //! `--out` (default `target/remedies-DATA.md`).
@@ -99,6 +106,11 @@ fn rows() -> Vec<Row> {
         lr("lr 6e-4 (both)", 6e-4, 6e-4),
         lr("lr 8e-4 (both)", 8e-4, 8e-4),
         lr("lr 1e-3 (both)", 1e-3, 1e-3),
+        Row {
+            name: "D without batch norm",
+            no_batch_norm: true,
+            ..Default::default()
+        },
         Row {
             name: "spectral norm in D (no batch norm)",
             no_batch_norm: true,
@@ -211,6 +223,10 @@ fn mean_spread(values: &[f64]) -> (f64, f64) {
 /// The data, the paper's config for it, its budget, and how to score a trainer.
 struct Setup {
     name: &'static str,
+    /// What `--lr` and `--train-images` changed, for the table's title.
+    name_suffix: String,
+    /// With `--train-images`: the images trained on (scores still use the whole `train`).
+    trained_on: Option<Dataset>,
     train: Dataset,
     test: Dataset,
     classifier: metrics::Classifier,
@@ -246,6 +262,8 @@ fn setup(name: &str, dev: Device) -> Result<Setup> {
                 } else {
                     "MNIST"
                 },
+                name_suffix: String::new(),
+                trained_on: None,
                 train,
                 test,
                 classifier,
@@ -258,6 +276,8 @@ fn setup(name: &str, dev: Device) -> Result<Setup> {
             let options = EmojiOptions::faces().vendors(&[Vendor::Google]).size(32);
             Setup {
                 name: "emoji faces, Google (32×32)",
+                name_suffix: String::new(),
+                trained_on: None,
                 train: emoji::load(Split::Train, &options, dev)?,
                 test: emoji::load(Split::Test, &options, dev)?,
                 classifier: classifier::emoji(dev)?,
@@ -285,12 +305,49 @@ fn main() -> Result<()> {
         .value("--out")
         .unwrap_or_else(|| format!("target/remedies-{data}.md"));
     let dev = device();
-    let s = setup(&data, dev)?;
+    let mut s = setup(&data, dev)?;
+    if let Some(v) = args.value("--lr") {
+        let lr: f64 = v
+            .parse()
+            .ok()
+            .filter(|r: &f64| *r > 0.0 && r.is_finite())
+            .ok_or_else(|| anyhow::anyhow!("--lr {v:?}: give a learning rate such as 2e-3"))?;
+        s.config = s.config.lr(lr, lr);
+        s.name_suffix = format!(", lr {lr:e}");
+    }
+    let few = match args.value("--train-images") {
+        Some(v) => {
+            let k: usize = v
+                .parse()
+                .ok()
+                .filter(|&k| k >= 64 && k <= s.train.len())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--train-images {v:?}: give a count from 64 to {}",
+                        s.train.len()
+                    )
+                })?;
+            let first = Tensor::arange(k as i64, (Kind::Int64, Device::Cpu));
+            s.trained_on = Some(s.train.select(&first));
+            s.name_suffix
+                .push_str(&format!(", first {k} training images"));
+            Some(k)
+        }
+        None => None,
+    };
     let steps = args.steps(s.steps)?;
+    // Scored as every other row: 1,000 samples against the test split, beside the floor of
+    // 1,000 images of the whole training split.
     let n = 1000.min(s.test.len()).min(s.train.len());
-    let mut table = "| remedy | FD | FD per seed | KID | classes | s per run |\n\
+    let trained_on = s.trained_on.as_ref().unwrap_or(&s.train);
+    let mut table = if few.is_some() {
+        "| remedy | FD | FD per seed | KID | classes | D(x) train | D(x) held-out | gap | s per run |\n\
+             | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    } else {
+        "| remedy | FD | FD per seed | KID | classes | s per run |\n\
              | --- | ---: | --- | ---: | ---: | ---: |\n"
-        .to_string();
+    }
+    .to_string();
     let mut floor = None;
     for row in rows() {
         if only
@@ -300,10 +357,11 @@ fn main() -> Result<()> {
             continue;
         }
         let (mut fd, mut kid, mut classes, mut seconds) = (vec![], vec![], vec![], vec![]);
+        let (mut d_train, mut d_held) = (vec![], vec![]);
         for &seed in &seeds {
             let config = row.config(&s.config.clone().seed(seed).quiet().snapshot_every(0))?;
             let start = Instant::now();
-            let mut trainer = Trainer::new(config, s.train.share())?;
+            let mut trainer = Trainer::new(config, trained_on.share())?;
             trainer.train(steps)?;
             let took = start.elapsed().as_secs_f64();
             let (samples, _) = metrics::report::samples_with_labels(&trainer, n)?;
@@ -311,9 +369,19 @@ fn main() -> Result<()> {
             let scores =
                 metrics::report::score_samples(&s.classifier, &samples, None, &s.train, &s.test)?;
             let k = scores.coverage.histogram.len();
+            let gap = match few {
+                Some(k) => {
+                    let gap = metrics::overfitting::reals_gap(&trainer, trained_on, &s.test, k)?;
+                    d_train.push(gap.train);
+                    d_held.push(gap.held_out);
+                    format!(", {gap}")
+                }
+                None => String::new(),
+            };
             eprintln!(
-                "[remedies] {} · {} · seed {seed}: FD {:.2}, KID {:.3}, classes {}/{k}, {took:.0} s",
+                "[remedies] {}{} · {} · seed {seed}: FD {:.2}, KID {:.3}, classes {}/{k}{gap}, {took:.0} s",
                 s.name,
+                s.name_suffix,
                 row.name,
                 scores.fd,
                 scores.kid.mean,
@@ -328,9 +396,20 @@ fn main() -> Result<()> {
         let ((fd_m, fd_s), (kid_m, kid_s)) = (mean_spread(&fd), mean_spread(&kid));
         let classes_m = mean_spread(&classes).0;
         let secs = mean_spread(&seconds).0;
+        let gap = if few.is_some() {
+            let gaps: Vec<f64> = d_train.iter().zip(&d_held).map(|(a, b)| a - b).collect();
+            let (g_m, g_s) = mean_spread(&gaps);
+            format!(
+                " {:.3} | {:.3} | {g_m:+.3} ± {g_s:.3} |",
+                mean_spread(&d_train).0,
+                mean_spread(&d_held).0
+            )
+        } else {
+            String::new()
+        };
         writeln!(
             table,
-            "| {} | {fd_m:.2} ± {fd_s:.2} | {} | {kid_m:.3} ± {kid_s:.3} | {classes_m:.1} | {secs:.0} |",
+            "| {} | {fd_m:.2} ± {fd_s:.2} | {} | {kid_m:.3} ± {kid_s:.3} | {classes_m:.1} |{gap} {secs:.0} |",
             row.name,
             fd.iter()
                 .map(|v| format!("{v:.2}"))
@@ -341,14 +420,16 @@ fn main() -> Result<()> {
     if let Some((fd, kid)) = floor {
         writeln!(
             table,
-            "| real data (the floor) | {fd:.2} | | {kid:.3} | | |"
+            "| real data (the floor) | {fd:.2} | | {kid:.3} | |{} |",
+            if few.is_some() { " | | |" } else { "" }
         )?;
     }
     let text = format!(
-        "{} ({} training images) · {steps} steps · seeds {seeds:?} · {n} samples against {n} \
+        "{}{} ({} training images) · {steps} steps · seeds {seeds:?} · {n} samples against {n} \
          test images\n\n{table}",
         s.name,
-        s.train.len()
+        s.name_suffix,
+        trained_on.len()
     );
     println!("{text}");
     std::fs::write(&out, text)?;

@@ -112,13 +112,13 @@ impl Budget {
         }
     }
 
-    /// Notebook 05: Pix2Pix on edges → emoji and edges → clothes.
+    /// Notebook 05: Pix2Pix on edges → emoji and on super-resolution ×4.
     pub fn pix2pix(self) -> Pix2PixSizes {
         Pix2PixSizes {
             width: self.sized(16, 64),
             batch: self.sized(16, 32),
             steps: self.steps(12, 2_000, 10_000),
-            clothes_steps: self.steps(4, 600, 4_000),
+            sharpen_steps: self.steps(4, 2_000, 10_000),
         }
     }
 
@@ -130,8 +130,10 @@ impl Budget {
             steps: self.steps(20, 1_800, 6_000),
             check_steps: self.steps(5, 30, 30),
             n_scored: if self.smoke { 100 } else { 1_000 },
-            face_width: self.sized(32, 64),
-            face_steps: self.steps(20, 2_000, 4_000),
+            fast_lr: 5e-3,
+            ring_steps: self.steps(20, 8_000, 8_000),
+            few_images: 200,
+            few_steps: self.steps(20, 2_400, 6_000),
         }
     }
 }
@@ -211,8 +213,8 @@ pub struct Pix2PixSizes {
     pub batch: usize,
     /// Steps on edges → emoji.
     pub steps: usize,
-    /// Steps on edges → clothes.
-    pub clothes_steps: usize,
+    /// Steps on super-resolution ×4 (each of two runs: L1 only, L1 + GAN).
+    pub sharpen_steps: usize,
 }
 
 /// Notebook 06's sizes.
@@ -226,9 +228,13 @@ pub struct RemedySizes {
     pub check_steps: usize,
     /// Samples scored per run.
     pub n_scored: usize,
-    /// The emoji faces' DCGAN: width and steps per run.
-    pub face_width: i64,
-    pub face_steps: usize,
+    /// A learning rate at which the DCGAN without batch norm in D diverges.
+    pub fast_lr: f64,
+    /// Steps of each toy GAN on the ring (mode collapse).
+    pub ring_steps: usize,
+    /// Small data: how many training images, and steps per run.
+    pub few_images: usize,
+    pub few_steps: usize,
 }
 
 #[cfg(test)]

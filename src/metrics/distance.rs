@@ -135,6 +135,59 @@ pub fn kid(a: &Tensor, b: &Tensor, subsets: usize, subset_size: usize, seed: u64
     })
 }
 
+/// Euclidean distances between the rows of `a` `[n, d]` and of `b` `[m, d]`: `[n, m]`.
+fn distances(a: &Tensor, b: &Tensor) -> Tensor {
+    let (aa, bb) = (
+        a.square().sum_dim_intlist(1, true, Kind::Double),
+        b.square()
+            .sum_dim_intlist(1, false, Kind::Double)
+            .unsqueeze(0),
+    );
+    (aa + bb - a.matmul(&b.transpose(0, 1)) * 2.0)
+        .clamp_min(0.0)
+        .sqrt()
+}
+
+/// Which of `points` `[n, d]` lie inside the manifold of `reference` `[m, d]` as Kynkäänniemi
+/// et al. (2019) estimate it: the union of balls around each reference point, each reaching to
+/// that point's `k`-th nearest reference neighbour. `[n]` booleans.
+pub fn inside_manifold(points: &Tensor, reference: &Tensor, k: i64) -> Result<Tensor> {
+    ensure!(
+        points.dim() == 2 && reference.dim() == 2 && points.size()[1] == reference.size()[1],
+        "the manifold test compares feature vectors of one width, [n, d] and [m, d]; got {:?} and {:?}",
+        points.size(),
+        reference.size()
+    );
+    let m = reference.size()[0];
+    ensure!(
+        k >= 1 && m > k,
+        "the manifold of {m} reference points needs k from 1 to {}, got {k}",
+        m - 1
+    );
+    let (p, r) = (
+        points.to_kind(Kind::Double),
+        reference.to_kind(Kind::Double).to_device(points.device()),
+    );
+    // Each reference point's radius: the distance to its k-th nearest other reference point
+    // (the sorted row starts with the point itself, at 0).
+    let (sorted, _) = distances(&r, &r).sort(1, false);
+    let radius = sorted.select(1, k); // [m]
+    let inside = distances(&p, &r).le_tensor(&radius.unsqueeze(0)); // [n, m]
+    Ok(inside.any_dim(1, false))
+}
+
+/// Improved precision and recall (Kynkäänniemi et al., 2019) of `fake` against `real`, both
+/// `[n, d]` features: precision is the share of fakes inside the real manifold (samples that
+/// look like some real image; blotches fall outside however a classifier files them), recall
+/// the share of reals inside the fakes' manifold (how much of the data the samples reach).
+pub fn precision_recall(fake: &Tensor, real: &Tensor, k: i64) -> Result<(f64, f64)> {
+    let share = |t: Tensor| t.to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
+    Ok((
+        share(inside_manifold(fake, real, k)?),
+        share(inside_manifold(real, fake, k)?),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +265,35 @@ mod tests {
         assert!(frechet_distance(&a, &Tensor::zeros([10, 5], (Kind::Float, Device::Cpu))).is_err());
         assert!(moments(&a.narrow(0, 0, 1)).is_err());
         assert!(kid(&a.narrow(0, 0, 1), &a, 2, 10, 0).is_err());
+    }
+
+    /// Samples drawn from the data's own distribution fall inside its manifold (precision and
+    /// recall near 1); samples on a far-off blob lie outside (precision 0), and samples from one
+    /// corner of the data reach only part of it (recall well below 1).
+    #[test]
+    fn precision_and_recall_tell_fidelity_from_coverage() -> Result<()> {
+        tch::manual_seed(0);
+        let real = gaussian(500, &[0.0, 0.0], &[1.0, 1.0]);
+        let same = gaussian(500, &[0.0, 0.0], &[1.0, 1.0]);
+        let (p, r) = precision_recall(&same, &real, 3)?;
+        assert!(p > 0.9 && r > 0.9, "{p} {r}");
+        let far = gaussian(500, &[8.0, 8.0], &[0.1, 0.1]);
+        let (p, _) = precision_recall(&far, &real, 3)?;
+        assert_eq!(p, 0.0);
+        let corner = gaussian(500, &[1.0, 1.0], &[0.2, 0.2]);
+        let (p, r) = precision_recall(&corner, &real, 3)?;
+        assert!(p > 0.9 && r < 0.3, "{p} {r}");
+        // By hand, one point: inside exactly when it is within some ball.
+        let reference = Tensor::from_slice(&[0.0f64, 1.0, 3.0, 10.0]).view([4, 1]);
+        let points = Tensor::from_slice(&[0.5f64, 6.0, 12.5]).view([3, 1]);
+        // k = 1 radii: 1, 1, 2, 7; 0.5 is within 0's ball, 6 within 10's (7), 12.5 too.
+        let inside = Vec::<bool>::try_from(inside_manifold(&points, &reference, 1)?)?;
+        assert_eq!(inside, [true, true, true]);
+        // With 10 moved to 4, every radius is 1: 6 and 12.5 are outside every ball.
+        let reference = Tensor::from_slice(&[0.0f64, 1.0, 3.0, 4.0]).view([4, 1]);
+        let inside = Vec::<bool>::try_from(inside_manifold(&points, &reference, 1)?)?;
+        assert_eq!(inside, [true, false, false]);
+        assert!(inside_manifold(&points, &reference, 4).is_err());
+        Ok(())
     }
 }

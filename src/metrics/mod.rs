@@ -7,6 +7,7 @@
 //! - [`image`]: Pix2Pix outputs against their targets: L1, PSNR, SSIM, and the sharpness,
 //!   saturation and checkerboard energy the adversarial term is for.
 //! - [`export`]: samples as a NumPy `.npy` array, to score them with other tools.
+//! - [`overfitting`]: D's verdicts on its training reals against held-out reals.
 //! - [`report`]: every score of a generator at once, each beside its real-data floor.
 //!
 //! Every distance is reported beside its **floor**: the same distance between two independent
@@ -18,13 +19,14 @@ pub mod coverage;
 pub mod distance;
 pub mod export;
 pub mod image;
+pub mod overfitting;
 pub mod report;
 
 pub use classifier::{Classifier, ClassifierMeta, label_accuracy, label_accuracy_by_class};
 pub use coverage::{Coverage, coverage};
-pub use distance::{Kid, frechet_distance, kid};
+pub use distance::{Kid, frechet_distance, inside_manifold, kid, precision_recall};
 pub use export::{NpyWriter, save_npy, save_npy_batches};
 pub use report::{
-    Scores, batches, evaluate, sample_batches, samples_with_labels, samples_with_labels_by,
-    score_samples,
+    Fidelity, Scores, batches, evaluate, sample_batches, samples_with_labels,
+    samples_with_labels_by, score_samples,
 };

@@ -28,11 +28,65 @@ pub struct Scores {
     pub coverage: Coverage,
     /// Classes of `n` training images, for comparison.
     pub real_coverage: Coverage,
+    /// Precision, recall and the readable share of the samples against the test split.
+    pub fidelity: Fidelity,
+    /// The same for `n` training images.
+    pub fidelity_floor: Fidelity,
     /// A conditional model: share of samples classified as the label they were asked for.
     pub label_accuracy: Option<f64>,
     /// A conditional model: the same, class by class (the class's name and its share); empty
     /// for an unconditional one.
     pub label_accuracy_by_class: Vec<(String, f64)>,
+}
+
+/// How many samples look like real images in the classifier's features, and how much of the
+/// real data they reach: improved precision and recall (Kynkäänniemi et al., 2019, with the
+/// paper's k = 3), and the share that is both confidently classified and inside the real
+/// manifold. A classifier can be sure of a grey blotch (its confidence is only about which class
+/// wins); a blotch's features lie far from every real image's, so it is not counted readable.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fidelity {
+    /// Share of samples inside the real images' manifold.
+    pub precision: f64,
+    /// Share of real images inside the samples' manifold.
+    pub recall: f64,
+    /// Share of samples confidently classified (p ≥ 0.9) and inside the real manifold.
+    pub readable: f64,
+}
+
+/// The `k` of the manifold's balls.
+pub const MANIFOLD_K: i64 = 3;
+
+impl Fidelity {
+    /// The scores of `fake` features (and their class probabilities) against `real` features.
+    pub fn of(fake: &Tensor, probabilities: &Tensor, real: &Tensor) -> Result<Fidelity> {
+        let (precision, recall) = super::distance::precision_recall(fake, real, MANIFOLD_K)?;
+        let inside = super::distance::inside_manifold(fake, real, MANIFOLD_K)?;
+        let (top, _) = probabilities.to_kind(Kind::Double).max_dim(1, false);
+        let readable = top
+            .ge(super::coverage::CONFIDENT)
+            .logical_and(&inside.to_device(top.device()))
+            .to_kind(Kind::Double)
+            .mean(Kind::Double)
+            .double_value(&[]);
+        Ok(Fidelity {
+            precision,
+            recall,
+            readable,
+        })
+    }
+}
+
+impl std::fmt::Display for Fidelity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "precision {:.0} %, recall {:.0} %, readable {:.0} %",
+            100.0 * self.precision,
+            100.0 * self.recall,
+            100.0 * self.readable
+        )
+    }
 }
 
 impl std::fmt::Display for Scores {
@@ -48,6 +102,11 @@ impl std::fmt::Display for Scores {
             f,
             "  coverage: {} (real data: {})",
             self.coverage, self.real_coverage
+        )?;
+        write!(
+            f,
+            "\n  {} (real data: {})",
+            self.fidelity, self.fidelity_floor
         )?;
         if let Some(accuracy) = self.label_accuracy {
             write!(f, "\n  label accuracy {:.1} %", 100.0 * accuracy)?;
@@ -102,6 +161,21 @@ impl Scores {
                 format!("{:.0} %", 100.0 * self.coverage.confident),
                 format!("{:.0} %", 100.0 * self.real_coverage.confident),
             ),
+            (
+                "precision: samples among real images".into(),
+                format!("{:.0} %", 100.0 * self.fidelity.precision),
+                format!("{:.0} %", 100.0 * self.fidelity_floor.precision),
+            ),
+            (
+                "recall: real images the samples reach".into(),
+                format!("{:.0} %", 100.0 * self.fidelity.recall),
+                format!("{:.0} %", 100.0 * self.fidelity_floor.recall),
+            ),
+            (
+                "readable: confident and among real images".into(),
+                format!("{:.0} %", 100.0 * self.fidelity.readable),
+                format!("{:.0} %", 100.0 * self.fidelity_floor.readable),
+            ),
         ];
         if let Some(accuracy) = self.label_accuracy {
             rows.push((
@@ -129,7 +203,7 @@ impl Scores {
 }
 
 /// Several runs' scores side by side: one row per run (Fréchet distance, KID, classes present,
-/// confident share, seconds of training), and the real data's floor last. Notebook 06's
+/// precision and recall, seconds of training), and the real data's floor last. Notebook 06's
 /// ablation table.
 #[derive(Debug, Default)]
 pub struct ScoreTable {
@@ -168,7 +242,8 @@ impl ScoreTable {
             "Fréchet distance".into(),
             "KID".into(),
             "classes".into(),
-            format!("p ≥ {}", super::coverage::CONFIDENT),
+            "precision".into(),
+            "recall".into(),
             "training".into(),
         ]];
         for (name, s, seconds) in &self.rows {
@@ -177,7 +252,8 @@ impl ScoreTable {
                 format!("{:.2}", s.fd),
                 format!("{:.3}", s.kid.mean),
                 classes(&s.coverage),
-                format!("{:.0} %", 100.0 * s.coverage.confident),
+                format!("{:.0} %", 100.0 * s.fidelity.precision),
+                format!("{:.0} %", 100.0 * s.fidelity.recall),
                 format!("{seconds:.0} s"),
             ]);
         }
@@ -187,7 +263,8 @@ impl ScoreTable {
                 format!("{:.2}", s.fd_floor),
                 format!("{:.3}", s.kid_floor.mean),
                 classes(&s.real_coverage),
-                format!("{:.0} %", 100.0 * s.real_coverage.confident),
+                format!("{:.0} %", 100.0 * s.fidelity_floor.precision),
+                format!("{:.0} %", 100.0 * s.fidelity_floor.recall),
                 String::new(),
             ]);
         }
@@ -296,14 +373,20 @@ pub fn score_samples(
         classifier.features(&real_train)?,
     );
     let subset_size = (n / 2).min(1000); // subsets smaller than the set, so their spread means something
+    let (fake_p, train_p) = (
+        classifier.probabilities(&samples)?,
+        classifier.probabilities(&real_train)?,
+    );
     Ok(Scores {
         n,
         fd: frechet_distance(&fake, &test_f)?,
         fd_floor: frechet_distance(&train_f, &test_f)?,
         kid: kid(&fake, &test_f, 10, subset_size, 0)?,
         kid_floor: kid(&train_f, &test_f, 10, subset_size, 0)?,
-        coverage: coverage(&classifier.probabilities(&samples)?)?,
-        real_coverage: coverage(&classifier.probabilities(&real_train)?)?,
+        coverage: coverage(&fake_p)?,
+        real_coverage: coverage(&train_p)?,
+        fidelity: Fidelity::of(&fake, &fake_p, &test_f)?,
+        fidelity_floor: Fidelity::of(&train_f, &train_p, &test_f)?,
         label_accuracy: match labels {
             Some(labels) => Some(label_accuracy(
                 classifier,
@@ -421,6 +504,16 @@ mod tests {
             },
             coverage: coverage(missing),
             real_coverage: coverage(0),
+            fidelity: Fidelity {
+                precision: 0.5,
+                recall: 0.25,
+                readable: 0.125,
+            },
+            fidelity_floor: Fidelity {
+                precision: 0.75,
+                recall: 0.75,
+                readable: 0.5,
+            },
             label_accuracy: None,
             label_accuracy_by_class: Vec::new(),
         }
@@ -435,7 +528,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
         assert!(
-            lines[2].starts_with("| paper | 23.88 | 0.500 | 10/10 | 50 % | 108 s |"),
+            lines[2].starts_with("| paper | 23.88 | 0.500 | 10/10 | 50 % | 25 % | 108 s |"),
             "{text}"
         );
         assert!(lines[3].contains("| 9/10 |"), "{text}");

@@ -188,6 +188,13 @@ impl LineChart {
             );
             let header = 8 + title_px + if sub_px > 0 { 4 + sub_px } else { 0 };
             let (top, plot) = root.split_vertically(header as i32 + 4);
+            let (plot, side) = match legend {
+                Some(Legend::Beside(band)) => {
+                    let (plot, side) = plot.split_horizontally(width as i32 - band as i32);
+                    (plot, Some(side))
+                }
+                _ => (plot, None),
+            };
             let centred = |size: u32| {
                 TextStyle::from(("sans-serif", size).into_font())
                     .pos(Pos::new(HPos::Center, VPos::Top))
@@ -239,21 +246,49 @@ impl LineChart {
                         PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(3))
                     });
             }
-            if let Some(corner) = legend {
-                chart
-                    .configure_series_labels()
-                    .position(corner)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .draw()
+            match (legend, side) {
+                (Some(Legend::Corner(corner)), _) => {
+                    chart
+                        .configure_series_labels()
+                        .position(corner)
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(BLACK)
+                        .draw()
+                        .map_err(err)?;
+                }
+                (Some(Legend::Beside(band)), Some(side)) => {
+                    // The same box as a corner legend, at the top of the band, level with the
+                    // plot's top edge (the chart's top margin is 4 px).
+                    let n = self.series.len() as i32;
+                    let (left, top) = (2, 4);
+                    let right = band as i32 - 6;
+                    side.draw(&Rectangle::new(
+                        [(left, top), (right, top + n * 20 + 12)],
+                        BLACK.stroke_width(1),
+                    ))
                     .map_err(err)?;
+                    let style = TextStyle::from(("sans-serif", 12).into_font())
+                        .pos(Pos::new(HPos::Left, VPos::Center));
+                    for (i, series) in self.series.iter().enumerate() {
+                        let colour = PALETTE[i % PALETTE.len()];
+                        let y = top + 16 + i as i32 * 20;
+                        side.draw(&PathElement::new(
+                            vec![(left + 8, y), (left + 26, y)],
+                            colour.stroke_width(3),
+                        ))
+                        .map_err(err)?;
+                        side.draw_text(&series.name, &style, (left + 32, y))
+                            .map_err(err)?;
+                    }
+                }
+                _ => {}
             }
             root.present().map_err(err)?;
         }
         Ok(svg)
     }
 
-    /// The axes' ranges, the size and the legend's corner (`None`: no legend).
+    /// The axes' ranges, the size and where the legend goes (`None`: no legend).
     fn frame(&self) -> Result<Frame> {
         let points: Vec<&(f64, f64)> = self.finite_points().collect();
         anyhow::ensure!(
@@ -298,13 +333,18 @@ impl LineChart {
                 w,
                 h,
             };
-            let (mut corner, hidden) = shape.best_corner(&self.series);
-            if hidden > 0 && self.y_range.is_none() {
+            let (corner, hidden) = shape.best_corner(&self.series);
+            legend = Some(if hidden == 0 {
+                Legend::Corner(corner)
+            } else if self.y_range.is_none() {
                 // Every corner covers data: grow the y axis so the data stays below the legend.
                 y1 = y0 + (y1 - y0) / (1.0 - h).max(0.5);
-                corner = SeriesLabelPosition::UpperRight;
-            }
-            legend = Some(corner);
+                Legend::Corner(SeriesLabelPosition::UpperRight)
+            } else {
+                // A fixed axis (probabilities end at 1) cannot grow: the legend goes beside
+                // the plot, in a band of its own on the right.
+                Legend::Beside((w * plot.0).ceil() as u32 + 8)
+            });
         }
         Ok(Frame {
             x: (x0, x1),
@@ -342,7 +382,16 @@ struct Frame {
     x: (f64, f64),
     y: (f64, f64),
     size: (u32, u32),
-    legend: Option<SeriesLabelPosition>,
+    legend: Option<Legend>,
+}
+
+/// Where the legend goes.
+#[derive(Debug)]
+enum Legend {
+    /// In a corner of the plot, over no data (or over headroom the y axis grew for it).
+    Corner(SeriesLabelPosition),
+    /// In a band this many pixels wide to the right of the plot.
+    Beside(u32),
 }
 
 /// A tick's text with the decimals that an axis spanning `span` needs: none for a span of 10 or
@@ -529,7 +578,7 @@ mod tests {
         assert!(frame.y.1 > 120.0, "the y axis grew headroom: {:?}", frame.y);
         assert!(matches!(
             frame.legend,
-            Some(SeriesLabelPosition::UpperRight)
+            Some(Legend::Corner(SeriesLabelPosition::UpperRight))
         ));
         let (corner, hidden) = LegendShape {
             y: (0.0, frame.y.1),
@@ -537,6 +586,34 @@ mod tests {
         }
         .best_corner(&all);
         assert!(matches!(corner, SeriesLabelPosition::UpperRight) && hidden == 0);
+    }
+
+    /// On a fixed axis (D's probabilities, 0 to 1) curves that cross every corner keep the axis,
+    /// and the legend moves to a band beside the plot instead of covering them.
+    #[test]
+    fn legend_on_a_fixed_axis_moves_beside_the_plot() {
+        let steps = |f: fn(f64) -> f64| (0..200).map(move |i| (i as f64, f(i as f64)));
+        let chart = LineChart::new("D")
+            .series("D(x) on real", steps(|i| 0.5 + 0.49 * (i / 20.0).sin()))
+            .series("D(G(z)) on fake", steps(|i| 0.5 - 0.49 * (i / 20.0).sin()))
+            .y_range(0.0, 1.0);
+        let frame = chart.frame().unwrap();
+        assert_eq!(frame.y, (0.0, 1.0));
+        let Some(Legend::Beside(band)) = frame.legend else {
+            panic!("{:?}", frame.legend)
+        };
+        assert!((100..300).contains(&band), "{band}");
+        let svg = chart.to_svg().unwrap();
+        assert!(svg.contains("D(G(z)) on fake"), "{svg}");
+        // Free corners keep the legend inside.
+        let flat = LineChart::new("flat")
+            .series("a", steps(|_| 0.5))
+            .series("b", steps(|_| 0.45))
+            .y_range(0.0, 1.0);
+        assert!(matches!(
+            flat.frame().unwrap().legend,
+            Some(Legend::Corner(_))
+        ));
     }
 
     #[test]
