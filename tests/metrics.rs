@@ -61,5 +61,21 @@ fn a_collapsed_generator_scores_far_worse_than_real_data() -> Result<()> {
     assert!(collapsed_scores.coverage.missing >= 8 && real_scores.coverage.missing == 0);
     assert!(collapsed_scores.coverage.classifier_score < 1.5);
     assert!(real_scores.coverage.classifier_score > 8.0);
+    // Precision and recall: real digits lie among real ones and reach them; copies of one digit
+    // reach almost none of the data. Grey blotches lie among no real digit, whatever the
+    // classifier makes of them, so none is readable.
+    let (r, k) = (real_scores.fidelity, collapsed_scores.fidelity);
+    assert!(r.precision > 0.7 && r.recall > 0.7, "{r}");
+    assert!(k.recall < 0.1, "{k}");
+    let blotches = (Tensor::randn([n, 1, 7, 7], (Kind::Float, dev)) * 0.5 - 0.3)
+        .upsample_bilinear2d([28, 28], false, None, None)
+        .clamp(-1.0, 1.0);
+    let blotch_scores = metrics::score_samples(&c, &blotches, None, &train, &test)?;
+    println!("blotches:\n{blotch_scores}");
+    let b = blotch_scores.fidelity;
+    assert!(b.readable <= b.precision && b.precision < 0.05, "{b}");
+    for f in [r, k, b] {
+        assert!(f.readable <= f.precision, "{f}");
+    }
     Ok(())
 }

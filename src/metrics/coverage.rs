@@ -39,6 +39,13 @@ impl std::fmt::Display for Coverage {
 /// The top class probability from which a sample counts as confidently classified.
 pub const CONFIDENT: f64 = 0.9;
 
+/// Which samples the classifier files under one class with p ≥ [`CONFIDENT`]: `[N]` booleans
+/// from class probabilities `[N, K]`.
+pub fn confident_mask(probabilities: &Tensor) -> Tensor {
+    let (top, _) = probabilities.max_dim(1, false);
+    top.ge(CONFIDENT)
+}
+
 /// Coverage of samples whose class probabilities are `probabilities` `[N, K]`.
 pub fn coverage(probabilities: &Tensor) -> Result<Coverage> {
     ensure!(
@@ -63,12 +70,7 @@ pub fn coverage(probabilities: &Tensor) -> Result<Coverage> {
     let kl =
         (&p * ((&p + eps).log() - (&marginal + eps).log())).sum_dim_intlist(1, false, Kind::Double);
     let classifier_score = kl.mean(Kind::Double).double_value(&[]).exp();
-    let (top, _) = p.max_dim(1, false);
-    let confident = top
-        .ge(CONFIDENT)
-        .to_kind(Kind::Double)
-        .mean(Kind::Double)
-        .double_value(&[]);
+    let confident = super::distance::share(&confident_mask(&p));
     Ok(Coverage {
         histogram,
         kl_to_uniform,

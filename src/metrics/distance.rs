@@ -181,11 +181,17 @@ pub fn inside_manifold(points: &Tensor, reference: &Tensor, k: i64) -> Result<Te
 /// look like some real image; blotches fall outside however a classifier files them), recall
 /// the share of reals inside the fakes' manifold (how much of the data the samples reach).
 pub fn precision_recall(fake: &Tensor, real: &Tensor, k: i64) -> Result<(f64, f64)> {
-    let share = |t: Tensor| t.to_kind(Kind::Double).mean(Kind::Double).double_value(&[]);
     Ok((
-        share(inside_manifold(fake, real, k)?),
-        share(inside_manifold(real, fake, k)?),
+        share(&inside_manifold(fake, real, k)?),
+        share(&inside_manifold(real, fake, k)?),
     ))
+}
+
+/// The share of `true` in a boolean mask.
+pub(crate) fn share(mask: &Tensor) -> f64 {
+    mask.to_kind(Kind::Double)
+        .mean(Kind::Double)
+        .double_value(&[])
 }
 
 #[cfg(test)]

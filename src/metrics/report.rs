@@ -60,19 +60,13 @@ pub const MANIFOLD_K: i64 = 3;
 impl Fidelity {
     /// The scores of `fake` features (and their class probabilities) against `real` features.
     pub fn of(fake: &Tensor, probabilities: &Tensor, real: &Tensor) -> Result<Fidelity> {
-        let (precision, recall) = super::distance::precision_recall(fake, real, MANIFOLD_K)?;
-        let inside = super::distance::inside_manifold(fake, real, MANIFOLD_K)?;
-        let (top, _) = probabilities.to_kind(Kind::Double).max_dim(1, false);
-        let readable = top
-            .ge(super::coverage::CONFIDENT)
-            .logical_and(&inside.to_device(top.device()))
-            .to_kind(Kind::Double)
-            .mean(Kind::Double)
-            .double_value(&[]);
+        use super::distance::{inside_manifold, share};
+        let inside = inside_manifold(fake, real, MANIFOLD_K)?;
+        let confident = super::coverage::confident_mask(probabilities).to_device(inside.device());
         Ok(Fidelity {
-            precision,
-            recall,
-            readable,
+            precision: share(&inside),
+            recall: share(&inside_manifold(real, fake, MANIFOLD_K)?),
+            readable: share(&inside.logical_and(&confident)),
         })
     }
 }
