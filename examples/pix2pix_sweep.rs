@@ -13,6 +13,9 @@
 //! statistics, dropout on: `batch`) and with running statistics, dropout off (`running`).
 //! Triplet grids go to `target/pix2pix_sweep/NAME-sSEED-MODE.png`.
 //!
+//! `l1-resize-noskips` and `patch16-resize-noskips` remove the U-Net's skip connections (the
+//! paper's encoder-decoder ablation).
+//!
 //! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
 //! instead of edges → emoji; `--task shrunk4` on each emoji shrunk to 16×16 and enlarged back
 //! (input) and the emoji itself (target), super-resolution. In both the input carries the
@@ -37,6 +40,8 @@ struct Variant {
     resize: bool,
     /// Sample from a moving average of G's weights (β = 0.999), as notebook 06's remedy does.
     ema: bool,
+    /// The U-Net's skip connections; without them, the paper's encoder-decoder ablation.
+    skips: bool,
 }
 
 fn main() -> Result<()> {
@@ -57,10 +62,15 @@ fn main() -> Result<()> {
         jitter,
         resize,
         ema: false,
+        skips: true,
     };
     let averaged = |name, adversarial, layers| Variant {
         ema: true,
         ..variant(name, adversarial, layers, false, true)
+    };
+    let bottleneck = |name, adversarial| Variant {
+        skips: false,
+        ..variant(name, adversarial, 1, false, true)
     };
     let variants = [
         variant("l1", false, 3, false, false),
@@ -77,6 +87,8 @@ fn main() -> Result<()> {
         averaged("l1-resize-ema", false, 1),
         averaged("patch16-resize-ema", true, 1),
         averaged("patch34-resize-ema", true, 2),
+        bottleneck("l1-resize-noskips", false),
+        bottleneck("patch16-resize-noskips", true),
     ];
     let dev = device();
     let faces = EmojiOptions::faces();
@@ -116,6 +128,7 @@ fn main() -> Result<()> {
                     } else {
                         Upsample::Transposed
                     },
+                    skips: v.skips,
                 },
                 PatchGanConfig {
                     in_channels: in_channels + 3,

@@ -2,7 +2,7 @@
 //! trained from several seeds on the same data and budget, scored with `gans::metrics`.
 //!
 //! `cargo run --release --example remedies -- [--data fashion|mnist|emoji] [--seeds 0,1,2]
-//! [--steps N] [--only ROW,ROW] [--lr R] [--train-images N] [--out FILE]`
+//! [--steps N] [--only ROW,ROW] [--lr R] [--batch B] [--train-images N] [--out FILE]`
 //!
 //! - fashion / mnist: notebook 02's 28×28 DCGAN (width 48, batch 64), 1,800 steps.
 //! - emoji: the small-data row, the emoji faces (Smileys & Emotion, People & Body) at 32×32
@@ -11,6 +11,7 @@
 //!
 //! - `--lr R`: every row that does not set its own rates trains both players at `R` (where the
 //!   paper's DCGAN fails, to see which remedy keeps it training).
+//! - `--batch B`: every row trains with batches of `B` (the small-data runs of notebook 06).
 //! - `--train-images N`: train on the first `N` training images only (small data). The table
 //!   is still scored against the test split beside the floor of the whole training split, and
 //!   then also gives D's mean verdict on its `N` training reals and on `N` held-out reals
@@ -32,8 +33,8 @@ use gans::prelude::*;
 #[derive(Default)]
 struct Row {
     name: &'static str,
-    /// Start from `TrainConfig::tuned` instead of the paper's settings.
-    tuned: bool,
+    /// Start from `TrainConfig::fast_ema` instead of the paper's settings.
+    fast_ema: bool,
     /// Learning rates (G, D).
     lr: Option<(f64, f64)>,
     /// D without batch norm (spectral norm replaces it, as in SN-GAN).
@@ -44,8 +45,8 @@ struct Row {
 impl Row {
     /// The paper's config (seed, batch and quiet settings included) with this row's changes.
     fn config(&self, paper: &TrainConfig) -> Result<TrainConfig> {
-        let mut config = if self.tuned {
-            TrainConfig::tuned(paper.model.clone())
+        let mut config = if self.fast_ema {
+            TrainConfig::fast_ema(paper.model.clone())
                 .batch_size(paper.batch_size)
                 .seed(paper.seed)
                 .quiet()
@@ -81,8 +82,8 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
         Row {
-            name: "tuned preset (lr 1e-3 + EMA 0.999)",
-            tuned: true,
+            name: "fast-EMA preset (lr 1e-3 + EMA 0.999)",
+            fast_ema: true,
             ..Default::default()
         },
         remedy(
@@ -188,8 +189,8 @@ fn rows() -> Vec<Row> {
             ..Default::default()
         },
         Row {
-            name: "tuned + DiffAugment",
-            tuned: true,
+            name: "fast-EMA + DiffAugment",
+            fast_ema: true,
             remedies: Remedies {
                 diff_augment: true,
                 ..off
@@ -314,6 +315,15 @@ fn main() -> Result<()> {
             .ok_or_else(|| anyhow::anyhow!("--lr {v:?}: give a learning rate such as 2e-3"))?;
         s.config = s.config.lr(lr, lr);
         s.name_suffix = format!(", lr {lr:e}");
+    }
+    if let Some(v) = args.value("--batch") {
+        let b: usize = v
+            .parse()
+            .ok()
+            .filter(|&b| b >= 2)
+            .ok_or_else(|| anyhow::anyhow!("--batch {v:?}: give a batch size of 2 or more"))?;
+        s.config = s.config.batch_size(b);
+        s.name_suffix.push_str(&format!(", batch {b}"));
     }
     let few = match args.value("--train-images") {
         Some(v) => {

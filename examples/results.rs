@@ -226,6 +226,7 @@ fn main() -> Result<()> {
                     width: 16,
                     dropout: 0.5,
                     upsample: Upsample::Resize,
+                    skips: true,
                 },
                 PatchGanConfig {
                     in_channels: 4,

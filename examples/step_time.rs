@@ -1,6 +1,6 @@
 //! Milliseconds per training step of one model on this machine, through the notebooks' Trainer.
 //!
-//! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan28-tuned|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
+//! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan28-fast-ema|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
 //!
 //! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one);
 //! `GANS_CHANNELS_LAST=0|1` overrides the config's channels-last weights (for A/B runs);
@@ -84,8 +84,8 @@ fn main() -> Result<()> {
             TrainConfig::gan(dcgan(28, 1, 0, Norm::Batch)),
             images28(source, dev)?.into(),
         ),
-        "dcgan28-tuned" => (
-            TrainConfig::tuned(dcgan(28, 1, 0, Norm::Batch)),
+        "dcgan28-fast-ema" => (
+            TrainConfig::fast_ema(dcgan(28, 1, 0, Norm::Batch)),
             images28(source, dev)?.into(),
         ),
         "cgan28" => (

@@ -444,10 +444,10 @@ fn remedies_are_switches_that_land_in_the_config_and_are_refused_where_they_do_n
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// `gans train dcgan` trains the course's tuned preset unless told otherwise (notebook 06), and
+/// `gans train dcgan` trains the course's fast-EMA preset unless told otherwise (notebook 06), and
 /// `--preset paper` gives the paper's settings; the other models keep their papers' settings.
 #[test]
-fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
+fn a_dcgan_run_is_fast_ema_by_default_and_paper_by_name() {
     use gans::train::TrainConfig;
     let dir = scratch("presets");
     let config_of = |name: &str, extra: &[&str]| -> TrainConfig {
@@ -458,17 +458,22 @@ fn a_dcgan_run_is_tuned_by_default_and_paper_by_name() {
     };
     // The optimisers and the moving average are the presets' own, whatever the preset's rate.
     let settings = |c: &TrainConfig| (c.opt_g, c.opt_d, c.ema);
-    let tuned = config_of("default", &[]);
+    let fast_ema = config_of("default", &[]);
     assert_eq!(
-        settings(&tuned),
-        settings(&TrainConfig::tuned(tuned.model.clone()))
+        settings(&fast_ema),
+        settings(&TrainConfig::fast_ema(fast_ema.model.clone()))
     );
     let paper = config_of("paper", &["--preset", "paper"]);
     assert_eq!(
         settings(&paper),
         settings(&TrainConfig::gan(paper.model.clone()))
     );
-    assert_ne!(settings(&tuned), settings(&paper));
+    assert_ne!(settings(&fast_ema), settings(&paper));
+    // By its name, and by the name it had before (`tuned`), for commands written then.
+    for name in ["fast-ema", "tuned"] {
+        let named = config_of(name, &["--preset", name]);
+        assert_eq!(settings(&named), settings(&fast_ema), "{name}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

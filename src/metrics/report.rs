@@ -197,7 +197,7 @@ impl Scores {
 }
 
 /// Several runs' scores side by side: one row per run (Fréchet distance, KID, classes present,
-/// precision and recall, seconds of training), and the real data's floor last. Notebook 06's
+/// precision, recall and the readable share, seconds of training), and the real data's floor last. Notebook 06's
 /// ablation table.
 #[derive(Debug, Default)]
 pub struct ScoreTable {
@@ -238,6 +238,7 @@ impl ScoreTable {
             "classes".into(),
             "precision".into(),
             "recall".into(),
+            "readable".into(),
             "training".into(),
         ]];
         for (name, s, seconds) in &self.rows {
@@ -248,6 +249,7 @@ impl ScoreTable {
                 classes(&s.coverage),
                 format!("{:.0} %", 100.0 * s.fidelity.precision),
                 format!("{:.0} %", 100.0 * s.fidelity.recall),
+                format!("{:.0} %", 100.0 * s.fidelity.readable),
                 format!("{seconds:.0} s"),
             ]);
         }
@@ -259,6 +261,7 @@ impl ScoreTable {
                 classes(&s.real_coverage),
                 format!("{:.0} %", 100.0 * s.fidelity_floor.precision),
                 format!("{:.0} %", 100.0 * s.fidelity_floor.recall),
+                format!("{:.0} %", 100.0 * s.fidelity_floor.readable),
                 String::new(),
             ]);
         }
@@ -501,7 +504,7 @@ mod tests {
             fidelity: Fidelity {
                 precision: 0.5,
                 recall: 0.25,
-                readable: 0.125,
+                readable: 0.13,
             },
             fidelity_floor: Fidelity {
                 precision: 0.75,
@@ -522,7 +525,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 5, "{text}");
         assert!(
-            lines[2].starts_with("| paper | 23.88 | 0.500 | 10/10 | 50 % | 25 % | 108 s |"),
+            lines[2].starts_with("| paper | 23.88 | 0.500 | 10/10 | 50 % | 25 % | 13 % | 108 s |"),
             "{text}"
         );
         assert!(lines[3].contains("| 9/10 |"), "{text}");

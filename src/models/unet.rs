@@ -36,6 +36,14 @@ pub struct UnetConfig {
     /// resize and convolve.
     #[serde(default)]
     pub upsample: Upsample,
+    /// The skip connections (the paper's U-Net). `false` is the paper's "encoder-decoder"
+    /// ablation (its Fig. 4, Table 2): everything the decoder paints passes the 1×1 bottleneck.
+    #[serde(default = "with_skips")]
+    pub skips: bool,
+}
+
+fn with_skips() -> bool {
+    true
 }
 
 /// The decoder's doubling layer.
@@ -77,6 +85,7 @@ impl Default for UnetConfig {
             width: 64,
             dropout: 0.5,
             upsample: Upsample::Transposed,
+            skips: true,
         }
     }
 }
@@ -134,7 +143,7 @@ impl UnetGenerator {
         for (k, i) in (0..n).rev().enumerate() {
             // The innermost decoder layer reads the bottleneck; every other one reads its
             // predecessor's output joined with the skip connection (twice the channels).
-            let inputs = if i == n - 1 {
+            let inputs = if i == n - 1 || !config.skips {
                 channels[i]
             } else {
                 2 * channels[i]
@@ -210,7 +219,7 @@ impl UnetGenerator {
         }
         // Decoder: the k-th layer up joins the encoder output of the same size.
         for (k, (deconv, bn)) in self.up.iter().enumerate() {
-            if k > 0 {
+            if k > 0 && self.config.skips {
                 xs = Tensor::cat(&[&xs, &skips[n - 1 - k]], 1); // skip connection: [B, 2c, h, w]
             }
             xs = deconv.forward(&xs.relu()); // [B, 512, 2, 2] → … → [B, Cout, S, S]
@@ -318,5 +327,45 @@ mod tests {
                 "{image_size}"
             );
         }
+    }
+
+    /// Without skips the decoder sees the input only through the 1×1 bottleneck: with the last
+    /// encoder layer zeroed, every input gives the same output, while the U-Net's skips still
+    /// carry each input's detail across. The decoder's layers read half the channels.
+    #[test]
+    fn without_skips_everything_passes_the_bottleneck() {
+        let cpu = (Kind::Float, Device::Cpu);
+        let mut outputs = Vec::new();
+        for skips in [true, false] {
+            tch::manual_seed(0);
+            let vs = nn::VarStore::new(Device::Cpu);
+            let config = UnetConfig {
+                image_size: 64,
+                in_channels: 1,
+                width: 4,
+                skips,
+                ..Default::default()
+            };
+            let g = UnetGenerator::new(&config, vs.root()).unwrap();
+            let up2 = &vs.variables()["up2.weight"];
+            // A transposed convolution's weight is [inputs, outputs, 4, 4].
+            assert_eq!(up2.size()[0], if skips { 2 * 32 } else { 32 });
+            let mut bottleneck = vs.variables()["down6.weight"].shallow_clone();
+            tch::no_grad(|| {
+                let _ = bottleneck.zero_();
+            });
+            let a = Tensor::randn([1, 1, 64, 64], cpu);
+            let b = Tensor::randn([1, 1, 64, 64], cpu);
+            let gap = (g.forward_t(&a, false) - g.forward_t(&b, false))
+                .abs()
+                .max()
+                .double_value(&[]);
+            outputs.push(gap);
+        }
+        assert!(outputs[0] > 1e-2, "with skips: {}", outputs[0]);
+        assert_eq!(
+            outputs[1], 0.0,
+            "without skips the input leaked past the bottleneck"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! | name | notebook | networks ([`ModelConfig`]) | game and settings |
 //! | --- | --- | --- | --- |
 //! | `vanilla` | 01 | fully connected (toy networks on the 2-D rings) | [`TrainConfig::gan`], batch 64; rings: [`TrainConfig::toy`] |
-//! | `dcgan` | 02 | DCGAN | [`TrainConfig::gan`]; tuned: [`TrainConfig::tuned`] |
+//! | `dcgan` | 02 | DCGAN | [`TrainConfig::gan`]; fast-EMA: [`TrainConfig::fast_ema`] |
 //! | `wgan` | 03 | DCGAN critic, batch norm | [`TrainConfig::wgan`] |
 //! | `wgan-gp` | 03 | DCGAN critic, layer norm | [`TrainConfig::wgan_gp`] |
 //! | `cgan` | 04 | DCGAN with one-hot labels | [`TrainConfig::gan`] |
@@ -26,7 +26,7 @@
 //!         let model = dcgan(data, "lsgan", width, Norm::Batch, 0)?;
 //!         Ok(TrainConfig::gan(model).loss(GanLoss::LeastSquares))
 //!     },
-//!     tuned: None,
+//!     fast_ema: None,
 //!     trains: |c| dcgan_playing(c, |loss| loss == GanLoss::LeastSquares),
 //! },
 //! ```
@@ -52,8 +52,9 @@ use crate::models::unet::{UnetConfig, Upsample};
 pub enum Preset {
     /// The model's paper's settings.
     Paper,
-    /// The course's tuned settings (notebook 06), where the model has them.
-    Tuned,
+    /// The course's fast-EMA settings (notebook 06: Adam 1e-3 for G and D, samples from a moving
+    /// average of G's weights), where the model has them.
+    FastEma,
 }
 
 /// What a model learns from.
@@ -79,8 +80,8 @@ pub struct CourseModel {
     /// The model sized for the data, with its paper's settings; `width` is the widest layer of
     /// the conv models (64 in the papers).
     paper: fn(&TrainData, i64) -> Result<TrainConfig>,
-    /// The course's tuned settings for the networks of a paper config, where there are some.
-    tuned: Option<fn(&TrainConfig) -> TrainConfig>,
+    /// The course's fast-EMA settings for the networks of a paper config, where there are some.
+    fast_ema: Option<fn(&TrainConfig) -> TrainConfig>,
     /// Whether a config is one of this model's (for a run folder that says which model it is).
     trains: fn(&TrainConfig) -> bool,
 }
@@ -98,11 +99,11 @@ impl PartialEq for CourseModel {
 }
 
 impl CourseModel {
-    /// The settings a run of this model starts from when none is asked for: the tuned ones
+    /// The settings a run of this model starts from when none is asked for: the fast-EMA ones
     /// where the model has them (measured better at the same cost, notebook 06), else the paper's.
     pub fn default_preset(&self) -> Preset {
-        match self.tuned {
-            Some(_) => Preset::Tuned,
+        match self.fast_ema {
+            Some(_) => Preset::FastEma,
             None => Preset::Paper,
         }
     }
@@ -127,17 +128,17 @@ impl CourseModel {
             );
         }
         let paper = (self.paper)(data, width)?;
-        match (preset, self.tuned) {
+        match (preset, self.fast_ema) {
             (Preset::Paper, _) => Ok(paper),
-            (Preset::Tuned, Some(tuned)) => Ok(tuned(&paper)),
-            (Preset::Tuned, None) => {
+            (Preset::FastEma, Some(fast_ema)) => Ok(fast_ema(&paper)),
+            (Preset::FastEma, None) => {
                 let with: Vec<&str> = COURSE
                     .iter()
-                    .filter(|m| m.tuned.is_some())
+                    .filter(|m| m.fast_ema.is_some())
                     .map(|m| m.name)
                     .collect();
                 bail!(
-                    "{} has no tuned preset (the course tunes {}, notebook 06): leave --preset \
+                    "{} has no fast-ema preset (the course has one for {}, notebook 06): leave --preset \
                      out for its paper's settings, or switch single remedies on (--ema, --hinge, …)",
                     self.name,
                     with.join(", ")
@@ -162,13 +163,13 @@ pub static COURSE: [CourseModel; 6] = [
             })
             .batch_size(64)),
         },
-        tuned: None,
+        fast_ema: None,
         trains: |c| matches!(c.model, ModelConfig::Toy(_) | ModelConfig::Mlp(_)),
     },
     CourseModel {
         name: "dcgan",
         notebook: "02",
-        about: "DCGAN (default: the course's tuned preset of notebook 06; --preset paper)",
+        about: "DCGAN (default: the course's fast-ema preset of notebook 06; --preset paper)",
         takes: Takes::Images,
         paper: |data, width| {
             Ok(TrainConfig::gan(dcgan(
@@ -179,7 +180,9 @@ pub static COURSE: [CourseModel; 6] = [
                 0,
             )?))
         },
-        tuned: Some(|paper| TrainConfig::tuned(paper.model.clone()).batch_size(paper.batch_size)),
+        fast_ema: Some(|paper| {
+            TrainConfig::fast_ema(paper.model.clone()).batch_size(paper.batch_size)
+        }),
         trains: |c| dcgan_playing(c, |loss| !loss.is_wasserstein()),
     },
     CourseModel {
@@ -196,7 +199,7 @@ pub static COURSE: [CourseModel; 6] = [
                 0,
             )?))
         },
-        tuned: None,
+        fast_ema: None,
         trains: |c| dcgan_playing(c, |loss| loss == GanLoss::Wasserstein),
     },
     CourseModel {
@@ -213,7 +216,7 @@ pub static COURSE: [CourseModel; 6] = [
                 0,
             )?))
         },
-        tuned: None,
+        fast_ema: None,
         trains: |c| dcgan_playing(c, |loss| matches!(loss, GanLoss::WassersteinGp { .. })),
     },
     CourseModel {
@@ -241,7 +244,7 @@ pub static COURSE: [CourseModel; 6] = [
                 classes,
             )?))
         },
-        tuned: None,
+        fast_ema: None,
         trains: |c| matches!(&c.model, ModelConfig::Dcgan(d) if d.n_classes > 0),
     },
     CourseModel {
@@ -275,6 +278,7 @@ pub static COURSE: [CourseModel; 6] = [
                     width,
                     dropout: 0.5,
                     upsample,
+                    skips: true,
                 },
                 PatchGanConfig {
                     in_channels: c_in + c_out,
@@ -283,7 +287,7 @@ pub static COURSE: [CourseModel; 6] = [
                 },
             ))
         },
-        tuned: None,
+        fast_ema: None,
         trains: |c| matches!(c.model, ModelConfig::Pix2Pix(_)),
     },
 ];
@@ -373,7 +377,7 @@ mod tests {
         );
         assert_eq!(
             course_model("dcgan").unwrap().default_preset(),
-            Preset::Tuned
+            Preset::FastEma
         );
         assert_eq!(
             course_model("wgan").unwrap().default_preset(),
@@ -381,7 +385,7 @@ mod tests {
         );
     }
 
-    /// Every entry's own configs (paper and tuned) belong to that entry and to no other, so a
+    /// Every entry's own configs (paper and fast-EMA) belong to that entry and to no other, so a
     /// run folder's config says which model it is.
     #[test]
     fn every_model_s_configs_are_its_own() {
@@ -412,10 +416,10 @@ mod tests {
                 data.push(&ring);
             }
             for data in data {
-                for preset in [Preset::Paper, Preset::Tuned] {
+                for preset in [Preset::Paper, Preset::FastEma] {
                     let Ok(config) = model.config(data, Some(8), preset) else {
                         assert!(
-                            preset == Preset::Tuned && model.tuned.is_none(),
+                            preset == Preset::FastEma && model.fast_ema.is_none(),
                             "{model:?}"
                         );
                         continue;
@@ -430,6 +434,9 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 8, "6 paper configs, the ring's, dcgan's tuned one");
+        assert_eq!(
+            checked, 8,
+            "6 paper configs, the ring's, dcgan's fast-EMA one"
+        );
     }
 }
