@@ -73,13 +73,13 @@ results: setup
 # Notebook 06's ablation over seeds 0, 1 and 2: on Fashion-MNIST the paper's DCGAN, each remedy
 # alone, the D without batch norm and the fast-EMA preset (about 80 minutes on a 2-core CPU); then
 # the small-data rows on emoji faces; then each remedy where its failure happens (a rate of 5e-3,
-# 200 training images; about 20 minutes). Tables with every seed's score in target/remedies-*.md.
+# 100 training images; about 35 minutes). Tables with every seed's score in target/remedies-*.md.
 REMEDY_ROWS = paper DCGAN,fast-EMA preset,EMA of G,TTUR (G 1e-4,lr 8e-4,lr 1e-3,D without,spectral,hinge,R1,minibatch std,DiffAugment,label smoothing
 remedies: setup
 	cargo run --release --example remedies -- --data fashion --only "$(REMEDY_ROWS)"
 	cargo run --release --example remedies -- --data emoji --only "paper DCGAN,DiffAugment,fast-EMA preset,fast-EMA + DiffAugment"
-	cargo run --release --example remedies -- --data fashion --lr 5e-3 --only "paper DCGAN,D without,spectral norm" --out target/remedies-fast.md
-	cargo run --release --example remedies -- --data fashion --train-images 200 --steps 2400 --only "paper DCGAN,DiffAugment" --out target/remedies-few.md
+	cargo run --release --example remedies -- --data fashion --lr 5e-3 --steps 1200 --only "paper DCGAN,D without,spectral norm" --out target/remedies-fast.md
+	cargo run --release --example remedies -- --data fashion --train-images 100 --steps 4800 --only "paper DCGAN,DiffAugment" --out target/remedies-few.md
 
 # ms per training step of every model: Rust against the PyTorch references of bench/ (tutorial
 # style and tuned), on the same libtorch; figures in docs/performance.md. ONLY=toy,mlp28 for some.

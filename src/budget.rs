@@ -131,9 +131,10 @@ impl Budget {
             check_steps: self.steps(5, 30, 30),
             n_scored: if self.smoke { 100 } else { 1_000 },
             fast_lr: 5e-3,
+            fast_steps: self.steps(20, 1_200, 6_000),
             ring_steps: self.steps(20, 8_000, 8_000),
-            few_images: 200,
-            few_steps: self.steps(20, 2_400, 6_000),
+            few_images: 100,
+            few_steps: self.steps(20, 4_800, 6_000),
         }
     }
 }
@@ -228,8 +229,10 @@ pub struct RemedySizes {
     pub check_steps: usize,
     /// Samples scored per run.
     pub n_scored: usize,
-    /// A learning rate at which the DCGAN without batch norm in D diverges.
+    /// A learning rate at which the DCGAN without batch norm in D diverges, and steps per run
+    /// there.
     pub fast_lr: f64,
+    pub fast_steps: usize,
     /// Steps of each toy GAN on the ring (mode collapse).
     pub ring_steps: usize,
     /// Small data: how many training images, and steps per run.
