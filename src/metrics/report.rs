@@ -197,8 +197,8 @@ impl Scores {
 }
 
 /// Several runs' scores side by side: one row per run (Fréchet distance, KID, classes present,
-/// precision, recall and the readable share, seconds of training), and the real data's floor last. Notebook 06's
-/// ablation table.
+/// precision, recall and the readable share, seconds of training), and the real data's floor
+/// last. Notebook 06's ablation table.
 #[derive(Debug, Default)]
 pub struct ScoreTable {
     rows: Vec<(String, Scores, f64)>,

@@ -256,11 +256,12 @@ impl TrainConfig {
         }
     }
 
-    /// The course's fast-EMA DCGAN (notebook 06), named for its two changes: the paper's game, networks and batch, with the
-    /// changes that measured better at the course's budgets (`examples/remedies.rs`,
-    /// docs/results.md): Adam at 1e-3 for both players (5 × the paper's 2e-4, which was chosen
-    /// for runs of 25 epochs, not 1,800 steps) and sampling from a moving average of G's
-    /// weights (β = 0.999, with warm-up), which smooths the larger steps' jitter.
+    /// The course's fast-EMA DCGAN (notebook 06): the paper's game, networks and batch, with the
+    /// two changes its name says, which measured better at the course's budgets
+    /// (`examples/remedies.rs`, docs/results.md): Adam at 1e-3 for both players (5 × the
+    /// paper's 2e-4, which was chosen for runs of 25 epochs, not 1,800 steps) and sampling from
+    /// a moving average of G's weights (β = 0.999, with warm-up), which smooths the larger
+    /// steps' jitter.
     pub fn fast_ema(model: impl Into<ModelConfig>) -> Self {
         Self::gan(model)
             .lr(FAST_EMA_LR, FAST_EMA_LR)
