@@ -122,6 +122,18 @@ impl Budget {
         }
     }
 
+    /// Notebook 07: CycleGAN on Google ↔ Twitter emoji, with a Pix2Pix on the true pairs.
+    pub fn cyclegan(self) -> CycleGanSizes {
+        CycleGanSizes {
+            image_size: self.sized(32, 64),
+            width: self.sized(32, 64),
+            batch: self.sized(4, 8),
+            steps: self.steps(6, 2_000, 10_000),
+            check_steps: 3,
+            snapshot_every: if self.smoke { 2 } else { 100 },
+        }
+    }
+
     /// Notebook 06: the remedies on Fashion-MNIST and on emoji faces.
     pub fn remedies(self) -> RemedySizes {
         RemedySizes {
@@ -216,6 +228,21 @@ pub struct Pix2PixSizes {
     pub steps: usize,
     /// Steps on super-resolution ×4 (each of two runs: L1 only, L1 + GAN).
     pub sharpen_steps: usize,
+}
+
+/// Notebook 07's sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CycleGanSizes {
+    /// Side of the emoji (the CycleGAN's ResNet has 3 blocks at 32, 6 at 64).
+    pub image_size: i64,
+    /// Feature maps of G's and D's first layers.
+    pub width: i64,
+    pub batch: usize,
+    /// Steps of each run (the CycleGAN, its ablation, the paired upper bound).
+    pub steps: usize,
+    /// Steps of your own step against the crate's.
+    pub check_steps: usize,
+    pub snapshot_every: usize,
 }
 
 /// Notebook 06's sizes.

@@ -55,6 +55,10 @@ pub enum GanLoss {
     /// The hinge game (Lim & Ye, 2017; SN-GAN): D minimises `E[max(0, 1 − D(x))] +
     /// E[max(0, 1 + D(G(z)))]`, G minimises `−E[D(G(z))]`. D's output is a score, not a logit.
     Hinge,
+    /// The least-squares game (LSGAN, Mao et al. 2017), CycleGAN's: D minimises
+    /// `½E[(D(x) − 1)²] + ½E[D(G(z))²]`, G minimises `E[(D(G(z)) − 1)²]`. D's output is a
+    /// score that it pushes towards 1 for real and 0 for fake; it saturates nowhere.
+    LeastSquares,
 }
 
 impl GanLoss {
@@ -79,6 +83,7 @@ impl GanLoss {
             GanLoss::Wasserstein => "Wasserstein, clipped".into(),
             GanLoss::WassersteinGp { lambda } => format!("Wasserstein, GP λ = {lambda}"),
             GanLoss::Hinge => "hinge".into(),
+            GanLoss::LeastSquares => "least squares".into(),
         }
     }
 }
@@ -119,6 +124,12 @@ pub trait GanModel {
 
     /// Whether the generator's output has a target to match (the L1 term of Pix2Pix).
     fn reconstructs(&self) -> bool {
+        false
+    }
+
+    /// Whether the model learns from two sets of images without pairs (CycleGAN): its input
+    /// images come from one set, its outputs are judged against the other.
+    fn unpaired(&self) -> bool {
         false
     }
 

@@ -50,15 +50,18 @@ pub use device::{cuda_available, device, seed};
 /// Everything a notebook needs in one `use gans::prelude::*;`.
 pub mod prelude {
     pub use crate::budget::{
-        BasicGanSizes, Budget, CganSizes, DcganSizes, Pix2PixSizes, RemedySizes, WganSizes,
+        BasicGanSizes, Budget, CganSizes, CycleGanSizes, DcganSizes, Pix2PixSizes, RemedySizes,
+        WganSizes,
     };
     pub use crate::data::emoji::{self, EmojiOptions, Vendor};
     pub use crate::data::image_folder::{self, FolderOptions};
     pub use crate::data::letters::{self, LetterOptions};
     pub use crate::data::paired::{self, Direction, PairedDataset};
     pub use crate::data::toy2d::{self, ModeReport, Toy2d, Toy2dKind};
+    pub use crate::data::unpaired::{self, UnpairedDataset};
     pub use crate::data::{self, Batch, Dataset, Split, fashion_mnist, mnist};
     pub use crate::device::{cuda_available, describe, device, parse_device, seed};
+    pub use crate::models::cyclegan::CycleGanConfig;
     pub use crate::models::dcgan::DcganConfig;
     pub use crate::models::mlp::{MlpConfig, MlpFlavour};
     pub use crate::models::patchgan::PatchGanConfig;
@@ -67,7 +70,8 @@ pub mod prelude {
     pub use crate::models::unet::{UnetConfig, Upsample};
     pub use crate::models::{Conditioning, Norm};
     pub use crate::train::{
-        GanLoss, History, Interpolation, ModelConfig, Remedies, Round, TrainConfig, Trainer,
+        GanLoss, History, Interpolation, LinearDecay, ModelConfig, Remedies, Round, TrainConfig,
+        Trainer,
     };
     pub use crate::viz::{ImageGrid, LineChart, compare, image_grid};
     pub use crate::{check, check_full, gpu_sized};

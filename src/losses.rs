@@ -75,6 +75,12 @@ pub fn hinge_discriminator_loss(real_scores: &Tensor, fake_scores: &Tensor) -> T
     (-real_scores + 1.0).relu().mean(Kind::Float) + (fake_scores + 1.0).relu().mean(Kind::Float)
 }
 
+/// The least-squares distance of D's scores to one target for the whole batch,
+/// `E[(D(x) − target)²]` (LSGAN, Mao et al. 2017): target 1 for "real", 0 for "fake".
+pub fn least_squares(scores: &Tensor, target: f64) -> Tensor {
+    (scores - target).square().mean(Kind::Float)
+}
+
 /// The R1 penalty `(γ/2) · E[‖∇_x D(x)‖²]` for D's `scores` of the `real` batch, which must have
 /// been made with `set_requires_grad(true)`. Taken with `create_graph`, so that it trains D.
 pub fn r1_penalty(scores: &Tensor, real: &Tensor, gamma: f64) -> anyhow::Result<Tensor> {
@@ -198,6 +204,8 @@ mod tests {
     //! fake.mean() - real.mean()                                       # -1.7000000476837158
     //! -fake.mean()                                                    # 0.25
     //! F.relu(1 - real).mean() + F.relu(1 + fake).mean()               # 1.6749999523162842
+    //! 0.5 * (F.mse_loss(real, torch.ones(4)) + F.mse_loss(fake, torch.zeros(4)))  # 2.7799999713897705
+    //! F.mse_loss(fake, torch.ones(4))                                 # 3.125
     //! a = torch.tensor([[0.5, -1.0], [2.0, 0.25]]); b = torch.tensor([[0.0, -0.5], [1.0, 1.0]])
     //! 100 * (a - b).abs().mean()                                      # 68.75
     //! x = torch.tensor([-4.0], requires_grad=True)
@@ -243,6 +251,17 @@ mod tests {
         let a = t(&[0.5, -1.0, 2.0, 0.25]).view([2, 2]);
         let b = t(&[0.0, -0.5, 1.0, 1.0]).view([2, 2]);
         close(&l1_loss(&a, &b, 100.0), 68.75);
+    }
+
+    /// LSGAN as CycleGAN's code computes it: `0.5 * (F.mse_loss(real, 1) + F.mse_loss(fake,
+    /// 0))` for D and `F.mse_loss(fake, 1)` for G (the trainer's `d_game_loss` and
+    /// `g_game_loss` are checked against the same numbers in `train::step`).
+    #[test]
+    fn least_squares_matches_pytorch() {
+        let (real, fake) = (t(&REAL), t(&FAKE));
+        let d = (least_squares(&real, 1.0) + least_squares(&fake, 0.0)) * 0.5;
+        close(&d, 2.7799999713897705);
+        close(&least_squares(&fake, 1.0), 3.125);
     }
 
     #[test]

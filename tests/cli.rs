@@ -498,3 +498,104 @@ fn small_dcgan(out: &str, steps: &str, extra: &[&str]) -> std::process::Output {
     args.extend_from_slice(extra);
     gans(&args)
 }
+
+/// `gans train cyclegan` on a folder in the CycleGAN datasets' layout: it trains with the
+/// paper's decay over the second half, writes the translations of its fixed pictures, samples
+/// test translations beside their inputs, and says why it cannot score them (no true
+/// counterparts). Data of another kind is refused with the data it needs.
+#[test]
+fn a_cyclegan_trains_on_a_folder_of_two_sets_and_samples_them() {
+    let dir = scratch("cyclegan");
+    let data = dir.join("dark2light");
+    for (side, n, shade) in [
+        ("trainA", 6, 30u8),
+        ("trainB", 5, 220),
+        ("testA", 3, 40),
+        ("testB", 3, 200),
+    ] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+        for i in 0..n {
+            let picture = image::RgbImage::from_fn(32, 32, |x, y| {
+                image::Rgb([
+                    shade,
+                    shade.wrapping_add((x * 3) as u8),
+                    (y * 5) as u8 + i as u8,
+                ])
+            });
+            picture
+                .save(data.join(side).join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let run = dir.join("run");
+    let trained = gans(&[
+        "train",
+        "cyclegan",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--image-size",
+        "32",
+        "--width",
+        "4",
+        "--batch-size",
+        "2",
+        "--steps",
+        "12",
+        "--device",
+        "cpu",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    ok(&trained);
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(
+        config.contains("\"CycleGan\"") && config.contains("\"LeastSquares\""),
+        "{config}"
+    );
+    assert!(
+        config.contains("\"lr_decay\": {\n    \"start\": 6,\n    \"end\": 12"),
+        "{config}"
+    );
+    assert!(image::open(run.join("samples.png")).is_ok());
+    let png = dir.join("translations.png");
+    ok(&gans(&[
+        "sample",
+        "--checkpoint",
+        run.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+    ]));
+    // Three test pictures, input | output, side by side: six pictures of 32 px and margins.
+    let grid = image::open(&png).unwrap();
+    assert!(
+        grid.width() >= 6 * 32 && grid.height() >= 32,
+        "{}×{}",
+        grid.width(),
+        grid.height()
+    );
+    let scores = gans(&["eval", "--checkpoint", run.to_str().unwrap()]);
+    assert_eq!(scores.status.code(), Some(1));
+    assert!(
+        text(&scores.stderr).contains("no true counterparts"),
+        "{}",
+        text(&scores.stderr)
+    );
+    let wrong = gans(&[
+        "train",
+        "cyclegan",
+        "--dataset",
+        "mnist",
+        "--steps",
+        "2",
+        "--out",
+        dir.join("wrong").to_str().unwrap(),
+    ]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let err = text(&wrong.stderr);
+    assert!(
+        err.contains("emoji-vendors") && err.contains("trainA/"),
+        "{err}"
+    );
+    assert!(!dir.join("wrong").exists(), "nothing was created");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -312,6 +312,21 @@ pub fn vendor_pairs_from(
     })
 }
 
+/// The emoji that both vendors draw as two unpaired sets for CycleGAN: Google's pictures as
+/// domain A, Twitter's as B, in the same catalogue order and split as [`vendor_pairs`]. The
+/// sets are aligned (`b[i]` is `a[i]` by the other vendor), which only scoring uses: training
+/// shuffles each side on its own, so it never sees which pictures belong together.
+pub fn vendor_sets(
+    split: Split,
+    options: &EmojiOptions,
+    device: Device,
+) -> Result<super::unpaired::UnpairedDataset> {
+    let pairs = vendor_pairs(split, options, false, device)?;
+    let mut sets = super::unpaired::UnpairedDataset::from_pairs(pairs);
+    sets.name = format!("emoji google|twitter/{}", split.name());
+    Ok(sets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

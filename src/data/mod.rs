@@ -14,6 +14,7 @@
 //! | [`image_folder`] | any folder of JPEG/PNG, e.g. CelebA |
 //! | [`paired`] | Pix2Pix pairs: A\|B folders, edges→picture, random jitter |
 //! | [`toy2d`] | ring of 8 and grid of 25 Gaussians, with mode coverage |
+//! | [`unpaired`] | two sets of pictures without pairs (CycleGAN): emoji by vendor, A/B folders |
 //!
 //! Training takes batches with [`Dataset::epoch`]: a seeded shuffle, sent to the device once per
 //! epoch, then one `index_select` per batch on the device.
@@ -25,6 +26,7 @@ pub mod letters;
 pub mod mnist;
 pub mod paired;
 pub mod toy2d;
+pub mod unpaired;
 
 use std::path::PathBuf;
 

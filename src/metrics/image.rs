@@ -249,7 +249,8 @@ pub struct TranslationScores {
 }
 
 /// Scores `outputs` against `targets` (both `[N, C, H, W]` in [−1, 1]); with a classifier for
-/// the target domain (for emoji, [`super::classifier::emoji`]), also their Fréchet distance.
+/// the target domain (for emoji, [`super::classifier::emoji`]), also their Fréchet distance
+/// (pictures smaller than the classifier's upsampled, [`super::Classifier::fit`]).
 pub fn translation_scores(
     outputs: &Tensor,
     targets: &Tensor,
@@ -259,8 +260,8 @@ pub fn translation_scores(
     let targets = targets.to_device(outputs.device());
     let fd = match classifier {
         Some(c) => Some(super::frechet_distance(
-            &c.features(outputs)?,
-            &c.features(&targets)?,
+            &c.features(&c.fit(outputs.shallow_clone()))?,
+            &c.features(&c.fit(targets.shallow_clone()))?,
         )?),
         None => None,
     };

@@ -351,16 +351,7 @@ pub fn score_samples(
     );
     // Images smaller than the classifier's (the 32×32 emoji of a CPU run) are scored upsampled
     // to its side, all three sets the same way, so the comparison stays fair.
-    let [_, side, _] = classifier.meta.image_shape;
-    let fit = |images: Tensor| {
-        if images.size()[2] < side && images.size()[1] == classifier.meta.image_shape[0] {
-            images
-                .upsample_bilinear2d([side, side], false, None, None)
-                .clamp(-1.0, 1.0)
-        } else {
-            images
-        }
-    };
+    let fit = |images: Tensor| classifier.fit(images);
     let samples = fit(samples.narrow(0, 0, n as i64));
     let real_test = fit(subset(test, n, 1));
     let real_train = fit(subset(train, n, 2));

@@ -8,9 +8,10 @@
 //! | --- | --- |
 //! | [`mlp`] | fully connected G and D, paper (maxout) and learner flavours, optional labels |
 //! | [`dcgan`] | DCGAN G and D/critic at 28, 32, 64 px, grey or RGB, norm switch, optional labels |
-//! | [`unet`] | the Pix2Pix U-Net generator, 64 or 256 px |
+//! | [`unet`] | the Pix2Pix U-Net generator, 32 to 256 px |
 //! | [`patchgan`] | the Pix2Pix 70×70 PatchGAN discriminator |
 //! | [`pix2pix`] | the two above as one model: [`pix2pix::Pix2PixConfig`] |
+//! | [`cyclegan`] | two ResNet generators, two PatchGANs and the history pool: [`cyclegan::CycleGanConfig`] |
 //! | [`init`] | the DCGAN paper's N(0, 0.02) initialisation |
 //! | [`spectral`] | spectral normalisation of a layer's weight (power iteration, as PyTorch) |
 //!
@@ -25,6 +26,7 @@
 //! `ModelConfig::custom(MyModel)`, with as many generators and discriminators as it builds
 //! (see `tests/many_players.rs`, a game of two of each).
 
+pub mod cyclegan;
 pub mod dcgan;
 pub mod init;
 pub mod mlp;

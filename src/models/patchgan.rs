@@ -31,6 +31,22 @@ pub struct PatchGanConfig {
     pub layers: usize,
 }
 
+/// The normalisation of the PatchGAN's hidden layers: batch norm (Pix2Pix) or instance norm
+/// (CycleGAN's D, whose batches hold one or a few pictures).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PatchNorm {
+    #[default]
+    Batch,
+    /// Each picture's own mean and variance per channel, no learnt scale or shift.
+    Instance,
+}
+
+/// Instance norm without a learnt scale and shift (PyTorch's `InstanceNorm2d()` default):
+/// each picture's channels to mean 0 and variance 1 over (H, W), eps 1e-5.
+pub fn instance_norm(xs: &Tensor) -> Tensor {
+    xs.instance_norm::<Tensor>(None, None, None, None, true, 0.1, 1e-5, false)
+}
+
 fn paper_layers() -> usize {
     3
 }
@@ -63,14 +79,22 @@ impl Default for PatchGanConfig {
 /// The PatchGAN: `(input, target or output)` → a map of patch logits `[B, 1, N, N]`.
 #[derive(Debug)]
 pub struct PatchGan {
-    /// `conv1` … `conv5`; `bn2` … `bn4`.
+    /// `conv1` … `conv5`; `bn2` … `bn4` (none with instance norm).
     conv: Vec<(nn::Conv2D, Option<nn::BatchNorm>)>,
+    /// Instance norm where `plan` says "normalise" and the layers carry no batch norm.
+    instance: Vec<bool>,
 }
 
 impl PatchGan {
+    /// Pix2Pix's PatchGAN, with batch norm.
     pub fn new(config: &PatchGanConfig, p: nn::Path) -> Self {
+        PatchGan::with_norm(config, PatchNorm::Batch, p)
+    }
+
+    /// The PatchGAN with the given normalisation of its hidden layers.
+    pub fn with_norm(config: &PatchGanConfig, norm_kind: PatchNorm, p: nn::Path) -> Self {
         let w = config.width;
-        // (inputs, outputs, stride, batch norm?): C64 without norm, then stride-2 layers doubling
+        // (inputs, outputs, stride, normalised?): C64 without norm, then stride-2 layers doubling
         // the maps (at most 8 × width), one stride-1 layer, and the 1-channel verdict.
         let maps = |k: usize| w * (1 << k.min(3));
         let mut plan = vec![(config.in_channels, w, 2, false)];
@@ -80,10 +104,15 @@ impl PatchGan {
         let last = config.layers.max(1); // 0 is refused by Pix2PixConfig's validation
         plan.push((maps(last - 1), maps(last), 1, true));
         plan.push((maps(last), 1, 1, false));
+        let instance = plan
+            .iter()
+            .map(|&(_, _, _, norm)| norm && norm_kind == PatchNorm::Instance)
+            .collect();
         let conv = plan
             .iter()
             .enumerate()
-            .map(|(i, &(inputs, outputs, stride, bn))| {
+            .map(|(i, &(inputs, outputs, stride, norm))| {
+                let bn = norm && norm_kind == PatchNorm::Batch;
                 // A bias only where no batch norm follows.
                 let config = nn::ConvConfig {
                     stride,
@@ -102,7 +131,7 @@ impl PatchGan {
                 (conv, bn)
             })
             .collect();
-        PatchGan { conv }
+        PatchGan { conv, instance }
     }
 
     /// The scale (γ) of every batch norm, for [`super::init::dcgan_normal`].
@@ -116,12 +145,20 @@ impl PatchGan {
     /// Patch logits for the pair `(input, candidate)`, where `candidate` is the real target or
     /// the generator's output.
     pub fn forward_t(&self, input: &Tensor, candidate: &Tensor, train: bool) -> Tensor {
-        let mut xs = Tensor::cat(&[input, candidate], 1); // [B, Cin + Cout, S, S]
+        self.judge(&Tensor::cat(&[input, candidate], 1), train) // [B, Cin + Cout, S, S]
+    }
+
+    /// Patch scores of pictures as they are (`in_channels` channels): an unconditional
+    /// PatchGAN, CycleGAN's.
+    pub fn judge(&self, xs: &Tensor, train: bool) -> Tensor {
+        let mut xs = xs.shallow_clone();
         let last = self.conv.len() - 1;
         for (i, (conv, bn)) in self.conv.iter().enumerate() {
             xs = conv.forward_t(&xs, train); // 256: [B, 64, 128, 128] → [B, 128, 64, 64] → [B, 256, 32, 32] → [B, 512, 31, 31] → [B, 1, 30, 30]
             if let Some(bn) = bn {
                 xs = bn.forward_t(&xs, train);
+            } else if self.instance[i] {
+                xs = instance_norm(&xs);
             }
             if i < last {
                 xs = super::leaky_relu(&xs, 0.2);

@@ -9,7 +9,7 @@
 //! dropout 0.5: the paper's only source of noise, since its generator learnt to ignore a `z`
 //! input (the paper kept the dropout on at test time as well).
 //!
-//! Sizes: 256 (the paper's, 8 levels) and 64 (6 levels), any channel counts.
+//! Sizes: 256 (the paper's, 8 levels), 128, 64 and 32 (5 levels), any channel counts.
 //!
 //! [`Upsample::Resize`] replaces each transposed convolution by a nearest-neighbour doubling and
 //! a 3×3 convolution (Odena, Dumoulin & Olah, 2016). A 4×4 transposed kernel of stride 2 computes
@@ -24,7 +24,7 @@ use tch::nn::{self, ModuleT};
 /// Hyperparameters of the U-Net generator.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnetConfig {
-    /// 64 or 256.
+    /// 32, 64, 128 or 256 (5 to 8 levels down to 1×1).
     pub image_size: i64,
     pub in_channels: i64,
     pub out_channels: i64,
@@ -93,9 +93,13 @@ impl Default for UnetConfig {
 impl UnetConfig {
     pub(crate) fn levels(&self) -> Result<usize> {
         match self.image_size {
+            32 => Ok(5),
             64 => Ok(6),
+            128 => Ok(7),
             256 => Ok(8),
-            other => anyhow::bail!("U-Net image_size {other} is not supported: use 64 or 256"),
+            other => {
+                anyhow::bail!("U-Net image_size {other} is not supported: use 32, 64, 128 or 256")
+            }
         }
     }
 }
@@ -276,8 +280,8 @@ mod tests {
     }
 
     #[test]
-    fn shapes_at_64_and_256() {
-        for (image_size, width) in [(64, 8), (256, 4)] {
+    fn shapes_at_every_size() {
+        for (image_size, width) in [(32, 8), (64, 8), (128, 4), (256, 4)] {
             let config = UnetConfig {
                 image_size,
                 in_channels: 1,
@@ -298,12 +302,16 @@ mod tests {
         }
         let err = UnetGenerator::new(
             &UnetConfig {
-                image_size: 128,
+                image_size: 96,
                 ..Default::default()
             },
             nn::VarStore::new(Device::Cpu).root(),
         );
-        assert!(err.unwrap_err().to_string().contains("image_size 128"));
+        let err = err.unwrap_err().to_string();
+        assert!(
+            err.contains("image_size 96") && err.contains("32, 64, 128 or 256"),
+            "{err}"
+        );
     }
 
     #[test]

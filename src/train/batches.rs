@@ -24,6 +24,8 @@ pub(crate) struct Batches {
     pub(crate) drawn: usize,
     /// The shuffled order of the current epoch: (epoch, order on the device).
     order: Option<(usize, Tensor)>,
+    /// The order of an unpaired dataset's B side, shuffled on its own.
+    order_b: Option<(usize, Tensor)>,
 }
 
 impl Batches {
@@ -32,6 +34,7 @@ impl Batches {
             data,
             drawn: 0,
             order: None,
+            order_b: None,
         }
     }
 
@@ -39,6 +42,7 @@ impl Batches {
     pub(crate) fn rewind(&mut self) {
         self.drawn = 0;
         self.order = None;
+        self.order_b = None;
     }
 
     /// The next real batch: drawn from the toy mixture, or the next slice of this epoch's
@@ -59,23 +63,28 @@ impl Batches {
                     condition: None,
                 });
             }
-            TrainData::Images(_) | TrainData::Pairs(_) => {}
+            TrainData::Images(_) | TrainData::Pairs(_) | TrainData::Unpaired(_) => {}
         }
         let n = self.data.len();
-        let per_epoch = n / b;
-        ensure!(
-            per_epoch > 0,
-            "batch_size {b} is larger than the data ({n} examples)"
-        );
-        let (epoch, position) = (self.drawn / per_epoch, self.drawn % per_epoch);
-        if self.order.as_ref().map(|(e, _)| *e) != Some(epoch) {
-            let mut rng = StdRng::seed_from_u64(mix(config.seed, seeds::SHUFFLE, epoch as u64));
-            let mut order: Vec<i64> = (0..n as i64).collect();
-            order.shuffle(&mut rng);
-            self.order = Some((epoch, Tensor::from_slice(&order).to_device(device)));
+        let index = epoch_slice(
+            &mut self.order,
+            (config.seed, seeds::SHUFFLE),
+            n,
+            b,
+            self.drawn,
+            device,
+        )?;
+        if let TrainData::Unpaired(u) = &self.data {
+            // B in an order of its own: which picture of B goes with which of A is never seen.
+            let n_b = u.b.size()[0] as usize;
+            let stream = (config.seed, seeds::SHUFFLE_B);
+            let index_b = epoch_slice(&mut self.order_b, stream, n_b, b, self.drawn, device)?;
+            self.drawn += 1;
+            return Ok(RealBatch {
+                real: u.b.index_select(0, &index_b),
+                condition: Some(u.a.index_select(0, &index)),
+            });
         }
-        let order = &self.order.as_ref().context("no epoch order")?.1;
-        let index = order.narrow(0, (position * b) as i64, b as i64);
         self.drawn += 1;
         let conditional = config.model.n_classes() > 0;
         Ok(match &self.data {
@@ -100,9 +109,46 @@ impl Batches {
                     condition: Some(input),
                 }
             }
-            TrainData::Toy(_) | TrainData::Absent { .. } => bail!("handled above"),
+            TrainData::Toy(_) | TrainData::Absent { .. } | TrainData::Unpaired(_) => {
+                bail!("handled above")
+            }
         })
     }
+}
+
+/// The indices of batch number `drawn` among `n` examples in batches of `b`: a slice of its
+/// epoch's shuffled order, which comes from `(seed, stream, epoch)` and is kept in `cache` while
+/// the epoch lasts, on `device`. The incomplete last batch of an epoch is dropped.
+fn epoch_slice(
+    cache: &mut Option<(usize, Tensor)>,
+    (seed, stream): (u64, u64),
+    n: usize,
+    b: usize,
+    drawn: usize,
+    device: Device,
+) -> Result<Tensor> {
+    let per_epoch = n / b;
+    ensure!(
+        per_epoch > 0,
+        "batch_size {b} is larger than the data ({n} examples)"
+    );
+    let (epoch, position) = (drawn / per_epoch, drawn % per_epoch);
+    if cache.as_ref().map(|(e, _)| *e) != Some(epoch) {
+        let mut rng = StdRng::seed_from_u64(mix(seed, stream, epoch as u64));
+        let mut order: Vec<i64> = (0..n as i64).collect();
+        order.shuffle(&mut rng);
+        *cache = Some((epoch, Tensor::from_slice(&order).to_device(device)));
+    }
+    let order = &cache.as_ref().context("no epoch order")?.1;
+    Ok(order.narrow(0, (position * b) as i64, b as i64))
+}
+
+/// `n` indices (at most `len`) spread evenly over `0..len`.
+fn spread(n: usize, len: usize) -> Tensor {
+    let n = n.min(len);
+    let step = len as f64 / n as f64;
+    let index: Vec<i64> = (0..n).map(|i| (i as f64 * step) as i64).collect();
+    Tensor::from_slice(&index)
 }
 
 /// What every snapshot is drawn from, the same all run long.
@@ -130,11 +176,15 @@ impl FixedInput {
             }
             (None, TrainData::Pairs(p)) => {
                 // Pairs spread evenly over the data, always the same ones.
-                let n = n.min(p.len());
-                let step = p.len() as f64 / n as f64;
-                let index: Vec<i64> = (0..n).map(|i| (i as f64 * step) as i64).collect();
-                let (input, target) = p.select(&Tensor::from_slice(&index));
+                let (input, target) = p.select(&spread(n, p.len()));
                 (input, Some(target))
+            }
+            (None, TrainData::Unpaired(u)) => {
+                // Pictures of A spread evenly, with their true counterparts where known (only
+                // to show beside the translations).
+                let index = spread(n, u.len()).to_device(device);
+                let truth = u.aligned.then(|| u.b.index_select(0, &index));
+                (u.a.index_select(0, &index), truth)
             }
             (None, TrainData::Absent { .. }) => {
                 // Placeholders of the right shapes: loading the checkpoint replaces them.
@@ -151,7 +201,9 @@ impl FixedInput {
                     )),
                 )
             }
-            (None, _) => bail!("Pix2Pix needs a PairedDataset"),
+            (None, _) => {
+                bail!("a model that translates needs a PairedDataset or an UnpairedDataset")
+            }
         };
         Ok(FixedInput {
             input,
@@ -166,5 +218,49 @@ impl FixedInput {
             None => None,
             Some(_) => self.condition_or_target.as_ref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::unpaired::UnpairedDataset;
+    use crate::models::cyclegan::CycleGanConfig;
+
+    /// Each side of an unpaired dataset goes through all its pictures once an epoch, in an
+    /// order of its own: a batch of A and the batch of B beside it are not the true pairs.
+    #[test]
+    fn the_sides_of_unpaired_data_are_shuffled_apart() {
+        // Picture i of each side is filled with the number i: an aligned pair holds equal numbers.
+        let numbered = |n: i64| {
+            Tensor::arange(n, (Kind::Float, Device::Cpu))
+                .view([n, 1, 1, 1])
+                .expand([n, 3, 16, 16], true)
+                .contiguous()
+        };
+        let data = TrainData::Unpaired(UnpairedDataset {
+            name: "numbered".into(),
+            a: numbered(40),
+            b: numbered(40),
+            aligned: true,
+        });
+        let config = TrainConfig::cyclegan(CycleGanConfig::sized(16, 4)).batch_size(4);
+        let mut batches = Batches::new(data);
+        let (mut seen_a, mut seen_b, mut paired) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..10 {
+            let batch = batches.next(&config).unwrap();
+            let first = |t: &Tensor| {
+                Vec::<f32>::try_from(t.select(1, 0).select(1, 0).select(1, 0)).unwrap()
+            };
+            let (b, a) = (first(&batch.real), first(&batch.condition.unwrap()));
+            paired += a.iter().zip(&b).filter(|(x, y)| x == y).count();
+            seen_a.extend(a);
+            seen_b.extend(b);
+        }
+        for seen in [&mut seen_a, &mut seen_b] {
+            seen.sort_by(f32::total_cmp);
+            assert_eq!(*seen, (0..40).map(|i| i as f32).collect::<Vec<_>>());
+        }
+        assert!(paired < 5, "{paired} of 40 places held true pairs");
     }
 }

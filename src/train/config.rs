@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::game::GanLoss;
 use crate::models::GanModel;
+use crate::models::cyclegan::CycleGanConfig;
 use crate::models::dcgan::DcganConfig;
 use crate::models::mlp::MlpConfig;
 use crate::models::patchgan::PatchGanConfig;
@@ -38,6 +39,9 @@ pub enum ModelConfig {
     Dcgan(DcganConfig),
     /// U-Net generator and PatchGAN discriminator.
     Pix2Pix(Pix2PixConfig),
+    /// Two ResNet generators and two PatchGANs, trained on unpaired pictures by
+    /// [`super::cycle::cycle_step`].
+    CycleGan(CycleGanConfig),
     /// A model of your own: any [`GanModel`], with as many generators and discriminators as it
     /// builds (networks typed in a notebook, a game of several players). It trains like the
     /// crate's models. A checkpoint records only its name, so loading one needs the model
@@ -86,6 +90,7 @@ impl ModelConfig {
             ModelConfig::Mlp(c) => c,
             ModelConfig::Dcgan(c) => c,
             ModelConfig::Pix2Pix(c) => c,
+            ModelConfig::CycleGan(c) => c,
             ModelConfig::Custom(c) => &*c.0,
         }
     }
@@ -131,6 +136,12 @@ impl From<MlpConfig> for ModelConfig {
 impl From<DcganConfig> for ModelConfig {
     fn from(c: DcganConfig) -> Self {
         ModelConfig::Dcgan(c)
+    }
+}
+
+impl From<CycleGanConfig> for ModelConfig {
+    fn from(c: CycleGanConfig) -> Self {
+        ModelConfig::CycleGan(c)
     }
 }
 
@@ -207,6 +218,38 @@ pub struct TrainConfig {
     /// augments every batch D sees, real and fake, in D's update and in G's (default `false`).
     #[serde(default)]
     pub diff_augment: bool,
+    /// Both learning rates fall linearly to 0 between two steps, as CycleGAN's paper does over
+    /// its second half (`None`: constant, default). The rate of a step is a function of its
+    /// number, so a resumed run uses the same rates.
+    #[serde(default)]
+    pub lr_decay: Option<LinearDecay>,
+}
+
+/// Learning rates constant until step `start`, then falling linearly to 0 at step `end`: the
+/// rate of step t is `lr · (1 − (t − start) / (end − start))` in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinearDecay {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl LinearDecay {
+    /// Constant for the first half of `steps`, then down to 0 at `steps` (CycleGAN's schedule).
+    pub fn second_half_of(steps: usize) -> Self {
+        LinearDecay {
+            start: steps / 2,
+            end: steps,
+        }
+    }
+
+    /// The factor of the base rate at step `step`: 1 before `start`, 0 from `end` on.
+    pub fn factor(&self, step: usize) -> f64 {
+        if step <= self.start {
+            return 1.0;
+        }
+        let span = self.end.saturating_sub(self.start).max(1) as f64;
+        (1.0 - (step - self.start) as f64 / span).max(0.0)
+    }
 }
 
 fn real_label_default() -> f64 {
@@ -253,6 +296,7 @@ impl TrainConfig {
             r1_gamma: 0.0,
             ema: None,
             diff_augment: false,
+            lr_decay: None,
         }
     }
 
@@ -313,6 +357,20 @@ impl TrainConfig {
         }
     }
 
+    /// CycleGAN as its paper trains it: the least-squares game, Adam 2e-4, β = (0.5, 0.999), for
+    /// both generators and both discriminators. The paper's batch is one picture (with instance
+    /// norm any batch size works); the course's default is 4. Add
+    /// `.lr_decay(Some(LinearDecay::second_half_of(steps)))` for the paper's schedule.
+    pub fn cyclegan(model: CycleGanConfig) -> Self {
+        TrainConfig {
+            loss: GanLoss::LeastSquares,
+            batch_size: 4,
+            n_fixed: 8,
+            channels_last: false,
+            ..Self::gan(ModelConfig::CycleGan(model))
+        }
+    }
+
     /// The 2-D ring: the toy networks with the non-saturating loss, Adam 1e-3, batch 256.
     pub fn toy(model: ToyConfig) -> Self {
         TrainConfig {
@@ -327,6 +385,11 @@ impl TrainConfig {
 
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size;
+        self
+    }
+    /// Learning rates falling linearly to 0 between two steps (`None`: constant).
+    pub fn lr_decay(mut self, decay: Option<LinearDecay>) -> Self {
+        self.lr_decay = decay;
         self
     }
     pub fn seed(mut self, seed: u64) -> Self {
@@ -451,6 +514,14 @@ impl TrainConfig {
             "log_every must be at least 1 (the history records a point every log_every steps)"
         );
         ensure!(self.n_fixed > 0, "n_fixed must be at least 1");
+        if let Some(decay) = self.lr_decay {
+            ensure!(
+                decay.start < decay.end,
+                "lr_decay from step {} to step {} is empty: the end must come after the start",
+                decay.start,
+                decay.end
+            );
+        }
         ensure!(
             !self.jitter || self.model.model().reconstructs(),
             "jitter is Pix2Pix's augmentation of (input, target) pairs; this is a {} model: \
@@ -643,8 +714,8 @@ impl TrainConfig {
                 let (g, d) = (&c.generator, &c.discriminator);
                 let f = |name: &str| format!("config.model.Pix2Pix.{name}");
                 ensure!(
-                    matches!(g.image_size, 64 | 256),
-                    "{} = {} is not a size the U-Net builds: 64 or 256",
+                    matches!(g.image_size, 32 | 64 | 128 | 256),
+                    "{} = {} is not a size the U-Net builds: 32, 64, 128 or 256",
                     f("generator.image_size"),
                     g.image_size
                 );
@@ -672,6 +743,28 @@ impl TrainConfig {
                 )?;
                 within(&f("discriminator.width"), d.width, 1, MAX_WIDTH, width)?;
                 within(&f("discriminator.layers"), d.layers, 1, 8, "")?;
+            }
+            ModelConfig::CycleGan(c) => {
+                let f = |name: &str| format!("config.model.CycleGan.{name}");
+                within(&f("image_size"), c.image_size, 16, MAX_IMAGE_SIDE, "")?;
+                within(&f("channels"), c.channels, 1, MAX_CHANNELS, "")?;
+                within(&f("width"), c.width, 1, MAX_WIDTH, width)?;
+                within(&f("d_width"), c.d_width, 1, MAX_WIDTH, width)?;
+                within(
+                    &f("blocks"),
+                    c.blocks,
+                    0,
+                    MAX_LAYERS,
+                    " (the paper uses 6 or 9)",
+                )?;
+                within(&f("d_layers"), c.d_layers, 1, 8, "")?;
+                within(
+                    &f("pool_size"),
+                    c.pool_size,
+                    0,
+                    100_000,
+                    " (the paper uses 50)",
+                )?;
             }
             ModelConfig::Custom(_) => {}
         }
@@ -718,9 +811,15 @@ impl TrainConfig {
             }
             ModelConfig::Pix2Pix(c) => {
                 let (g, d) = (&c.generator, &c.discriminator);
-                let levels = if g.image_size == 256 { 8 } else { 6 };
+                let levels = g.levels().unwrap_or(8) as i128;
                 let (gw, dw) = (8 * n(g.width), 8 * n(d.width));
                 16 * (3 * levels * gw * gw + (d.layers as i128 + 2) * dw * dw)
+            }
+            ModelConfig::CycleGan(c) => {
+                // Two of each: G's blocks at 4w (3×3), its 7×7 ends; D's 4×4 layers up to 8w.
+                let (gw, dw) = (4 * n(c.width), 8 * n(c.d_width));
+                let g = 18 * (c.blocks as i128 + 2) * gw * gw + 98 * n(c.channels) * n(c.width);
+                2 * (g + 16 * (c.d_layers as i128 + 2) * dw * dw)
             }
             ModelConfig::Custom(_) => return None,
         })
@@ -735,6 +834,7 @@ impl ModelConfig {
             ModelConfig::Mlp(_) => "Mlp",
             ModelConfig::Dcgan(_) => "Dcgan",
             ModelConfig::Pix2Pix(_) => "Pix2Pix",
+            ModelConfig::CycleGan(_) => "CycleGan",
             ModelConfig::Custom(_) => "Custom",
         }
     }

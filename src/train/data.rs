@@ -10,6 +10,7 @@ use super::config::TrainConfig;
 use crate::data::Dataset;
 use crate::data::paired::PairedDataset;
 use crate::data::toy2d::Toy2d;
+use crate::data::unpaired::UnpairedDataset;
 
 /// What the trainer learns from.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub enum TrainData {
     Toy(Toy2d),
     /// Input and target images (Pix2Pix).
     Pairs(PairedDataset),
+    /// Two sets of images without pairs (CycleGAN), each drawn in its own order.
+    Unpaired(UnpairedDataset),
     /// No data, only its description: a trainer loaded from a checkpoint to sample, translate
     /// or score ([`Trainer::load_without_data`]). Training it is refused.
     Absent { info: DataInfo, device: Device },
@@ -40,6 +43,11 @@ impl From<PairedDataset> for TrainData {
         TrainData::Pairs(data)
     }
 }
+impl From<UnpairedDataset> for TrainData {
+    fn from(data: UnpairedDataset) -> Self {
+        TrainData::Unpaired(data)
+    }
+}
 
 /// What a checkpoint records about the data, to refuse resuming on other data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +64,7 @@ impl TrainData {
             TrainData::Images(d) => d.device(),
             TrainData::Toy(t) => t.centres.device(),
             TrainData::Pairs(p) => p.inputs.device(),
+            TrainData::Unpaired(u) => u.a.device(),
             TrainData::Absent { device, .. } => *device,
         }
     }
@@ -66,6 +75,7 @@ impl TrainData {
             TrainData::Images(d) => d.len(),
             TrainData::Toy(_) | TrainData::Absent { .. } => 0,
             TrainData::Pairs(p) => p.len(),
+            TrainData::Unpaired(u) => u.len(),
         }
     }
 
@@ -98,6 +108,11 @@ impl TrainData {
                 name: p.name.clone(),
                 len: p.len(),
                 shape: p.targets.size()[1..].to_vec(),
+            },
+            TrainData::Unpaired(u) => DataInfo {
+                name: u.name.clone(),
+                len: u.len(),
+                shape: u.b.size()[1..].to_vec(),
             },
             TrainData::Absent { info, .. } => info.clone(),
         }
@@ -148,6 +163,30 @@ fn check_fit(config: &TrainConfig, data: &TrainData) -> Result<()> {
         (true, _, _) => bail!(
             "the {name} model learns 2-D points: give it Toy2d::new(Toy2dKind::Ring, device), not \
              {}",
+            info.name
+        ),
+        (false, Some(input), TrainData::Unpaired(u)) if model.unpaired() => {
+            let (a, b) = (u.a.size()[1..].to_vec(), u.b.size()[1..].to_vec());
+            ensure!(
+                a == input && b == example,
+                "{}: pictures of A {a:?} and of B {b:?} do not fit the {name} model ({input:?} → \
+                 {example:?}): set its config to the data",
+                info.name
+            );
+            let smaller = u.a.size()[0].min(u.b.size()[0]) as usize;
+            ensure!(
+                config.batch_size <= smaller,
+                "{}: batch_size {} is larger than the smaller side ({smaller} pictures): use a \
+                 batch_size of at most {smaller}",
+                info.name,
+                config.batch_size
+            );
+            Ok(())
+        }
+        (false, Some(_), _) if model.unpaired() => bail!(
+            "the {name} model learns from two sets of pictures without pairs: give it an \
+             UnpairedDataset (emoji::vendor_sets, unpaired::load_folders, or \
+             UnpairedDataset::from_pairs to forget a PairedDataset's pairing), not {}",
             info.name
         ),
         (false, Some(input), TrainData::Pairs(p)) => {

@@ -91,7 +91,9 @@ impl Window {
         let (d, g) = self.read()?;
         let (dn, gn) = (self.d_count.max(1) as f64, self.g_count.max(1) as f64);
         let wasserstein = config.loss.is_wasserstein();
-        let reconstructs = config.model.model().reconstructs();
+        // Pix2Pix's L1 to the target; CycleGAN's cycle L1.
+        let model = config.model.model();
+        let reconstructs = model.reconstructs() || model.unpaired();
         history.push(
             step,
             [d[0] / dn, g[0] / gn, d[1] / dn, d[2] / dn, g[1] / gn],

@@ -201,6 +201,22 @@ impl History {
             .series("L1 (without λ)", l1)
     }
 
+    /// CycleGAN's losses: both D's summed, both G's whole objective, and the cycle L1 (both
+    /// directions, without λ), which says how much of each picture comes back around the cycle.
+    pub fn cycle_loss_chart(&self, smoothing: f64) -> LineChart {
+        LineChart::new("Losses, and what comes back around the cycle")
+            .axes("generator step", "loss")
+            .series("loss_d (both D's)", self.points(&self.loss_d, smoothing))
+            .series(
+                "loss_g (both G's, all terms)",
+                self.points(&self.loss_g, smoothing),
+            )
+            .series(
+                "cycle L1 (A→B→A + B→A→B, without λ)",
+                self.points(&self.l1, smoothing),
+            )
+    }
+
     /// D(x) and D(G(z)) before and after D's update: the discriminator's view of the game.
     /// For a WGAN, the critic's Wasserstein estimate instead.
     pub fn d_chart(&self, smoothing: f64) -> LineChart {

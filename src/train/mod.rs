@@ -25,6 +25,7 @@ pub mod augment;
 mod batches;
 mod checkpoint;
 mod config;
+pub mod cycle;
 mod data;
 mod ema;
 mod health;
@@ -46,7 +47,7 @@ mod views;
 
 pub use crate::game::{Discriminator, GanLoss, Generator};
 pub use checkpoint::{CheckpointMeta, json_differences};
-pub use config::{MAX_STEPS, ModelConfig, Remedies, TrainConfig, lr_of};
+pub use config::{LinearDecay, MAX_STEPS, ModelConfig, Remedies, TrainConfig, lr_of};
 pub use data::{DataInfo, TrainData};
 pub use health::Diverged;
 pub use history::{History, smooth};

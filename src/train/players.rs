@@ -91,6 +91,14 @@ impl Players {
         find(&self.discriminators, name, "discriminator")
     }
 
+    /// One variable of the var store by its full name (`d_b.pool.images`), sharing memory with
+    /// the model: for state a model keeps beside its weights, such as CycleGAN's pools.
+    pub fn variable(&self, name: &str) -> Result<Tensor> {
+        let variables = self.vs.variables();
+        let found = variables.get(name).map(Tensor::shallow_clone);
+        found.with_context(|| format!("this model has no variable `{name}`"))
+    }
+
     /// Every weight by name, sorted by name; batch norm's running statistics included. The
     /// tensors share memory with the model.
     pub(crate) fn variables(&self) -> Vec<(String, Tensor)> {

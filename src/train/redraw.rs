@@ -123,7 +123,7 @@ impl Trainer {
         self.with_statistics_kept(|| -> Result<()> {
             if self.config.model.makes_points() {
                 files::write_atomic(&samples, self.toy_chart(512)?.to_svg()?.as_bytes())
-            } else if self.config.model.model().reconstructs() {
+            } else if self.shows_triplets() {
                 self.triplets(4)?.save(&samples)
             } else {
                 self.fixed_grid()?.save(&samples)

@@ -10,6 +10,7 @@
 //! | `wgan-gp` | 03 | DCGAN critic, layer norm | [`TrainConfig::wgan_gp`] |
 //! | `cgan` | 04 | DCGAN with one-hot labels | [`TrainConfig::gan`] |
 //! | `pix2pix` | 05 | U-Net + PatchGAN | [`TrainConfig::pix2pix`] |
+//! | `cyclegan` | 07 | two ResNet generators + two PatchGANs | [`TrainConfig::cyclegan`] |
 //!
 //! ## Adding a model
 //! A model of the crate is its networks' file in `src/models/` (a config that implements
@@ -41,6 +42,7 @@ use super::config::{ModelConfig, TrainConfig};
 use super::data::TrainData;
 use crate::game::GanLoss;
 use crate::models::Norm;
+use crate::models::cyclegan::CycleGanConfig;
 use crate::models::dcgan::DcganConfig;
 use crate::models::mlp::MlpConfig;
 use crate::models::patchgan::PatchGanConfig;
@@ -66,6 +68,8 @@ pub enum Takes {
     LabelledImages,
     /// Pairs of images: an input and its target.
     Pairs,
+    /// Two sets of images without pairs.
+    Unpaired,
 }
 
 /// One model of the course: its name, what it learns from, and how its config is made.
@@ -149,7 +153,7 @@ impl CourseModel {
 }
 
 /// The models of the course, in the order of the notebooks.
-pub static COURSE: [CourseModel; 6] = [
+pub static COURSE: [CourseModel; 7] = [
     CourseModel {
         name: "vanilla",
         notebook: "01",
@@ -290,6 +294,35 @@ pub static COURSE: [CourseModel; 6] = [
         fast_ema: None,
         trains: |c| matches!(c.model, ModelConfig::Pix2Pix(_)),
     },
+    CourseModel {
+        name: "cyclegan",
+        notebook: "07",
+        about: "two ResNet generators + two PatchGANs on unpaired pictures",
+        takes: Takes::Unpaired,
+        paper: |data, width| {
+            let TrainData::Unpaired(sets) = data else {
+                bail!(
+                    "cyclegan learns from two sets of pictures without pairs: use --dataset \
+                     emoji-vendors, or a folder with trainA/ and trainB/ (the CycleGAN datasets)"
+                );
+            };
+            let (a, b) = (sets.a.size(), sets.b.size());
+            ensure!(
+                a[1..] == b[1..] && a[2] == a[3],
+                "{}: cyclegan translates between square pictures of one size and channel count, \
+                 got A {:?} and B {:?}",
+                sets.name,
+                &a[1..],
+                &b[1..]
+            );
+            Ok(TrainConfig::cyclegan(CycleGanConfig {
+                channels: a[1],
+                ..CycleGanConfig::sized(a[2], width)
+            }))
+        },
+        fast_ema: None,
+        trains: |c| matches!(c.model, ModelConfig::CycleGan(_)),
+    },
 ];
 
 /// The course's model of this name; an error listing the names for any other.
@@ -323,6 +356,11 @@ fn images(data: &TrainData, model: &str) -> Result<[i64; 3]> {
         TrainData::Pairs(_) => bail!(
             "{} is a dataset of image pairs, for pix2pix; {model} learns from one set of images \
              (mnist, emoji, a folder, …)",
+            data.info().name
+        ),
+        TrainData::Unpaired(_) => bail!(
+            "{} is two sets of pictures without pairs, for cyclegan; {model} learns from one \
+             set of images (mnist, emoji, a folder, …)",
             data.info().name
         ),
         TrainData::Absent { info, .. } => bail!("{} was not loaded", info.name),
@@ -372,7 +410,7 @@ mod tests {
         }
         let err = course_model("stylegan").unwrap_err().to_string();
         assert!(
-            err.contains("vanilla, dcgan, wgan, wgan-gp, cgan, pix2pix"),
+            err.contains("vanilla, dcgan, wgan, wgan-gp, cgan, pix2pix, cyclegan"),
             "{err}"
         );
         assert_eq!(
@@ -405,11 +443,18 @@ mod tests {
             inputs: Tensor::zeros([4, 1, 64, 64], cpu),
             targets: Tensor::zeros([4, 3, 64, 64], cpu),
         });
+        let sets = TrainData::Unpaired(crate::data::unpaired::UnpairedDataset {
+            name: "sets".into(),
+            a: Tensor::zeros([4, 3, 32, 32], cpu),
+            b: Tensor::zeros([5, 3, 32, 32], cpu),
+            aligned: false,
+        });
         let ring = TrainData::Toy(Toy2d::new(Toy2dKind::Ring, Device::Cpu));
         let mut checked = 0;
         for model in COURSE.iter() {
             let mut data: Vec<&TrainData> = match model.takes {
                 Takes::Pairs => vec![&pairs],
+                Takes::Unpaired => vec![&sets],
                 _ => vec![&digits],
             };
             if model.name == "vanilla" {
@@ -435,8 +480,8 @@ mod tests {
             }
         }
         assert_eq!(
-            checked, 8,
-            "6 paper configs, the ring's, dcgan's fast-EMA one"
+            checked, 9,
+            "7 paper configs, the ring's, dcgan's fast-EMA one"
         );
     }
 }

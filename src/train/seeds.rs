@@ -27,6 +27,8 @@ pub(crate) const SHUFFLE: u64 = 3;
 pub(crate) const FIXED: u64 = 4;
 /// Pix2Pix's random jitter of each batch.
 pub(crate) const JITTER: u64 = 5;
+/// Each epoch's shuffled order of an unpaired dataset's second set (CycleGAN's B).
+pub(crate) const SHUFFLE_B: u64 = 7;
 /// The global generator after a call of a kept or watched trainer ([`Trainer::kept`](super::Trainer::kept)).
 pub(crate) const AFTER_CALL: u64 = 6;
 

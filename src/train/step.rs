@@ -120,6 +120,43 @@ fn check_batches(real: &Tensor, fake: &Tensor, labels: Option<&Tensor>) -> Resul
     Ok(())
 }
 
+/// D's loss in the game `loss` from its scores of a real and a fake batch, `real_label` being
+/// the BCE games' target for real (1, or 0.9 with one-sided smoothing). WGAN-GP's gradient
+/// penalty is not in it: it needs D itself ([`update_d`] adds it).
+pub fn d_game_loss(
+    real_scores: &Tensor,
+    fake_scores: &Tensor,
+    loss: GanLoss,
+    real_label: f64,
+) -> Tensor {
+    match loss {
+        GanLoss::Minimax | GanLoss::NonSaturating => {
+            losses::bce(real_scores, real_label) + losses::bce(fake_scores, 0.0)
+        }
+        GanLoss::Hinge => losses::hinge_discriminator_loss(real_scores, fake_scores),
+        GanLoss::LeastSquares => {
+            (losses::least_squares(real_scores, real_label)
+                + losses::least_squares(fake_scores, 0.0))
+                * 0.5
+        }
+        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } => {
+            losses::critic_loss(real_scores, fake_scores)
+        }
+    }
+}
+
+/// G's adversarial loss in the game `loss` from D's scores of its fakes.
+pub fn g_game_loss(fake_scores: &Tensor, loss: GanLoss) -> Tensor {
+    match loss {
+        GanLoss::Minimax => losses::generator_loss_minimax(fake_scores),
+        GanLoss::NonSaturating => losses::generator_loss_non_saturating(fake_scores),
+        GanLoss::LeastSquares => losses::least_squares(fake_scores, 1.0),
+        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } | GanLoss::Hinge => {
+            losses::generator_loss_wasserstein(fake_scores)
+        }
+    }
+}
+
 /// One step of the discriminator on `real` and `fake`. `fake` is detached first: D's loss must
 /// not train G. With label smoothing and the R1 penalty as `regularization` says
 /// (`DRegularization::default()` adds neither).
@@ -144,11 +181,6 @@ pub fn update_d(
     let real = &real;
     let (real_scores, fake_scores) = score_both(discriminator, real, &fake, labels)?;
     let game = match loss {
-        GanLoss::Minimax | GanLoss::NonSaturating => {
-            losses::bce(&real_scores, regularization.real_label) + losses::bce(&fake_scores, 0.0)
-        }
-        GanLoss::Hinge => losses::hinge_discriminator_loss(&real_scores, &fake_scores),
-        GanLoss::Wasserstein => losses::critic_loss(&real_scores, &fake_scores),
         GanLoss::WassersteinGp { lambda } => {
             let penalty = losses::gradient_penalty(
                 |x| discriminator.score(x, labels, true),
@@ -158,6 +190,7 @@ pub fn update_d(
             )?;
             losses::critic_loss(&real_scores, &fake_scores) + penalty
         }
+        _ => d_game_loss(&real_scores, &fake_scores, loss, regularization.real_label),
     };
     let loss_d = if r1 {
         game + losses::r1_penalty(&real_scores, real, regularization.r1_gamma)?
@@ -197,13 +230,7 @@ pub fn update_g(
         check_batches(target, fake, labels)?;
     }
     let scores = discriminator.score(fake, labels, true)?;
-    let adversarial = match loss {
-        GanLoss::Minimax => losses::generator_loss_minimax(&scores),
-        GanLoss::NonSaturating => losses::generator_loss_non_saturating(&scores),
-        GanLoss::Wasserstein | GanLoss::WassersteinGp { .. } | GanLoss::Hinge => {
-            losses::generator_loss_wasserstein(&scores)
-        }
-    };
+    let adversarial = g_game_loss(&scores, loss);
     let (loss_g, l1) = match l1 {
         Some((target, lambda)) => {
             let distance = losses::l1_loss(fake, target, 1.0);
@@ -248,6 +275,35 @@ mod tests {
     use crate::models::{dcgan, mlp, toy};
     use crate::optim::OptimizerKind;
     use tch::{Device, nn};
+
+    /// Every game's D and G loss from the same scores, against PyTorch 2.11 (the values of
+    /// `losses`' tests): `0.5 * (F.mse_loss(real, 1) + F.mse_loss(fake, 0))` = 2.7799999713897705
+    /// and `F.mse_loss(fake, 1)` = 3.125 for least squares; BCE 1.2400555610656738 and
+    /// 0.9988914132118225; hinge 1.6749999523162842 and 0.25.
+    #[test]
+    fn game_losses_match_pytorch() {
+        let t = |v: [f32; 4]| Tensor::from_slice(&v);
+        let (real, fake) = (t([2.5, 0.3, -1.0, 4.0]), t([-2.0, -0.5, 0.0, 1.5]));
+        let value = |x: Tensor| x.double_value(&[]);
+        for (loss, d, g) in [
+            (GanLoss::LeastSquares, 2.7799999713897705, 3.125),
+            (
+                GanLoss::NonSaturating,
+                1.2400555610656738,
+                0.9988914132118225,
+            ),
+            (GanLoss::Hinge, 1.6749999523162842, 0.25),
+        ] {
+            let (got_d, got_g) = (
+                value(d_game_loss(&real, &fake, loss, 1.0)),
+                value(g_game_loss(&fake, loss)),
+            );
+            assert!(
+                (got_d - d).abs() < 1e-6 && (got_g - g).abs() < 1e-6,
+                "{loss:?}: {got_d}, {got_g}"
+            );
+        }
+    }
 
     struct Toy {
         vs: nn::VarStore,

@@ -28,7 +28,7 @@ use anyhow::Result;
 use tch::{Device, Tensor};
 
 use super::batches::{Batches, FixedInput};
-use super::config::TrainConfig;
+use super::config::{ModelConfig, TrainConfig, lr_of};
 use super::data::{TrainData, check_data};
 use super::health::{Window, check_weights};
 use super::history::History;
@@ -235,8 +235,18 @@ impl Trainer {
     /// `print_seconds` (and every `print_every` steps if set). Stops with an error naming the
     /// step if a loss becomes NaN or infinite.
     pub fn train(&mut self, steps: usize) -> Result<()> {
+        let step = self.course_step()?;
+        self.play_rounds(steps, step, true)
+    }
+
+    /// The step the model of the course plays: CycleGAN's for a CycleGAN, the crate's standard
+    /// step for a game of one generator and one discriminator.
+    fn course_step(&self) -> Result<fn(&mut Round) -> Result<()>> {
+        if let ModelConfig::CycleGan(_) = self.config.model {
+            return Ok(super::cycle::cycle_step);
+        }
         self.players.ensure_one_of_each(self.config.model.name())?;
-        self.play_rounds(steps, standard_step, true)
+        Ok(standard_step)
     }
 
     /// Trains for `steps` more generator steps with your own step function (see
@@ -253,8 +263,8 @@ impl Trainer {
     /// [`Trainer::train`] without the progress lines: for a program that shows progress its
     /// own way (the `gans` command's progress bar). The run is the same, number for number.
     pub fn train_silently(&mut self, steps: usize) -> Result<()> {
-        self.players.ensure_one_of_each(self.config.model.name())?;
-        self.play_rounds(steps, standard_step, false)
+        let step = self.course_step()?;
+        self.play_rounds(steps, step, false)
     }
 
     fn play_rounds(
@@ -323,6 +333,11 @@ impl Trainer {
     /// updates, moves the average of G, and counts the step.
     fn play(&mut self, step: &mut impl FnMut(&mut Round) -> Result<()>) -> Result<()> {
         seeds::seed_torch(self.config.seed, seeds::STEP, self.steps_done as u64);
+        if let Some(decay) = self.config.lr_decay {
+            let factor = decay.factor(self.steps_done);
+            self.players.opt_g.set_lr(lr_of(self.config.opt_g) * factor);
+            self.players.opt_d.set_lr(lr_of(self.config.opt_d) * factor);
+        }
         let mut round = Round::new(
             &self.config,
             self.steps_done,

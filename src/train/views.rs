@@ -104,10 +104,13 @@ fn smoothed(smoothing: f64) -> String {
 
 impl Trainer {
     /// The loss curves (see [`super::History`] for how to read them); for Pix2Pix, G's GAN term
-    /// and L1 apart ([`super::History::pix2pix_loss_chart`]).
+    /// and L1 apart ([`super::History::pix2pix_loss_chart`]); for CycleGAN, the cycle L1 beside
+    /// the losses ([`super::History::cycle_loss_chart`]).
     pub fn losses(&self, smoothing: f64) -> Result<LineChart> {
         self.ensure_history()?;
-        let chart = if self.config.model.model().reconstructs() {
+        let chart = if self.config.model.model().unpaired() {
+            self.history.cycle_loss_chart(smoothing)
+        } else if self.config.model.model().reconstructs() {
             self.history.pix2pix_loss_chart(
                 smoothing,
                 self.config.l1_lambda,
@@ -238,10 +241,8 @@ impl Trainer {
             .iter()
             .map(|s| format!("step {}", thousands(s.step as i64)))
             .collect();
-        if let (true, Some(targets)) = (
-            self.config.model.model().reconstructs(),
-            self.fixed.condition_or_target.as_ref(),
-        ) {
+        if let (true, Some(targets)) = (self.translates(), self.fixed.condition_or_target.as_ref())
+        {
             let triplets: Vec<Tensor> = frames
                 .iter()
                 .map(|outputs| triplet_tiles(&self.fixed.input, outputs, targets))
@@ -459,14 +460,24 @@ impl Trainer {
         Ok(image_grid(&images, per_row, Self::scale(&images))?.row_labels(steps))
     }
 
+    /// True for a model that translates pictures (Pix2Pix, CycleGAN), not noise.
+    pub(crate) fn translates(&self) -> bool {
+        self.config.model.model().input_shape().is_some()
+    }
+
+    /// Whether snapshots show input | output | target: a model that translates, with the
+    /// targets of its fixed inputs known (not for unaligned unpaired sets).
+    pub fn shows_triplets(&self) -> bool {
+        self.translates() && self.fixed.condition_or_target.is_some()
+    }
+
     /// Pix2Pix: input | output | target for the fixed pairs, `groups_per_row` triplets a row.
     pub fn triplets(&self, groups_per_row: usize) -> Result<ImageGrid> {
-        let targets = match (
-            self.config.model.model().reconstructs(),
-            self.fixed.condition_or_target.as_ref(),
-        ) {
+        let targets = match (self.translates(), self.fixed.condition_or_target.as_ref()) {
             (true, Some(t)) => t,
-            _ => anyhow::bail!("triplets are for Pix2Pix"),
+            _ => anyhow::bail!(
+                "triplets are for a model that translates, with the fixed inputs' targets known"
+            ),
         };
         let outputs = self.fixed_samples()?;
         let n = targets.size()[0] as usize;

@@ -811,8 +811,11 @@ impl RunFolder {
         let model = &trainer.config().model;
         if model.makes_points() {
             trainer.toy_chart(1000)?.save(out("samples.svg"))?;
-        } else if model.model().reconstructs() {
+        } else if trainer.shows_triplets() {
             trainer.triplets(2)?.save(out("samples.png"))?;
+        } else if model.model().input_shape().is_some() {
+            // Translations of the fixed inputs, whose true counterparts are not known.
+            trainer.fixed_grid()?.save(out("samples.png"))?;
         } else {
             trainer.sample_grid(64)?.save(out("samples.png"))?;
             if !trainer.snapshots().is_empty() {

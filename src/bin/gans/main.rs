@@ -23,8 +23,8 @@ mod spec;
 
 use drive::Ended;
 use folder::{RunFolder, RunInfo};
-use gans::train::TrainData;
 use gans::train::registry;
+use gans::train::{LinearDecay, ModelConfig, TrainData};
 use spec::{DataSpec, ModelKind};
 
 #[derive(Parser)]
@@ -389,6 +389,10 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
          (the course's runs take 1,000 to 20,000 steps)"
     );
     config.snapshot_every = spec::snapshot_every(target, config.log_every);
+    if let ModelConfig::CycleGan(_) = config.model {
+        // The CycleGAN paper's schedule: constant, then down to 0 over the second half.
+        config.lr_decay = Some(LinearDecay::second_half_of(target));
+    }
     let trainer = Trainer::new(config, data).map_err(in_flag_terms)?;
     let run = RunInfo::new(model, spec, target, args.checkpoint_every.unwrap_or(500));
     let folder = RunFolder::create(out, args.force, &run, &trainer)?;
@@ -601,13 +605,19 @@ fn sample(
         return sampled(n, false, &trainer, out);
     }
     let (images, grid) = if pix2pix {
-        let TrainData::Pairs(test) = info.dataset.load(Split::Test, trainer.device())? else {
-            bail!("a Pix2Pix run trains on pairs");
-        };
-        let n = n.min(test.len()) as i64;
-        let (inputs, targets) = (test.inputs.narrow(0, 0, n), test.targets.narrow(0, 0, n));
+        let (inputs, targets) = test_inputs(info.dataset.load(Split::Test, trainer.device())?)?;
+        let n = n.min(inputs.size()[0] as usize) as i64;
+        let inputs = inputs.narrow(0, 0, n);
         let outputs = trainer.translate(&inputs)?;
-        let grid = compare(&[&inputs, &outputs, &targets], n as usize, 2, 1)?;
+        let grid = match targets {
+            Some(targets) => compare(
+                &[&inputs, &outputs, &targets.narrow(0, 0, n)],
+                n as usize,
+                2,
+                1,
+            )?,
+            None => compare(&[&inputs, &outputs], n as usize, 4, 1)?,
+        };
         (outputs, grid)
     } else {
         let (images, _) = metrics::samples_with_labels_by(&trainer, n, SAMPLE_BATCH)?;
@@ -681,16 +691,21 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
     if model.makes_points() {
         say!("{}", trainer.mode_report(n.max(100))?);
     } else if model.model().input_shape().is_some() {
-        let TrainData::Pairs(test) = info.dataset.load(Split::Test, dev)? else {
-            bail!("a Pix2Pix run trains on pairs");
-        };
-        let outputs = trainer.translate_all(&test.inputs)?;
+        let (inputs, targets) = test_inputs(info.dataset.load(Split::Test, dev)?)?;
+        let targets = targets.with_context(|| {
+            format!(
+                "the test pictures of {} have no true counterparts to score translations \
+                 against: look at them with `gans sample`",
+                info.dataset.name()
+            )
+        })?;
+        let outputs = trainer.translate_all(&inputs)?;
         say!(
             "{} held-out pairs: L1 {:.4}, PSNR {:.2} dB, SSIM {:.3}",
-            test.len(),
-            metrics::image::l1(&outputs, &test.targets)?,
-            metrics::image::psnr(&outputs, &test.targets)?,
-            metrics::image::ssim(&outputs, &test.targets)?
+            inputs.size()[0],
+            metrics::image::l1(&outputs, &targets)?,
+            metrics::image::psnr(&outputs, &targets)?,
+            metrics::image::ssim(&outputs, &targets)?
         );
     } else {
         let data = trainer.data().info();
@@ -718,6 +733,18 @@ fn eval(checkpoint: &PathBuf, n: usize, device: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The held-out inputs of a model that translates, and their true targets where known.
+fn test_inputs(data: TrainData) -> Result<(tch::Tensor, Option<tch::Tensor>)> {
+    match data {
+        TrainData::Pairs(test) => Ok((test.inputs, Some(test.targets))),
+        TrainData::Unpaired(test) => {
+            let truth = test.aligned.then_some(test.b);
+            Ok((test.a, truth))
+        }
+        other => bail!("{} holds no input pictures to translate", other.info().name),
+    }
 }
 
 /// Reads one split of a dataset, and says how many examples it holds.

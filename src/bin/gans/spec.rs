@@ -31,6 +31,7 @@ use gans::data::image_folder::{self, FolderOptions};
 use gans::data::letters::{self, LetterOptions};
 use gans::data::paired::{self, Direction};
 use gans::data::toy2d::{Toy2d, Toy2dKind};
+use gans::data::unpaired;
 use gans::data::{Split, fashion_mnist, mnist};
 use gans::train::registry::{self, COURSE, CourseModel, Takes};
 use gans::train::{TrainConfig, TrainData};
@@ -125,11 +126,21 @@ pub enum DataSpec {
         size: u32,
         b_to_a: bool,
     },
+    /// CycleGAN's sets: the emoji both vendors draw, Google's as A and Twitter's as B, with
+    /// the true counterparts kept for scoring; `size` 32 or 64.
+    EmojiVendors {
+        size: u32,
+    },
+    /// A folder in the CycleGAN datasets' layout: `trainA/`, `trainB/`, `testA/`, `testB/`.
+    Unpaired {
+        path: PathBuf,
+        size: u32,
+    },
 }
 
 /// The names [`DataSpec::parse`] knows, for help texts and errors.
-pub const DATASET_NAMES: &str =
-    "mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid, edges2emoji, edges2fashion";
+pub const DATASET_NAMES: &str = "mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid, \
+                                 edges2emoji, edges2fashion, emoji-vendors";
 
 impl DataSpec {
     /// Reads `--dataset`: a name from [`DATASET_NAMES`] or a folder (of images; of A|B pairs for
@@ -172,18 +183,26 @@ impl DataSpec {
             })?,
             "edges2emoji" => fixed(DataSpec::Edges2Emoji, 64)?,
             "edges2fashion" => fixed(DataSpec::Edges2Fashion, 64)?,
+            "emoji-vendors" => DataSpec::EmojiVendors {
+                size: size(64, &[32, 64])?,
+            },
             _ => {
                 let path = PathBuf::from(text);
                 ensure!(
                     path.is_dir(),
                     "unknown dataset `{text}`: use one of {DATASET_NAMES}, or the path of a \
-                     folder of images (for pix2pix, a folder of A|B pictures); `{text}` is not a \
-                     folder"
+                     folder of images (for pix2pix, a folder of A|B pictures; for cyclegan, one \
+                     with trainA/ and trainB/); `{text}` is not a folder"
                 );
                 // Absolute, so that `--resume` works from another working directory.
                 let path = std::fs::canonicalize(&path)
                     .with_context(|| format!("resolving the folder {text}"))?;
-                if model.0.takes == Takes::Pairs {
+                if model.0.takes == Takes::Unpaired {
+                    DataSpec::Unpaired {
+                        path,
+                        size: size(64, &[32, 64, 128, 256])?,
+                    }
+                } else if model.0.takes == Takes::Pairs {
                     DataSpec::Pairs {
                         path,
                         // The U-Net's depth is fixed for these two sizes (see UnetConfig).
@@ -205,7 +224,9 @@ impl DataSpec {
     /// The user's own folder this data is read from, if any.
     pub fn folder(&self) -> Option<&Path> {
         match self {
-            DataSpec::Folder { path, .. } | DataSpec::Pairs { path, .. } => Some(path),
+            DataSpec::Folder { path, .. }
+            | DataSpec::Pairs { path, .. }
+            | DataSpec::Unpaired { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -229,9 +250,10 @@ impl DataSpec {
             DataSpec::Grid => "grid".into(),
             DataSpec::Edges2Emoji => "edges2emoji".into(),
             DataSpec::Edges2Fashion => "edges2fashion".into(),
-            DataSpec::Folder { path, .. } | DataSpec::Pairs { path, .. } => {
-                path.display().to_string()
-            }
+            DataSpec::EmojiVendors { size } => format!("emoji-vendors ({size}×{size})"),
+            DataSpec::Folder { path, .. }
+            | DataSpec::Pairs { path, .. }
+            | DataSpec::Unpaired { path, .. } => path.display().to_string(),
         }
     }
 
@@ -280,6 +302,16 @@ impl DataSpec {
                     Direction::AtoB
                 };
                 paired::load_ab_folder(pairs_folder(path, split)?, direction, *size, device)?.into()
+            }
+            DataSpec::EmojiVendors { size } => {
+                emoji::vendor_sets(split, &EmojiOptions::default().size(*size), device)?.into()
+            }
+            DataSpec::Unpaired { path, size } => {
+                let (sets, skipped) = unpaired::load_folders(path, split, *size, device)?;
+                if !skipped.0.is_empty() {
+                    note!("gans: {}: {skipped}", path.display());
+                }
+                sets.into()
             }
         })
     }
