@@ -42,10 +42,10 @@ setup-tests:
 
 # Every notebook in smoke mode with this machine's settings (each training cell run twice: a
 # re-run continues). Then the GPU-sized settings at smoke step counts, so those paths never break
-# unseen: notebook 02 is the one whose GPU-sized run trains something else (64×64 colour faces);
-# 03-06 only widen their networks and batches, and tests/gpu_sized.rs trains each of those wide
+# unseen: notebooks 02 and 07 are the ones whose GPU-sized runs train something else (64×64
+# colour faces; 64×64 emoji with 6 residual blocks); 03-06 only widen their networks and batches, and tests/gpu_sized.rs trains each of those wide
 # networks (cargo-test), which costs seconds instead of a notebook pass (see environment.md).
-GPU_SIZED_NOTEBOOKS = notebooks/02_dcgan.ipynb
+GPU_SIZED_NOTEBOOKS = notebooks/02_dcgan.ipynb notebooks/07_cyclegan.ipynb
 notebooks:
 	$(PY) scripts/run_notebooks.py --smoke
 	$(PY) scripts/run_notebooks.py --smoke --gpu-sized $(GPU_SIZED_NOTEBOOKS)

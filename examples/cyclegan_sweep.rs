@@ -8,7 +8,7 @@
 //! 0.5·λ, a pool of 50, D's verdicts on 34×34 patches),
 //! `no-cycle` (λ = 0: the GAN terms alone, so no identity term either), `no-identity`,
 //! `no-pool`, `lambda1` and `lambda30` (the cycle weight), `patch16` (D's verdicts on 16×16
-//! patches instead of 34×34, the whole of a 32 px picture), `identity1` (the identity term at
+//! patches instead of 34×34, most of a 32 px picture), `identity1` (the identity term at
 //! λ), `ema` and `patch16-ema` (test translations by a moving average of G's weights, β = 0.999,
 //! notebook 06), and `paired`: a Pix2Pix (U-Net,
 //! 16-pixel PatchGAN, λ_L1 = 100) trained on the true pairs, the upper bound an unpaired

@@ -128,7 +128,7 @@ impl Budget {
             image_size: self.sized(32, 64),
             width: self.sized(32, 64),
             batch: self.sized(4, 8),
-            steps: self.steps(6, 2_000, 10_000),
+            steps: self.steps(10, 2_000, 10_000),
             check_steps: 3,
             snapshot_every: if self.smoke { 2 } else { 100 },
         }

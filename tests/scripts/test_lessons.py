@@ -10,7 +10,7 @@
   (`Trainer::kept("runs/NN/…")`, each folder once) and shown live (`.live()`), and the first
   cell says what the stop button does.
 - The notebooks whose GPU budget changes what they train (notebook 02's `DcganSizes`: image size
-  and dataset) are listed in the Makefile's GPU_SIZED_NOTEBOOKS, which runs them whole; the other
+  and dataset; notebook 07's `CycleGanSizes`: image size) are listed in the Makefile's GPU_SIZED_NOTEBOOKS, which runs them whole; the other
   budgets differ only in widths, batches and step counts, which tests/gpu_sized.rs covers.
 """
 import re
@@ -85,7 +85,7 @@ class Lessons(unittest.TestCase):
         listed = {Path(p).name for p in line.group(1).split()}
         for path in NOTEBOOKS:
             source = "\n".join(c.source for c in cells(path))
-            if "budget.dcgan()" in source:
+            if "budget.dcgan()" in source or "budget.cyclegan()" in source:
                 self.assertIn(path.name, listed)
 
 

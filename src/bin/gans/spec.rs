@@ -127,8 +127,9 @@ pub enum DataSpec {
         b_to_a: bool,
     },
     /// CycleGAN's sets: the emoji both vendors draw, Google's as A and Twitter's as B, with
-    /// the true counterparts kept for scoring; `size` 32 or 64.
+    /// the true counterparts kept for scoring (`faces`: people and faces only); `size` 32 or 64.
     EmojiVendors {
+        faces: bool,
         size: u32,
     },
     /// A folder in the CycleGAN datasets' layout: `trainA/`, `trainB/`, `testA/`, `testB/`.
@@ -140,7 +141,7 @@ pub enum DataSpec {
 
 /// The names [`DataSpec::parse`] knows, for help texts and errors.
 pub const DATASET_NAMES: &str = "mnist, fashion-mnist, letters, emoji, emoji-faces, ring, grid, \
-                                 edges2emoji, edges2fashion, emoji-vendors";
+                                 edges2emoji, edges2fashion, emoji-vendors, emoji-vendors-faces";
 
 impl DataSpec {
     /// Reads `--dataset`: a name from [`DATASET_NAMES`] or a folder (of images; of A|B pairs for
@@ -184,6 +185,11 @@ impl DataSpec {
             "edges2emoji" => fixed(DataSpec::Edges2Emoji, 64)?,
             "edges2fashion" => fixed(DataSpec::Edges2Fashion, 64)?,
             "emoji-vendors" => DataSpec::EmojiVendors {
+                faces: false,
+                size: size(64, &[32, 64])?,
+            },
+            "emoji-vendors-faces" => DataSpec::EmojiVendors {
+                faces: true,
                 size: size(64, &[32, 64])?,
             },
             _ => {
@@ -250,7 +256,10 @@ impl DataSpec {
             DataSpec::Grid => "grid".into(),
             DataSpec::Edges2Emoji => "edges2emoji".into(),
             DataSpec::Edges2Fashion => "edges2fashion".into(),
-            DataSpec::EmojiVendors { size } => format!("emoji-vendors ({size}×{size})"),
+            DataSpec::EmojiVendors { faces, size } => format!(
+                "emoji-vendors{} ({size}×{size})",
+                if *faces { "-faces" } else { "" }
+            ),
             DataSpec::Folder { path, .. }
             | DataSpec::Pairs { path, .. }
             | DataSpec::Unpaired { path, .. } => path.display().to_string(),
@@ -303,8 +312,13 @@ impl DataSpec {
                 };
                 paired::load_ab_folder(pairs_folder(path, split)?, direction, *size, device)?.into()
             }
-            DataSpec::EmojiVendors { size } => {
-                emoji::vendor_sets(split, &EmojiOptions::default().size(*size), device)?.into()
+            DataSpec::EmojiVendors { faces, size } => {
+                let options = if *faces {
+                    EmojiOptions::faces()
+                } else {
+                    EmojiOptions::default()
+                };
+                emoji::vendor_sets(split, &options.size(*size), device)?.into()
             }
             DataSpec::Unpaired { path, size } => {
                 let (sets, skipped) = unpaired::load_folders(path, split, *size, device)?;
