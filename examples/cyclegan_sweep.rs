@@ -45,26 +45,12 @@ fn main() -> Result<()> {
     let args = args::Args::from_env();
     let steps = args.steps(1500)?;
     let only = args.only();
-    let number = |flag: &str, default: i64| -> Result<i64> {
-        match args.value(flag) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{flag} {v:?}: give a whole number")),
-        }
-    };
     let (size, width, batch) = (
-        number("--size", 32)?,
-        number("--width", 32)?,
-        number("--batch", 4)?,
+        args.number("--size", 32)?,
+        args.number("--width", 32)?,
+        args.number("--batch", 4)?,
     );
-    let seeds: Vec<u64> = match args.value("--seeds") {
-        Some(list) => list
-            .split(',')
-            .map(|s| s.trim().parse())
-            .collect::<Result<_, _>>()?,
-        None => vec![0],
-    };
+    let seeds = args.seeds(&[0])?;
     let dev = device();
     // Every category (the classifier's ten make "content kept" a real test); `--faces` for
     // faces and people only.

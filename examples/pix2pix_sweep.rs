@@ -48,13 +48,7 @@ fn main() -> Result<()> {
     let args = args::Args::from_env();
     let steps = args.steps(2000)?;
     let only = args.only();
-    let seeds: Vec<u64> = match args.value("--seeds") {
-        Some(list) => list
-            .split(',')
-            .map(|s| s.trim().parse())
-            .collect::<Result<_, _>>()?,
-        None => vec![0],
-    };
+    let seeds = args.seeds(&[0])?;
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
         adversarial,

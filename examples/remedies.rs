@@ -293,14 +293,7 @@ fn setup(name: &str, dev: Device) -> Result<Setup> {
 fn main() -> Result<()> {
     let args = args::Args::from_env();
     let data = args.value("--data").unwrap_or_else(|| "fashion".into());
-    let seeds: Vec<u64> = match args.value("--seeds") {
-        Some(v) => v
-            .split(',')
-            .map(|s| s.trim().parse())
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| anyhow::anyhow!("--seeds {v:?}: give whole numbers such as 0,1,2"))?,
-        None => vec![0, 1, 2],
-    };
+    let seeds = args.seeds(&[0, 1, 2])?;
     let only = args.only();
     let out = args
         .value("--out")

@@ -3,6 +3,7 @@
 //! Libtorch's one random generator is seeded by each step and shared by the test threads, so the
 //! tests that train take turns ([`ONE_AT_A_TIME`]).
 
+mod common;
 use std::sync::Mutex;
 
 use anyhow::Result;
@@ -48,21 +49,6 @@ fn sets() -> UnpairedDataset {
         a: Tensor::rand([12, 3, 16, 16], cpu) - 1.0,
         b: Tensor::rand([10, 3, 16, 16], cpu),
         aligned: false,
-    }
-}
-
-fn same(a: &Trainer, b: &Trainer) {
-    let (va, vb) = (a.variables(), b.variables());
-    assert_eq!(va.len(), vb.len());
-    for ((name, x), (other, y)) in va.iter().zip(&vb) {
-        assert_eq!(name, other);
-        assert!(x.equal(y), "{name} differs");
-    }
-    assert_eq!(a.history(), b.history());
-    let (sa, sb) = (a.snapshots(), b.snapshots());
-    assert_eq!(sa.len(), sb.len());
-    for (x, y) in sa.iter().zip(sb) {
-        assert!(x.step == y.step && x.samples.equal(&y.samples));
     }
 }
 
@@ -167,7 +153,7 @@ fn a_cyclegan_resumes_with_its_pools_and_decay_bit_for_bit() {
         "the pool came back"
     );
     resumed.train(3).unwrap();
-    same(&whole, &resumed);
+    common::same_run(&whole, &resumed);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -182,7 +168,7 @@ fn the_rates_fall_over_the_second_half() {
     let mut decayed = Trainer::new(config(), sets()).unwrap();
     constant.train(5).unwrap();
     decayed.train(5).unwrap();
-    same(&constant, &decayed);
+    common::same_run(&constant, &decayed);
     constant.train(1).unwrap();
     decayed.train(1).unwrap();
     let differ = constant

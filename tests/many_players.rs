@@ -7,6 +7,7 @@
 //! term asks `g_b(z)` to be `−g_a(z)`: two generators tied by one loss, as CycleGAN's are.
 //! Libtorch's one random generator is seeded by each step, so the test runs alone in its binary.
 
+mod common;
 use anyhow::Result;
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::game::{Discriminator, GanModel, Generator, Networks};
@@ -106,27 +107,6 @@ fn ring() -> Toy2d {
     Toy2d::new(Toy2dKind::Ring, Device::Cpu)
 }
 
-fn same(a: &Trainer, b: &Trainer) {
-    let (va, vb) = (a.variables(), b.variables());
-    assert_eq!(va.len(), vb.len());
-    for ((name, x), (other, y)) in va.iter().zip(&vb) {
-        assert_eq!(name, other);
-        assert!(x.equal(y), "{name} differs");
-    }
-    assert_eq!(a.history(), b.history());
-    assert_eq!(a.steps_done(), b.steps_done());
-    let (sa, sb) = (a.snapshots(), b.snapshots());
-    assert_eq!(sa.len(), sb.len());
-    for (x, y) in sa.iter().zip(sb) {
-        assert!(x.step == y.step && x.samples.equal(&y.samples));
-    }
-    assert!(
-        a.fixed_samples()
-            .unwrap()
-            .equal(&b.fixed_samples().unwrap())
-    );
-}
-
 #[test]
 fn two_generators_and_two_discriminators_train_save_and_resume_exactly() {
     // The players, under their own names, with one optimiser per side of the game.
@@ -191,12 +171,12 @@ fn two_generators_and_two_discriminators_train_save_and_resume_exactly() {
     resumed.load_checkpoint(&dir).unwrap();
     assert_eq!(resumed.steps_done(), 5);
     resumed.train_with(5, two_pairs_step).unwrap();
-    same(&whole, &resumed);
+    common::same_run(&whole, &resumed);
     // The optimisers' moments and the partly filled history window came back too: two more
     // steps (one closes the window) stay the same.
     whole.train_with(2, two_pairs_step).unwrap();
     resumed.train_with(2, two_pairs_step).unwrap();
-    same(&whole, &resumed);
+    common::same_run(&whole, &resumed);
 
     // A checkpoint of a model of one's own cannot build that model by itself: it says how.
     let err = format!("{:#}", Trainer::load(&dir, ring()).unwrap_err());

@@ -37,4 +37,26 @@ impl Args {
                 .map_err(|_| anyhow::anyhow!("--steps {v:?}: give a whole number such as 1200")),
         }
     }
+
+    /// `--seeds 0,1,2`, or `default`; a clear error for anything but whole numbers.
+    pub fn seeds(&self, default: &[u64]) -> anyhow::Result<Vec<u64>> {
+        match self.value("--seeds") {
+            None => Ok(default.to_vec()),
+            Some(v) => v
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!("--seeds {v:?}: give whole numbers such as 0,1,2")),
+        }
+    }
+
+    /// `flag N`, or `default`; a clear error for anything but a whole number.
+    pub fn number(&self, flag: &str, default: i64) -> anyhow::Result<i64> {
+        match self.value(flag) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{flag} {v:?}: give a whole number")),
+        }
+    }
 }

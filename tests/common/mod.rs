@@ -1,4 +1,5 @@
-//! Helpers shared by the tests that run the `gans` command as a user does.
+//! Helpers shared by the tests: running the `gans` command as a user does, and comparing two
+//! trainers.
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -129,4 +130,27 @@ fn read_lines(
             all.push_str(&printed);
         }
     })
+}
+
+/// Two trainers ran the same run, bit for bit: every variable, the history, the snapshots and
+/// the fixed samples.
+pub fn same_run(a: &gans::train::Trainer, b: &gans::train::Trainer) {
+    let (va, vb) = (a.variables(), b.variables());
+    assert_eq!(va.len(), vb.len());
+    for ((name, x), (other, y)) in va.iter().zip(&vb) {
+        assert_eq!(name, other);
+        assert!(x.equal(y), "{name} differs");
+    }
+    assert_eq!(a.history(), b.history());
+    assert_eq!(a.steps_done(), b.steps_done());
+    let (sa, sb) = (a.snapshots(), b.snapshots());
+    assert_eq!(sa.len(), sb.len());
+    for (x, y) in sa.iter().zip(sb) {
+        assert!(x.step == y.step && x.samples.equal(&y.samples));
+    }
+    assert!(
+        a.fixed_samples()
+            .unwrap()
+            .equal(&b.fixed_samples().unwrap())
+    );
 }
