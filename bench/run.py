@@ -16,6 +16,11 @@ The conv models run channels-last on both sides: the Rust trainer's default, and
 - `--epoch`: the issue's GPU figure instead of the table, one Fashion-MNIST DCGAN-28 epoch
   (60,000 images, batch 128: 468 full batches) in each of the three.
 - `--trials`: channels-last and bf16 autocast on the 64×64 DCGAN and Pix2Pix, each on and off.
+- `--precision-only`: only the bf16 table (below), not the fp32 one.
+
+After the fp32 table, every conv model again in fp32 and bf16, Rust (`GANS_PRECISION`) and the
+tuned reference (`--bf16`: autocast), interleaved; on a CPU with bf16 instructions the targets
+are BF16_SPEEDUP and Rust bf16 no slower than PyTorch bf16.
 """
 
 import argparse
@@ -55,13 +60,18 @@ EPOCH_IMAGES, EPOCH_BATCH = 60_000, 128
 EPOCH_STEPS = EPOCH_IMAGES // EPOCH_BATCH
 # Where the step is overhead-bound on a CPU, Rust must beat the tutorial style by this much.
 OVERHEAD_BOUND = {"toy": 1.3, "mlp28": 1.3}
+# bf16 (`--precision bf16`) must make these Rust steps at least this much faster than fp32 on a
+# CPU with bf16 instructions; and no conv model's Rust bf16 step may be slower than PyTorch's.
+BF16_SPEEDUP = {"dcgan28": 1.3, "pix2pix64": 1.3}
 # The fast-EMA DCGAN preset (notebook 06) may cost at most this much more per step than the
 # paper's DCGAN, both in Rust, at notebook 02's CPU size (width 48, batch 64).
 PRESET_COST = 1.10
 
 
-def rust_ms(model, width, batch, steps, device, binary, data="test", channels_last=None):
-    env = {**os.environ, "GANS_DEVICE": device, "GANS_BENCH_DATA": data}
+def rust_ms(model, width, batch, steps, device, binary, data="test", channels_last=None,
+            precision="fp32"):
+    env = {**os.environ, "GANS_DEVICE": device, "GANS_BENCH_DATA": data,
+           "GANS_PRECISION": precision}
     if channels_last is not None:
         env["GANS_CHANNELS_LAST"] = "1" if channels_last else "0"
     out = subprocess.run([binary, model, str(width), str(batch), str(steps)],
@@ -142,6 +152,7 @@ def main():
     parser.add_argument("--data", default="test", choices=["test", "random"])
     parser.add_argument("--epoch", action="store_true")
     parser.add_argument("--trials", action="store_true")
+    parser.add_argument("--precision-only", action="store_true")
     args = parser.parse_args()
     import torch
 
@@ -168,6 +179,12 @@ def main():
         trials(args, binary, device, plan)
         return
     rows, failures = [], []
+    if args.precision_only:
+        failures = precisions(args, binary, device, plan)
+        if failures:
+            print("\ntargets missed:\n  " + "\n  ".join(failures))
+            sys.exit(1)
+        return
     for model, width, batch, steps in plan:
         times = {"rust": [], "tutorial": [], "tuned": []}
         for _ in range(args.repeats):  # interleaved, so a slow moment hits all three
@@ -194,6 +211,7 @@ def main():
               f"| {tutorial / rust:.2f} | {tuned / rust:.2f} |")
     if any(p[0] == "dcgan28" for p in plan):
         failures += presets(args, binary, device)
+    failures += precisions(args, binary, device, plan)
     if failures:
         print("\ntargets missed:\n  " + "\n  ".join(failures))
         sys.exit(1)
@@ -211,6 +229,52 @@ def presets(args, binary, device):
     print(f"\nDCGAN presets (width {width}, batch {batch}): paper {paper:.2f} ms/step, fast-EMA "
           f"{fast:.2f} ms/step, fast-EMA ÷ paper {ratio:.2f} (target ≤ {PRESET_COST})")
     return [] if ratio <= PRESET_COST else [f"fast-EMA preset costs {ratio:.2f} × the paper's"]
+
+
+def cpu_has_bf16():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def precisions(args, binary, device, plan):
+    """Every conv model in fp32 and bf16, Rust and the tuned reference, interleaved."""
+    conv = [p for p in plan if p[0] in CONV]
+    if not conv:
+        return []
+    if device == "cpu" and not cpu_has_bf16():
+        print("\nbf16: this CPU has no avx512_bf16 or amx_bf16; Rust refuses bf16 here")
+        return []
+    print("\n| model | Rust fp32 | Rust bf16 | Rust fp32 ÷ bf16 | PyTorch fp32 | PyTorch bf16 "
+          "| PyTorch fp32 ÷ bf16 | PyTorch bf16 ÷ Rust bf16 |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    failures = []
+    for model, width, batch, steps in conv:
+        runs = {
+            "rust32": lambda: rust_ms(model, width, batch, steps, device, binary, args.data),
+            "rust16": lambda: rust_ms(model, width, batch, steps, device, binary, args.data,
+                                      precision="bf16"),
+            "py32": lambda: python_ms(model, "tuned", width, batch, steps, device,
+                                      *tuned_flags(model)),
+            "py16": lambda: python_ms(model, "tuned", width, batch, steps, device,
+                                      *tuned_flags(model), "--bf16"),
+        }
+        times = {k: [] for k in runs}
+        for _ in range(args.repeats):  # interleaved, so a slow moment hits all four
+            for k, run in runs.items():
+                times[k].append(run())
+        r32, r16, p32, p16 = (statistics.median(times[k]) for k in runs)
+        print(f"| {model} | {r32:.2f} | {r16:.2f} | {r32 / r16:.2f} | {p32:.2f} | {p16:.2f} "
+              f"| {p32 / p16:.2f} | {p16 / r16:.2f} |", flush=True)
+        if device == "cpu":
+            need = BF16_SPEEDUP.get(model)
+            if need and r32 / r16 < need:
+                failures.append(f"{model}: Rust fp32 ÷ bf16 = {r32 / r16:.2f} < {need}")
+            if p16 / r16 < 1.0:
+                failures.append(f"{model}: PyTorch bf16 ÷ Rust bf16 = {p16 / r16:.2f} < 1")
+    return failures
 
 
 if __name__ == "__main__":

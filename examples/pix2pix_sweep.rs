@@ -16,6 +16,10 @@
 //! `l1-resize-noskips` and `patch16-resize-noskips` remove the U-Net's skip connections (the
 //! paper's encoder-decoder ablation).
 //!
+//! `--decay` lets both learning rates fall linearly to 0 over the second half of the steps (the
+//! schedule of the paper's code); `--lsgan` plays the least-squares game instead of the BCE one.
+//! Both apply to every variant run, and name the grids `-decay`, `-lsgan`.
+//!
 //! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
 //! instead of edges → emoji; `--task shrunk4` on each emoji shrunk to 16×16 and enlarged back
 //! (input) and the emoji itself (target), super-resolution. In both the input carries the
@@ -102,6 +106,13 @@ fn main() -> Result<()> {
     };
     let test = pairs(Split::Test)?;
     let emoji_c = classifier::emoji(dev)?;
+    let decay = args.has("--decay");
+    let lsgan = args.has("--lsgan");
+    let suffix = format!(
+        "{}{}",
+        if decay { "-decay" } else { "" },
+        if lsgan { "-lsgan" } else { "" }
+    );
     for v in variants {
         if only
             .as_ref()
@@ -135,8 +146,14 @@ fn main() -> Result<()> {
             .jitter(v.jitter)
             .seed(seed)
             .ema(v.ema.then_some(0.999))
+            .lr_decay(decay.then(|| LinearDecay::second_half_of(steps)))
             .quiet()
             .snapshot_every(0);
+            let config = if lsgan {
+                config.loss(GanLoss::LeastSquares)
+            } else {
+                config
+            };
             let start = Instant::now();
             let train = pairs(Split::Train)?;
             let mut t = Trainer::new(config, train)?;
@@ -152,10 +169,10 @@ fn main() -> Result<()> {
                 let scores = image::translation_scores(&out, &test.targets, Some(&emoji_c))?;
                 println!(
                     "{:<16} seed {seed} {mode:<7} {seconds:>5.0} s  {scores}",
-                    v.name
+                    format!("{}{suffix}", v.name)
                 );
                 compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?.save(format!(
-                    "target/pix2pix_sweep/{prefix}{}-s{seed}-{mode}.png",
+                    "target/pix2pix_sweep/{prefix}{}{suffix}-s{seed}-{mode}.png",
                     v.name
                 ))?;
             }

@@ -4,6 +4,7 @@
 //!
 //! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one);
 //! `GANS_CHANNELS_LAST=0|1` overrides the config's channels-last weights (for A/B runs);
+//! `GANS_PRECISION=fp32|bf16` sets the step's precision (default fp32);
 //! `GANS_BENCH_DATA` picks the images: `test` (the default: Fashion-MNIST's 10,000 test images,
 //! the emoji faces), `train` (Fashion-MNIST's 60,000 training images: 468 steps at batch 128 are
 //! one epoch) or `random` (random pixels of the same shapes and counts, as `bench/reference.py`
@@ -139,6 +140,9 @@ fn main() -> Result<()> {
     if let Ok(flag) = std::env::var("GANS_CHANNELS_LAST") {
         config = config.channels_last(flag == "1");
     }
+    if let Ok(precision) = std::env::var("GANS_PRECISION") {
+        config = config.precision(Precision::parse(&precision)?);
+    }
     let layout = if config.channels_last {
         "channels-last"
     } else {
@@ -149,6 +153,9 @@ fn main() -> Result<()> {
     let start = Instant::now();
     trainer.train(steps)?;
     let ms = start.elapsed().as_secs_f64() * 1000.0 / steps as f64;
-    println!("{which} width {width} batch {batch} on {dev:?}, {layout} weights: {ms:.1} ms/step");
+    let precision = trainer.config().precision;
+    println!(
+        "{which} width {width} batch {batch} on {dev:?}, {layout} weights, {precision}: {ms:.1} ms/step"
+    );
     Ok(())
 }

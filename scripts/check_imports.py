@@ -116,7 +116,7 @@ REEXPORTS = {}
 
 # The top-level modules from the bottom up (lib.rs lists them in this order): a module may
 # import only modules before it.
-LAYERS = ["files", "device", "optim", "viz", "losses", "game", "data", "models", "train", "metrics", "budget"]
+LAYERS = ["files", "device", "precision", "optim", "viz", "losses", "game", "data", "models", "train", "metrics", "budget"]
 
 
 def reexports(module: tuple, text: str, known: dict):

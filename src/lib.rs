@@ -42,6 +42,7 @@ pub mod losses;
 pub mod metrics;
 pub mod models;
 pub mod optim;
+pub mod precision;
 pub mod train;
 pub mod viz;
 
@@ -69,6 +70,7 @@ pub mod prelude {
     pub use crate::models::toy::ToyConfig;
     pub use crate::models::unet::{UnetConfig, Upsample};
     pub use crate::models::{Conditioning, Norm};
+    pub use crate::precision::Precision;
     pub use crate::train::{
         GanLoss, History, Interpolation, LinearDecay, ModelConfig, Remedies, Round, TrainConfig,
         Trainer,

@@ -16,6 +16,7 @@ use gans::models::pix2pix::Pix2PixConfig;
 use gans::models::toy::ToyConfig;
 use gans::models::unet::UnetConfig;
 use gans::models::{Norm, is_channels_last};
+use gans::precision::Precision;
 use gans::train::{GanLoss, ModelConfig, Remedies, TrainConfig, TrainData, Trainer};
 use tch::{Device, Kind, Tensor};
 
@@ -248,6 +249,31 @@ fn resume_is_exact() {
             pairs,
         ),
     ];
+    // bf16 (on a CPU that has it): the weights stay fp32, so a checkpoint resumes exactly too
+    let bf16 = gans::precision::check_supported(Precision::Bf16, Device::Cpu).is_ok();
+    let bf16_cases: Vec<(&str, TrainConfig, MakeData)> = vec![
+        (
+            "bf16: conditional DCGAN, batch norm",
+            small_dcgan(GanLoss::NonSaturating).precision(Precision::Bf16),
+            patterns,
+        ),
+        (
+            "bf16: conditional DCGAN critic, WGAN-GP",
+            small_dcgan(GanLoss::WassersteinGp { lambda: 10.0 }).precision(Precision::Bf16),
+            patterns,
+        ),
+        (
+            "bf16: Pix2Pix 64, dropout",
+            small_pix2pix().precision(Precision::Bf16),
+            pairs,
+        ),
+    ];
+    if !bf16 {
+        eprintln!("this CPU has no bf16 instructions: the bf16 resume cases are skipped");
+    }
+    let cases = cases
+        .into_iter()
+        .chain(bf16_cases.into_iter().filter(|_| bf16));
     for (what, config, data) in cases {
         // N = 20 steps straight…
         let mut straight = Trainer::new(config.clone(), data()).unwrap();

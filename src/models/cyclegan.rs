@@ -31,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use crate::precision;
+
 use super::patchgan::{PatchGan, PatchGanConfig, PatchNorm, instance_norm};
 use super::{GanModel, Networks};
 use crate::game::{Discriminator, GanLoss, Generator};
@@ -179,13 +181,13 @@ impl Discriminator for PictureJudge {
 /// A 3×3 or 7×7 convolution after reflection padding, then instance norm and ReLU.
 #[derive(Debug)]
 struct PaddedConv {
-    conv: nn::Conv2D,
+    conv: precision::Conv2D,
     pad: i64,
 }
 
 impl PaddedConv {
     fn new(p: nn::Path, inputs: i64, outputs: i64, kernel: i64) -> Self {
-        let conv = nn::conv2d(p, inputs, outputs, kernel, Default::default());
+        let conv = precision::conv2d(p, inputs, outputs, kernel, Default::default());
         PaddedConv {
             conv,
             pad: kernel / 2,
@@ -208,7 +210,7 @@ pub struct ResnetGenerator {
     /// `input`: 7×7, C → w.
     input: PaddedConv,
     /// `down1`, `down2`: 3×3 of stride 2, w → 2w → 4w.
-    down: Vec<nn::Conv2D>,
+    down: Vec<precision::Conv2D>,
     /// `block<k>.conv1`, `block<k>.conv2`: 4w → 4w, added to the block's input.
     blocks: Vec<(PaddedConv, PaddedConv)>,
     /// `up1`, `up2`: nearest ×2 then 3×3, 4w → 2w → w.
@@ -230,7 +232,7 @@ impl ResnetGenerator {
         let down = (0..2)
             .map(|i| {
                 let name = format!("down{}", i + 1);
-                nn::conv2d(&p / name, w << i, w << (i + 1), 3, down_config)
+                precision::conv2d(&p / name, w << i, w << (i + 1), 3, down_config)
             })
             .collect();
         let blocks = (0..config.blocks)
@@ -276,7 +278,7 @@ impl ResnetGenerator {
             xs = up.forward(&xs.upsample_nearest2d([2 * h, 2 * w], None, None)); // [B, 64, 16, 16] → [B, 32, 32, 32]
             trace(&format!("up{} (×2, 3×3)", i + 1), &xs);
         }
-        let xs = self.output.convolve(&xs).tanh(); // [B, 3, 32, 32]
+        let xs = precision::fp32(self.output.convolve(&xs).tanh()); // [B, 3, 32, 32]
         trace("output 7×7 tanh", &xs);
         xs
     }

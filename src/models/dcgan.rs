@@ -22,6 +22,8 @@ use anyhow::Result;
 use tch::nn::{self, ModuleT};
 use tch::{Kind, Tensor};
 
+use crate::precision;
+
 use super::Norm;
 
 /// Hyperparameters of a DCGAN generator and discriminator.
@@ -119,8 +121,8 @@ impl DcganConfig {
     }
 }
 
-fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::Conv2D {
-    nn::conv2d(
+fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> precision::Conv2D {
+    precision::conv2d(
         p,
         i,
         o,
@@ -134,8 +136,15 @@ fn conv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::C
     )
 }
 
-fn deconv(p: nn::Path, i: i64, o: i64, k: i64, stride: i64, padding: i64) -> nn::ConvTranspose2D {
-    nn::conv_transpose2d(
+fn deconv(
+    p: nn::Path,
+    i: i64,
+    o: i64,
+    k: i64,
+    stride: i64,
+    padding: i64,
+) -> precision::ConvTranspose2D {
+    precision::conv_transpose2d(
         p,
         i,
         o,
@@ -155,7 +164,7 @@ pub struct DcganGenerator {
     config: DcganConfig,
     label: super::LabelCode,
     /// `deconv1` … `deconvN`: the first projects z (1×1) to the smallest feature map.
-    deconv: Vec<nn::ConvTranspose2D>,
+    deconv: Vec<precision::ConvTranspose2D>,
     /// `bn1` … `bn(N−1)`: no batch norm on the output layer (guideline 2).
     bn: Vec<nn::BatchNorm>,
 }
@@ -247,7 +256,7 @@ impl DcganGenerator {
                 trace(&format!("deconv{} bn relu", i + 1), &xs);
             }
         }
-        let xs = xs.tanh();
+        let xs = precision::fp32(xs.tanh());
         trace(&format!("deconv{} tanh", self.deconv.len()), &xs);
         xs
     }
@@ -300,7 +309,7 @@ pub struct DcganDiscriminator {
     config: DcganConfig,
     label: super::LabelCode,
     /// `conv1` … `convN`: each halves H and W; the last reads the 4×4 (7×7) map into one score.
-    conv: Vec<nn::Conv2D>,
+    conv: Vec<precision::Conv2D>,
     /// `norm2` … `norm(N−1)`: none on the input layer (guideline 2) nor on the score.
     norm: Vec<Option<NormLayer>>,
     /// Each conv's power iteration state, with `spectral_norm`.
@@ -444,17 +453,7 @@ impl DcganDiscriminator {
             }
             // at 64: [B, w, 32, 32] → [B, 2w, 16, 16] → … → [B, 1, 1, 1]
             xs = match self.spectral.get(i) {
-                Some(sn) => {
-                    let (stride, padding) = if i < last { (2, 1) } else { (1, 0) };
-                    xs.conv2d(
-                        &sn.weight(&layer.ws, train),
-                        layer.bs.as_ref(),
-                        [stride, stride],
-                        [padding, padding],
-                        [1, 1],
-                        1,
-                    )
-                }
+                Some(sn) => layer.with_weight(&xs, &sn.weight(&layer.ws, train)),
                 None => layer.forward_t(&xs, train),
             };
             if i < last {
@@ -467,7 +466,7 @@ impl DcganDiscriminator {
                 trace(&format!("{name} lrelu"), &xs);
             }
         }
-        let xs = xs.view([-1]); // [B]
+        let xs = precision::fp32(xs.view([-1])); // [B]
         trace(&format!("conv{} → score", self.conv.len()), &xs);
         xs
     }

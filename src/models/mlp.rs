@@ -17,6 +17,8 @@
 use tch::Tensor;
 use tch::nn::{self, Module, ModuleT};
 
+use crate::precision;
+
 /// Which architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MlpFlavour {
@@ -63,14 +65,14 @@ impl MlpConfig {
 /// A fully connected layer followed by maxout over `pieces` linear pieces.
 #[derive(Debug)]
 struct Maxout {
-    linear: nn::Linear,
+    linear: precision::Linear,
     pieces: i64,
 }
 
 impl Maxout {
     fn new(p: nn::Path, inputs: i64, units: i64, pieces: i64) -> Self {
         Maxout {
-            linear: nn::linear(p, inputs, units * pieces, Default::default()),
+            linear: precision::linear(p, inputs, units * pieces, Default::default()),
             pieces,
         }
     }
@@ -89,7 +91,7 @@ impl Maxout {
 pub struct MlpGenerator {
     config: MlpConfig,
     label: super::LabelCode,
-    layers: Vec<(nn::Linear, Option<nn::BatchNorm>)>,
+    layers: Vec<(precision::Linear, Option<nn::BatchNorm>)>,
 }
 
 impl MlpGenerator {
@@ -104,31 +106,37 @@ impl MlpGenerator {
         let layers = match config.flavour {
             MlpFlavour::Paper => vec![
                 (
-                    nn::linear(&p / "fc1", input, 1200, Default::default()),
+                    precision::linear(&p / "fc1", input, 1200, Default::default()),
                     None,
                 ),
-                (nn::linear(&p / "fc2", 1200, 1200, Default::default()), None),
                 (
-                    nn::linear(&p / "fc3", 1200, config.pixels(), Default::default()),
+                    precision::linear(&p / "fc2", 1200, 1200, Default::default()),
+                    None,
+                ),
+                (
+                    precision::linear(&p / "fc3", 1200, config.pixels(), Default::default()),
                     None,
                 ),
             ],
             MlpFlavour::Learner => vec![
-                (nn::linear(&p / "fc1", input, 128, Default::default()), None),
                 (
-                    nn::linear(&p / "fc2", 128, 256, Default::default()),
+                    precision::linear(&p / "fc1", input, 128, Default::default()),
+                    None,
+                ),
+                (
+                    precision::linear(&p / "fc2", 128, 256, Default::default()),
                     Some(bn(&p / "bn2", 256)),
                 ),
                 (
-                    nn::linear(&p / "fc3", 256, 512, Default::default()),
+                    precision::linear(&p / "fc3", 256, 512, Default::default()),
                     Some(bn(&p / "bn3", 512)),
                 ),
                 (
-                    nn::linear(&p / "fc4", 512, 1024, Default::default()),
+                    precision::linear(&p / "fc4", 512, 1024, Default::default()),
                     Some(bn(&p / "bn4", 1024)),
                 ),
                 (
-                    nn::linear(&p / "fc5", 1024, config.pixels(), Default::default()),
+                    precision::linear(&p / "fc5", 1024, config.pixels(), Default::default()),
                     None,
                 ),
             ],
@@ -157,7 +165,7 @@ impl MlpGenerator {
             }
         }
         let [c, h, w] = self.config.image_shape;
-        xs.tanh().view([-1, c, h, w]) // [B, C, H, W] in [−1, 1]
+        precision::fp32(xs.tanh().view([-1, c, h, w])) // [B, C, H, W] in [−1, 1]
     }
 }
 
@@ -167,8 +175,8 @@ pub struct MlpDiscriminator {
     config: MlpConfig,
     label: super::LabelCode,
     maxout: Vec<Maxout>,
-    linear: Vec<nn::Linear>,
-    out: nn::Linear,
+    linear: Vec<precision::Linear>,
+    out: precision::Linear,
 }
 
 impl MlpDiscriminator {
@@ -191,8 +199,8 @@ impl MlpDiscriminator {
             MlpFlavour::Learner => (
                 vec![],
                 vec![
-                    nn::linear(&p / "fc1", input, 512, Default::default()),
-                    nn::linear(&p / "fc2", 512, 256, Default::default()),
+                    precision::linear(&p / "fc1", input, 512, Default::default()),
+                    precision::linear(&p / "fc2", 512, 256, Default::default()),
                 ],
                 256,
             ),
@@ -202,7 +210,7 @@ impl MlpDiscriminator {
             label: super::LabelCode::new(&p / "label", config.n_classes, config.conditioning),
             maxout,
             linear,
-            out: nn::linear(&p / "out", last, 1, Default::default()),
+            out: precision::linear(&p / "out", last, 1, Default::default()),
         }
     }
 
@@ -220,7 +228,7 @@ impl MlpDiscriminator {
         for layer in &self.linear {
             xs = super::leaky_relu(&layer.forward(&xs), 0.2); // [B, 512] then [B, 256]
         }
-        self.out.forward(&xs).view([-1]) // [B]
+        precision::fp32(self.out.forward(&xs).view([-1])) // [B]
     }
 }
 

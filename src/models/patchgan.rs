@@ -19,6 +19,8 @@
 use tch::Tensor;
 use tch::nn::{self, ModuleT};
 
+use crate::precision;
+
 /// Hyperparameters of the PatchGAN.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PatchGanConfig {
@@ -80,7 +82,7 @@ impl Default for PatchGanConfig {
 #[derive(Debug)]
 pub struct PatchGan {
     /// `conv1` … `conv5`; `bn2` … `bn4` (none with instance norm).
-    conv: Vec<(nn::Conv2D, Option<nn::BatchNorm>)>,
+    conv: Vec<(precision::Conv2D, Option<nn::BatchNorm>)>,
     /// Instance norm where `plan` says "normalise" and the layers carry no batch norm.
     instance: Vec<bool>,
 }
@@ -120,7 +122,8 @@ impl PatchGan {
                     bias: !bn,
                     ..Default::default()
                 };
-                let conv = nn::conv2d(&p / format!("conv{}", i + 1), inputs, outputs, 4, config);
+                let conv =
+                    precision::conv2d(&p / format!("conv{}", i + 1), inputs, outputs, 4, config);
                 let bn = bn.then(|| {
                     nn::batch_norm2d(
                         &p / format!("bn{}", i + 1),
@@ -164,7 +167,7 @@ impl PatchGan {
                 xs = super::leaky_relu(&xs, 0.2);
             }
         }
-        xs
+        precision::fp32(xs)
     }
 }
 

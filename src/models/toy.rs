@@ -6,6 +6,8 @@
 use tch::Tensor;
 use tch::nn::{self, Module};
 
+use crate::precision;
+
 /// Hyperparameters of the toy networks.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToyConfig {
@@ -43,8 +45,8 @@ impl Default for ToyConfig {
 /// `layers` hidden ReLU layers `fc1…`, then a linear `out` layer.
 #[derive(Debug)]
 struct Mlp {
-    hidden: Vec<nn::Linear>,
-    out: nn::Linear,
+    hidden: Vec<precision::Linear>,
+    out: precision::Linear,
 }
 
 impl Mlp {
@@ -53,7 +55,7 @@ impl Mlp {
     fn new(p: nn::Path, inputs: i64, width: i64, layers: usize, outputs: i64, extra: i64) -> Self {
         let hidden = (0..layers)
             .map(|i| {
-                nn::linear(
+                precision::linear(
                     &p / format!("fc{}", i + 1),
                     if i == 0 { inputs } else { width },
                     width,
@@ -64,12 +66,12 @@ impl Mlp {
         let last = if layers == 0 { inputs } else { width };
         Mlp {
             hidden,
-            out: nn::linear(&p / "out", last + extra, outputs, Default::default()),
+            out: precision::linear(&p / "out", last + extra, outputs, Default::default()),
         }
     }
 
     fn forward(&self, xs: &Tensor) -> Tensor {
-        self.out.forward(&self.features(xs))
+        precision::fp32(self.out.forward(&self.features(xs)))
     }
 
     /// The last hidden layer's output `[B, hidden]` (the input when there is no hidden layer).
@@ -151,7 +153,7 @@ impl ToyDiscriminator {
         } else {
             features
         };
-        self.net.out.forward(&features).view([-1]) // [B / pack]
+        precision::fp32(self.net.out.forward(&features).view([-1])) // [B / pack]
     }
 }
 

@@ -21,6 +21,8 @@ use anyhow::Result;
 use tch::Tensor;
 use tch::nn::{self, ModuleT};
 
+use crate::precision;
+
 /// Hyperparameters of the U-Net generator.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UnetConfig {
@@ -59,8 +61,8 @@ pub enum Upsample {
 /// One decoder layer's weights.
 #[derive(Debug)]
 enum UpLayer {
-    Transposed(nn::ConvTranspose2D),
-    Resize(nn::Conv2D),
+    Transposed(precision::ConvTranspose2D),
+    Resize(precision::Conv2D),
 }
 
 impl UpLayer {
@@ -118,7 +120,7 @@ fn conv_config() -> nn::ConvConfig {
 pub struct UnetGenerator {
     config: UnetConfig,
     /// `down1` … `downN`, each halving H and W; `down_bnK` on all but the first and the last.
-    down: Vec<(nn::Conv2D, Option<nn::BatchNorm>)>,
+    down: Vec<(precision::Conv2D, Option<nn::BatchNorm>)>,
     /// `up1` (innermost) … `upN` (output), each doubling H and W; `up_bnK` on all but the output.
     up: Vec<(UpLayer, Option<nn::BatchNorm>)>,
 }
@@ -132,7 +134,8 @@ impl UnetGenerator {
         let mut down = Vec::with_capacity(n);
         let mut inputs = config.in_channels;
         for (i, &c) in channels.iter().enumerate() {
-            let conv = nn::conv2d(&p / format!("down{}", i + 1), inputs, c, 4, conv_config());
+            let conv =
+                precision::conv2d(&p / format!("down{}", i + 1), inputs, c, 4, conv_config());
             let bn = (i > 0 && i < n - 1).then(|| {
                 nn::batch_norm2d(
                     &p / format!("down_bn{}", i + 1),
@@ -166,7 +169,13 @@ impl UnetGenerator {
                         bias: i == 0,
                         ..Default::default()
                     };
-                    UpLayer::Transposed(nn::conv_transpose2d(&p / name, inputs, outputs, 4, config))
+                    UpLayer::Transposed(precision::conv_transpose2d(
+                        &p / name,
+                        inputs,
+                        outputs,
+                        4,
+                        config,
+                    ))
                 }
                 Upsample::Resize => {
                     let config = nn::ConvConfig {
@@ -175,7 +184,7 @@ impl UnetGenerator {
                         bias: i == 0,
                         ..Default::default()
                     };
-                    UpLayer::Resize(nn::conv2d(&p / name, inputs, outputs, 3, config))
+                    UpLayer::Resize(precision::conv2d(&p / name, inputs, outputs, 3, config))
                 }
             };
             let bn = (i > 0).then(|| {
@@ -237,7 +246,7 @@ impl UnetGenerator {
                 xs = xs.contiguous().dropout(self.config.dropout, train);
             }
         }
-        xs.tanh()
+        precision::fp32(xs.tanh())
     }
 }
 

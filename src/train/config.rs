@@ -24,6 +24,7 @@ use crate::models::pix2pix::Pix2PixConfig;
 use crate::models::toy::ToyConfig;
 use crate::models::unet::UnetConfig;
 use crate::optim::OptimizerKind;
+use crate::precision::Precision;
 
 /// Which networks to build: one arm per model of the crate, each holding that model's config,
 /// and [`ModelConfig::Custom`] for a model of one's own. Everything else about a model lives in
@@ -223,6 +224,12 @@ pub struct TrainConfig {
     /// number, so a resumed run uses the same rates.
     #[serde(default)]
     pub lr_decay: Option<LinearDecay>,
+    /// The precision of the step's convolutions and matrix products ([`crate::precision`]):
+    /// `Bf16` multiplies in bfloat16 where the hardware does so natively, with the weights,
+    /// the optimisers' state, the normalisations, the losses and the checkpoints in fp32
+    /// (default `Fp32`).
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 /// Learning rates constant until step `start`, then falling linearly to 0 at step `end`: the
@@ -297,6 +304,7 @@ impl TrainConfig {
             ema: None,
             diff_augment: false,
             lr_decay: None,
+            precision: Precision::Fp32,
         }
     }
 
@@ -390,6 +398,11 @@ impl TrainConfig {
     /// Learning rates falling linearly to 0 between two steps (`None`: constant).
     pub fn lr_decay(mut self, decay: Option<LinearDecay>) -> Self {
         self.lr_decay = decay;
+        self
+    }
+    /// The precision of the step's convolutions and matrix products (see the field).
+    pub fn precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
         self
     }
     pub fn seed(mut self, seed: u64) -> Self {

@@ -5,6 +5,7 @@ use tch::{Device, Kind, Tensor};
 
 use super::progress::thousands;
 use super::trainer::Trainer;
+use crate::precision::Precision;
 
 impl Trainer {
     /// Trainable parameters of (the generators, the discriminators).
@@ -27,10 +28,13 @@ impl Trainer {
                 info.shape
             )
         };
-        let device = match self.device() {
+        let mut device = match self.device() {
             Device::Cuda(i) => format!("CUDA:{i}"),
             _ => "CPU".to_string(),
         };
+        if config.precision != Precision::Fp32 {
+            device = format!("{device} {}", config.precision);
+        }
         format!(
             "{} · {} · {data} · G {} parameters, D {} · batch {} · {device} · step {}",
             config.model.name(),

@@ -36,6 +36,7 @@ use super::players::Players;
 use super::round::{Round, standard_step};
 use super::seeds;
 use crate::game::Generator;
+use crate::precision;
 
 /// The generator's output at one step for the fixed noise, on the CPU: images as bytes
 /// `[n, C, H, W]`, or points `[n, 2]` as floats for the toy model.
@@ -107,6 +108,7 @@ impl Trainer {
         config.validate()?;
         check_data(&config, &data)?;
         let device = data.device();
+        precision::check_supported(config.precision, device)?;
         let players = Players::build(&config, device)?;
         let fixed = FixedInput::draw(&config, &data, device)?;
         Ok(Trainer {
@@ -143,6 +145,7 @@ impl Trainer {
     pub fn reconfigure(&mut self, config: TrainConfig) -> Result<()> {
         config.validate()?;
         check_data(&config, &self.batches.data)?;
+        precision::check_supported(config.precision, self.device)?;
         let players = Players::build(&config, self.device)?;
         let fixed = FixedInput::draw(&config, &self.batches.data, self.device)?;
         self.config = config;
@@ -345,7 +348,7 @@ impl Trainer {
             &mut self.batches,
             &mut self.window,
         );
-        step(&mut round)?;
+        precision::autocast(self.config.precision, || step(&mut round))?;
         round.check_reports()?;
         if let (Some(beta), Some(average)) = (self.config.ema, self.players.average.as_mut()) {
             average.update(beta, self.steps_done);

@@ -135,8 +135,20 @@ struct TrainArgs {
     /// fast-ema for dcgan, paper for the other models.
     #[arg(long, value_enum)]
     preset: Option<Preset>,
+    /// The precision of the step's convolutions and matrix products: fp32, or bf16 (bfloat16
+    /// products, everything else fp32) on a CUDA GPU or a CPU with avx512_bf16 or AMX.
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionArg>,
     #[command(flatten)]
     remedies: RemedyArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PrecisionArg {
+    /// Everything in fp32 (the default).
+    Fp32,
+    /// Convolutions and matrix products in bfloat16; weights, optimisers and losses in fp32.
+    Bf16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -374,6 +386,12 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
+    if let Some(precision) = args.precision {
+        config.precision = match precision {
+            PrecisionArg::Fp32 => Precision::Fp32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+        };
+    }
     let mut config = config
         .with_remedies(&args.remedies.remedies())
         .map_err(in_flag_terms)?;
@@ -456,6 +474,7 @@ fn resume(
         (args.epochs.is_some(), "--epochs"),
         (args.force, "--force"),
         (args.preset.is_some(), "--preset"),
+        (args.precision.is_some(), "--precision"),
         (
             gans::train::Remedies {
                 lr_d: None,

@@ -1,0 +1,417 @@
+//! Mixed precision: the convolutions and matrix products of a training step in bfloat16,
+//! everything else in fp32.
+//!
+//! bfloat16 keeps fp32's 8 exponent bits and only 7 of its 23 mantissa bits: the same range
+//! (no loss scaling needed, unlike fp16), about 3 significant digits. CPUs with `avx512_bf16`
+//! or AMX and CUDA GPUs from Ampere on multiply bf16 matrices at two or more times their fp32
+//! rate, and a GAN's step is nearly all convolutions.
+//!
+//! PyTorch does this with `torch.autocast`, a switch of the thread that makes every
+//! convolution and matrix product cast its operands down. `tch` 0.24 exposes autocast for
+//! CUDA only, with fp16 and no way to ask for bf16, and not for the CPU at all. So the crate
+//! does it by hand, the same way: [`autocast`] switches this thread to bf16 for the length of a
+//! closure, and the crate's models build their layers with this module's [`conv2d`],
+//! [`conv_transpose2d`] and [`linear`] (the `tch` layers, with a `forward` that reads the
+//! switch). With it on, a layer casts its input, weight and bias to bf16 and multiplies; its
+//! output stays bf16 through the normalisation and activation that follow, into the next
+//! layer, as under `torch.autocast`; each network casts what it returns (pictures, scores) back
+//! to fp32 ([`fp32`]). With the switch off a layer is the `tch` layer's own computation.
+//!
+//! What stays fp32: the weights themselves (the casts are differentiable, so each weight's
+//! gradient arrives in fp32), the normalisations' scales, shifts and running statistics (ATen's
+//! batch, layer and group norm take a bf16 input with fp32 parameters and accumulate in fp32),
+//! the optimisers' state, what a network returns, the losses, the moving average of G, and the
+//! checkpoints. A bf16 run resumed
+//! from a checkpoint is the same run, bit for bit. Sampling and scoring outside the step run in
+//! fp32 unless they are wrapped in [`autocast`] themselves.
+
+use std::borrow::Borrow;
+use std::cell::Cell;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+/// The precision of a training step's convolutions and matrix products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in fp32 (the default).
+    #[default]
+    Fp32,
+    /// Convolutions and matrix products in bfloat16, the rest in fp32.
+    Bf16,
+}
+
+impl Precision {
+    /// `fp32` or `bf16`, as `--precision` spells it.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "fp32" => Ok(Precision::Fp32),
+            "bf16" => Ok(Precision::Bf16),
+            other => bail!("unknown precision {other:?}: use fp32 or bf16"),
+        }
+    }
+
+    /// The kind the layers multiply in, `None` for fp32.
+    fn compute_kind(self) -> Option<Kind> {
+        match self {
+            Precision::Fp32 => None,
+            Precision::Bf16 => Some(Kind::BFloat16),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        })
+    }
+}
+
+thread_local! {
+    /// The kind this thread's layers multiply in; `None` is fp32.
+    static COMPUTE: Cell<Option<Kind>> = const { Cell::new(None) };
+}
+
+/// Puts the previous precision back when dropped, also when the closure panics.
+struct Restore(Option<Kind>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        COMPUTE.with(|c| c.set(self.0));
+    }
+}
+
+/// Runs `f` with this thread's convolutions and matrix products in `precision`
+/// (`torch.autocast` for the crate's layers). Nested calls restore the outer precision.
+pub fn autocast<T>(precision: Precision, f: impl FnOnce() -> T) -> T {
+    let _restore = Restore(COMPUTE.with(|c| c.replace(precision.compute_kind())));
+    f()
+}
+
+/// The precision this thread's layers multiply in now.
+pub fn current() -> Precision {
+    match COMPUTE.with(Cell::get) {
+        Some(_) => Precision::Bf16,
+        None => Precision::Fp32,
+    }
+}
+
+/// The kind this thread's layers multiply in now (`None`: fp32).
+fn compute() -> Option<Kind> {
+    COMPUTE.with(Cell::get)
+}
+
+/// `t` in fp32: what a network returns, whatever precision its layers multiplied in (a no-op in
+/// fp32). Losses, scores and pictures are then computed in fp32.
+pub fn fp32(t: Tensor) -> Tensor {
+    if t.kind() == Kind::Float {
+        t
+    } else {
+        t.to_kind(Kind::Float)
+    }
+}
+
+/// `f(input, weight, bias)` in the thread's precision: with bf16 on, the three are cast down
+/// (the input only if it is not bf16 already) and the result stays bf16, so that the next
+/// normalisation, activation and layer read it without a cast. The casts keep each tensor's
+/// memory layout (channels-last stays channels-last) and are differentiable, so gradients reach
+/// the fp32 weights in fp32.
+fn in_precision(
+    xs: &Tensor,
+    ws: &Tensor,
+    bs: Option<&Tensor>,
+    f: impl FnOnce(&Tensor, &Tensor, Option<&Tensor>) -> Tensor,
+) -> Tensor {
+    match compute() {
+        None => f(xs, ws, bs),
+        Some(kind) => {
+            let bs = bs.map(|b| b.to_kind(kind));
+            let xs = if xs.kind() == kind {
+                xs.shallow_clone()
+            } else {
+                xs.to_kind(kind)
+            };
+            f(&xs, &ws.to_kind(kind), bs.as_ref())
+        }
+    }
+}
+
+/// A 2-D convolution that multiplies in the thread's precision ([`autocast`]). It holds a
+/// `tch` layer (its `ws` and `bs` read through, under the same names in the var store) and
+/// the geometry `tch` keeps private. Zero padding only.
+#[derive(Debug)]
+pub struct Conv2D {
+    layer: nn::Conv2D,
+    stride: [i64; 2],
+    padding: [i64; 2],
+    dilation: [i64; 2],
+    groups: i64,
+}
+
+/// `nn::conv2d`, multiplying in the thread's precision.
+pub fn conv2d<'a, T: Borrow<nn::Path<'a>>>(
+    vs: T,
+    inputs: i64,
+    outputs: i64,
+    kernel: i64,
+    config: nn::ConvConfig,
+) -> Conv2D {
+    assert!(
+        matches!(config.padding_mode, nn::PaddingMode::Zeros),
+        "precision::conv2d pads with zeros; pad the input yourself for another mode"
+    );
+    Conv2D {
+        layer: nn::conv2d(vs, inputs, outputs, kernel, config),
+        stride: [config.stride; 2],
+        padding: [config.padding; 2],
+        dilation: [config.dilation; 2],
+        groups: config.groups,
+    }
+}
+
+impl Conv2D {
+    /// This layer's convolution with another weight of the same shape (a spectrally normalised
+    /// one), in the thread's precision.
+    pub fn with_weight(&self, xs: &Tensor, ws: &Tensor) -> Tensor {
+        in_precision(xs, ws, self.layer.bs.as_ref(), |x, w, b| {
+            x.conv2d(w, b, self.stride, self.padding, self.dilation, self.groups)
+        })
+    }
+}
+
+impl std::ops::Deref for Conv2D {
+    type Target = nn::Conv2D;
+    fn deref(&self) -> &nn::Conv2D {
+        &self.layer
+    }
+}
+
+impl std::ops::DerefMut for Conv2D {
+    fn deref_mut(&mut self) -> &mut nn::Conv2D {
+        &mut self.layer
+    }
+}
+
+impl Module for Conv2D {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        self.with_weight(xs, &self.layer.ws)
+    }
+}
+
+/// A 2-D transposed convolution that multiplies in the thread's precision ([`autocast`]).
+#[derive(Debug)]
+pub struct ConvTranspose2D {
+    layer: nn::ConvTranspose2D,
+    config: nn::ConvTransposeConfig,
+}
+
+/// `nn::conv_transpose2d`, multiplying in the thread's precision.
+pub fn conv_transpose2d<'a, T: Borrow<nn::Path<'a>>>(
+    vs: T,
+    inputs: i64,
+    outputs: i64,
+    kernel: i64,
+    config: nn::ConvTransposeConfig,
+) -> ConvTranspose2D {
+    ConvTranspose2D {
+        layer: nn::conv_transpose2d(vs, inputs, outputs, kernel, config),
+        config,
+    }
+}
+
+impl std::ops::Deref for ConvTranspose2D {
+    type Target = nn::ConvTranspose2D;
+    fn deref(&self) -> &nn::ConvTranspose2D {
+        &self.layer
+    }
+}
+
+impl std::ops::DerefMut for ConvTranspose2D {
+    fn deref_mut(&mut self) -> &mut nn::ConvTranspose2D {
+        &mut self.layer
+    }
+}
+
+impl Module for ConvTranspose2D {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        let c = &self.config;
+        in_precision(xs, &self.layer.ws, self.layer.bs.as_ref(), |x, w, b| {
+            x.conv_transpose2d(
+                w,
+                b,
+                [c.stride; 2],
+                [c.padding; 2],
+                [c.output_padding; 2],
+                c.groups,
+                [c.dilation; 2],
+            )
+        })
+    }
+}
+
+/// A fully connected layer that multiplies in the thread's precision ([`autocast`]).
+#[derive(Debug)]
+pub struct Linear(nn::Linear);
+
+/// `nn::linear`, multiplying in the thread's precision.
+pub fn linear<'a, T: Borrow<nn::Path<'a>>>(
+    vs: T,
+    inputs: i64,
+    outputs: i64,
+    config: nn::LinearConfig,
+) -> Linear {
+    Linear(nn::linear(vs, inputs, outputs, config))
+}
+
+impl std::ops::Deref for Linear {
+    type Target = nn::Linear;
+    fn deref(&self) -> &nn::Linear {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Linear {
+    fn deref_mut(&mut self) -> &mut nn::Linear {
+        &mut self.0
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        in_precision(xs, &self.0.ws, self.0.bs.as_ref(), |x, w, b| x.linear(w, b))
+    }
+}
+
+/// Whether the CPU multiplies bf16 in hardware, from `/proc/cpuinfo`'s flags: `avx512_bf16`
+/// or `amx_bf16`. `None` where the flags cannot be read (not Linux).
+pub fn cpu_has_bf16() -> Option<bool> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let flags = info.lines().find(|l| l.starts_with("flags"))?;
+    Some(
+        flags
+            .split_whitespace()
+            .any(|f| f == "avx512_bf16" || f == "amx_bf16"),
+    )
+}
+
+/// Refuses a precision that `device` cannot run fast, with what to do instead. fp32 runs
+/// everywhere; bf16 on a CUDA GPU (Ampere or later computes it natively), and on a CPU with
+/// `avx512_bf16` or AMX: without them libtorch emulates bf16, slower than fp32.
+pub fn check_supported(precision: Precision, device: Device) -> Result<()> {
+    if precision == Precision::Fp32 || device.is_cuda() {
+        return Ok(());
+    }
+    match cpu_has_bf16() {
+        Some(true) => Ok(()),
+        Some(false) => bail!(
+            "--precision bf16: this CPU has neither avx512_bf16 nor amx_bf16 among its flags \
+             (/proc/cpuinfo), so libtorch would emulate bf16, slower than fp32; train with \
+             --precision fp32 (the default) here, or bf16 on a CUDA GPU"
+        ),
+        None => bail!(
+            "--precision bf16: cannot read this CPU's flags (/proc/cpuinfo) to see whether it \
+             multiplies bf16 in hardware; train with --precision fp32 (the default)"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autocast_switches_the_thread_and_restores_it() {
+        assert_eq!(current(), Precision::Fp32);
+        autocast(Precision::Bf16, || {
+            assert_eq!(current(), Precision::Bf16);
+            autocast(Precision::Fp32, || assert_eq!(current(), Precision::Fp32));
+            assert_eq!(current(), Precision::Bf16);
+        });
+        assert_eq!(current(), Precision::Fp32);
+        let caught = std::panic::catch_unwind(|| autocast(Precision::Bf16, || panic!("inside")));
+        assert!(caught.is_err());
+        assert_eq!(current(), Precision::Fp32, "a panic inside restores fp32");
+    }
+
+    #[test]
+    fn a_bf16_layer_rounds_like_bf16() {
+        tch::manual_seed(0);
+        let vs = nn::VarStore::new(Device::Cpu);
+        let config = nn::ConvConfig {
+            stride: 2,
+            padding: 1,
+            ..Default::default()
+        };
+        let conv = conv2d(vs.root() / "c", 3, 8, 4, config);
+        let deconv = conv_transpose2d(vs.root() / "d", 3, 8, 4, Default::default());
+        let lin = linear(vs.root() / "l", 12, 5, Default::default());
+        let x = Tensor::randn([2, 3, 6, 6], (Kind::Float, Device::Cpu));
+        let flat = Tensor::randn([4, 12], (Kind::Float, Device::Cpu));
+        // the fp32 path is the tch layer's own computation, exactly
+        assert!(conv.forward(&x).equal(&conv.layer.forward(&x)));
+        assert!(deconv.forward(&x).equal(&deconv.layer.forward(&x)));
+        assert!(lin.forward(&flat).equal(&lin.0.forward(&flat)));
+        let pairs = [
+            (
+                conv.forward(&x),
+                autocast(Precision::Bf16, || conv.forward(&x)),
+            ),
+            (
+                deconv.forward(&x),
+                autocast(Precision::Bf16, || deconv.forward(&x)),
+            ),
+            (
+                lin.forward(&flat),
+                autocast(Precision::Bf16, || lin.forward(&flat)),
+            ),
+        ];
+        for (fp32, bf16) in pairs {
+            assert_eq!(bf16.kind(), Kind::BFloat16, "a layer's output stays bf16");
+            let bf16 = super::fp32(bf16);
+            assert_eq!(bf16.size(), fp32.size());
+            let gap = (&fp32 - &bf16).abs().max().double_value(&[]);
+            let scale = fp32.abs().max().double_value(&[]);
+            // 8 significant bits: each operand is off by up to 2^-9 of itself
+            assert!(gap > 0.0, "bf16 must round somewhere");
+            assert!(gap < 0.03 * scale, "gap {gap} against values up to {scale}");
+        }
+    }
+
+    #[test]
+    fn gradients_reach_the_fp32_weights() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let conv = conv2d(vs.root() / "c", 2, 4, 3, Default::default());
+        let x = Tensor::randn([2, 2, 5, 5], (Kind::Float, Device::Cpu));
+        autocast(Precision::Bf16, || {
+            conv.forward(&x).sum(Kind::Float).backward()
+        });
+        assert_eq!(conv.ws.grad().kind(), Kind::Float);
+        assert!(conv.ws.grad().abs().sum(Kind::Float).double_value(&[]) > 0.0);
+    }
+
+    #[test]
+    fn precision_parses_and_refuses_by_name() {
+        assert_eq!(Precision::parse("bf16").unwrap(), Precision::Bf16);
+        assert_eq!(Precision::parse("fp32").unwrap(), Precision::Fp32);
+        let message = Precision::parse("fp16").unwrap_err().to_string();
+        assert!(
+            message.contains("fp16") && message.contains("bf16"),
+            "{message}"
+        );
+        assert!(check_supported(Precision::Fp32, Device::Cpu).is_ok());
+        match cpu_has_bf16() {
+            Some(true) => assert!(check_supported(Precision::Bf16, Device::Cpu).is_ok()),
+            _ => {
+                let message = check_supported(Precision::Bf16, Device::Cpu)
+                    .unwrap_err()
+                    .to_string();
+                assert!(message.contains("--precision fp32"), "{message}");
+            }
+        }
+    }
+}
