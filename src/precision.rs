@@ -291,7 +291,12 @@ impl Module for Linear {
 /// or `amx_bf16`. `None` where the flags cannot be read (not Linux).
 pub fn cpu_has_bf16() -> Option<bool> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    let flags = info.lines().find(|l| l.starts_with("flags"))?;
+    flags_have_bf16(&info)
+}
+
+/// [`cpu_has_bf16`] of the text of a `/proc/cpuinfo`.
+fn flags_have_bf16(cpuinfo: &str) -> Option<bool> {
+    let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
     Some(
         flags
             .split_whitespace()
@@ -306,7 +311,11 @@ pub fn check_supported(precision: Precision, device: Device) -> Result<()> {
     if precision == Precision::Fp32 || device.is_cuda() {
         return Ok(());
     }
-    match cpu_has_bf16() {
+    check_cpu(cpu_has_bf16())
+}
+
+fn check_cpu(has_bf16: Option<bool>) -> Result<()> {
+    match has_bf16 {
         Some(true) => Ok(()),
         Some(false) => bail!(
             "--precision bf16: this CPU has neither avx512_bf16 nor amx_bf16 among its flags \
@@ -404,14 +413,16 @@ mod tests {
             "{message}"
         );
         assert!(check_supported(Precision::Fp32, Device::Cpu).is_ok());
-        match cpu_has_bf16() {
-            Some(true) => assert!(check_supported(Precision::Bf16, Device::Cpu).is_ok()),
-            _ => {
-                let message = check_supported(Precision::Bf16, Device::Cpu)
-                    .unwrap_err()
-                    .to_string();
-                assert!(message.contains("--precision fp32"), "{message}");
-            }
+        assert!(check_supported(Precision::Bf16, Device::Cuda(0)).is_ok());
+        let flags = |f: &str| format!("processor\t: 0\nflags\t\t: fpu sse2 {f} avx2\n");
+        assert_eq!(flags_have_bf16(&flags("avx512f avx512_bf16")), Some(true));
+        assert_eq!(flags_have_bf16(&flags("amx_tile amx_bf16")), Some(true));
+        assert_eq!(flags_have_bf16(&flags("avx512f")), Some(false));
+        assert_eq!(flags_have_bf16("no flags here"), None);
+        assert!(check_cpu(Some(true)).is_ok());
+        for lacking in [Some(false), None] {
+            let message = check_cpu(lacking).unwrap_err().to_string();
+            assert!(message.contains("--precision fp32"), "{message}");
         }
     }
 }

@@ -477,6 +477,63 @@ fn a_dcgan_run_is_fast_ema_by_default_and_paper_by_name() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--precision bf16` lands in the config, trains, resumes at the same precision (a changed
+/// one is refused by name), and an unknown precision lists the valid ones.
+#[test]
+fn a_bf16_run_records_its_precision_and_resumes_in_it() {
+    use gans::precision::{Precision, check_supported};
+    use gans::train::TrainConfig;
+    let dir = scratch("precision");
+    let run = dir.join("bf16");
+    let run_s = run.to_str().unwrap();
+    let trained = small_dcgan(run_s, "3", &["--precision", "bf16"]);
+    if check_supported(Precision::Bf16, tch::Device::Cpu).is_err() {
+        // this CPU has no bf16: refused by name, and nothing is left behind
+        assert!(!trained.status.success());
+        assert!(
+            text(&trained.stderr).contains("--precision fp32"),
+            "{}",
+            text(&trained.stderr)
+        );
+        assert!(!run.exists(), "a refused run leaves no folder");
+        std::fs::remove_dir_all(&dir).ok();
+        return;
+    }
+    ok(&trained);
+    let config: TrainConfig =
+        serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config.precision, Precision::Bf16);
+    let again = gans(&[
+        "train",
+        "--resume",
+        run_s,
+        "--steps",
+        "5",
+        "--precision",
+        "fp32",
+    ]);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("leave out --precision"),
+        "{}",
+        text(&again.stderr)
+    );
+    ok(&gans(&["train", "--resume", run_s, "--steps", "5"]));
+    assert_eq!(checkpoint_step(&run), 5);
+    let bogus = small_dcgan(
+        dir.join("fp16").to_str().unwrap(),
+        "3",
+        &["--precision", "fp16"],
+    );
+    assert!(!bogus.status.success());
+    let message = text(&bogus.stderr);
+    assert!(
+        message.contains("fp32") && message.contains("bf16"),
+        "{message}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `gans train dcgan` on MNIST at width 8, batch 16, for `steps` steps into `out`, plus `extra`.
 fn small_dcgan(out: &str, steps: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
