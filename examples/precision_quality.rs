@@ -164,7 +164,9 @@ fn run_model(
         )?;
         let scored = train_and_score(&mut bf16, checkpoints, Some(&times), score)?;
         for (mode, i, steps, seconds, numbers) in scored {
-            eprintln!("[{model}] seed {seed} bf16 ({mode}) {steps} steps {seconds:.0} s: {numbers:.4?}");
+            eprintln!(
+                "[{model}] seed {seed} bf16 ({mode}) {steps} steps {seconds:.0} s: {numbers:.4?}"
+            );
             let label = match mode {
                 "steps" => format!("bf16, {} steps", checkpoints[i]),
                 _ => format!("bf16, fp32's time at {}", checkpoints[i]),
@@ -197,7 +199,13 @@ fn main() -> Result<()> {
     let only = args.only();
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
     let dev = device();
-    let scale = |steps: usize| if args.has("--short") { steps / 100 } else { steps };
+    let scale = |steps: usize| {
+        if args.has("--short") {
+            steps / 100
+        } else {
+            steps
+        }
+    };
     let mut report = String::new();
     if wanted("dcgan") {
         let train = fashion_mnist::load(Split::Train, dev)?;

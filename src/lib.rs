@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | [`files`] | writing files atomically: a kill never leaves one half-written |
 //! | [`device`] | CUDA or CPU, loading libtorch's CUDA backend, seeding |
+//! | [`precision`] | bf16 mixed precision: the crate's own autocast and the layers that read it |
 //! | [`optim`] | Adam and RMSprop with saveable state (exact resume) |
 //! | [`viz`] | image grids and charts that display inline in a notebook and save to files |
 //! | [`losses`] | minimax and non-saturating BCE, Wasserstein, gradient penalty, L1, hinge, R1 |
