@@ -244,7 +244,10 @@ def precisions(args, binary, device, plan):
     conv = [p for p in plan if p[0] in CONV]
     if not conv:
         return []
-    if device == "cpu" and not cpu_has_bf16():
+    if device != "cpu":
+        print("\nbf16: the crate refuses --precision bf16 on CUDA until a GPU has run it")
+        return []
+    if not cpu_has_bf16():
         print("\nbf16: this CPU has no avx512_bf16 or amx_bf16; Rust refuses bf16 here")
         return []
     print("\n| model | Rust fp32 | Rust bf16 | Rust fp32 ÷ bf16 | PyTorch fp32 | PyTorch bf16 "

@@ -3,8 +3,8 @@
 //!
 //! `cargo run --example precision_check -- OUT.npz [model]`
 //!
-//! `model` is `dcgan28` (default: width 16, batch 8, batch-norm D) or `wgan-gp28` (its critic
-//! with layer norm). Writes, as one `.npz`: every weight of G and D (`w.NAME`), the noise `z`
+//! `model` is `dcgan28` (default: width 16, batch 8, batch-norm D) or `wgan-gp28` (WGAN-GP's
+//! critic, with layer norm, on the Wasserstein loss; the gradient penalty is left out). Writes, as one `.npz`: every weight of G and D (`w.NAME`), the noise `z`
 //! and the real batch `real`; then for each precision P, D's loss on the real batch against
 //! G's fakes (`P.loss_d`, BCE or Wasserstein), the gradient of that loss for every weight of D
 //! (`P.grad.NAME`), G's loss (`P.loss_g`) and its gradient for every weight of G, and the

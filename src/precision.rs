@@ -1,10 +1,12 @@
-//! Mixed precision: the convolutions and matrix products of a training step in bfloat16,
-//! everything else in fp32.
+//! Mixed precision: the convolutions and matrix products of a training step in bfloat16, and
+//! the activations between them; weights, optimisers and losses in fp32.
 //!
 //! bfloat16 keeps fp32's 8 exponent bits and only 7 of its 23 mantissa bits: the same range
 //! (no loss scaling needed, unlike fp16), about 3 significant digits. CPUs with `avx512_bf16`
-//! or AMX and CUDA GPUs from Ampere on multiply bf16 matrices at two or more times their fp32
-//! rate, and a GAN's step is nearly all convolutions.
+//! or AMX multiply bf16 matrices at about twice their fp32 rate (2.2× measured on this course's
+//! CPU, docs/performance.md), and a GAN's step is mostly convolutions. CUDA GPUs from Ampere on
+//! do too, but no GPU has run this code yet, so [`check_supported`] refuses bf16 on CUDA until
+//! one has (ATen's CUDA norms may not take a bf16 input with fp32 parameters, as the CPU's do).
 //!
 //! PyTorch does this with `torch.autocast`, a switch of the thread that makes every
 //! convolution and matrix product cast its operands down. `tch` 0.24 exposes autocast for
@@ -19,11 +21,13 @@
 //!
 //! What stays fp32: the weights themselves (the casts are differentiable, so each weight's
 //! gradient arrives in fp32), the normalisations' scales, shifts and running statistics (ATen's
-//! batch, layer and group norm take a bf16 input with fp32 parameters and accumulate in fp32),
-//! the optimisers' state, what a network returns, the losses, the moving average of G, and the
-//! checkpoints. A bf16 run resumed
-//! from a checkpoint is the same run, bit for bit. Sampling and scoring outside the step run in
-//! fp32 unless they are wrapped in [`autocast`] themselves.
+//! CPU batch, layer and group norm take a bf16 input with fp32 parameters and accumulate in
+//! fp32), the minibatch standard deviation, the optimisers' state, what a network returns, the
+//! losses, the moving average of G, and the checkpoints. A bf16 run resumed from a checkpoint is
+//! the same run, bit for bit. Sampling and scoring outside the step run in fp32 on the same
+//! weights (so a bf16 checkpoint samples on any machine), unless they are wrapped in
+//! [`autocast`] themselves. A network written with `tch`'s own layers (a notebook's own, a
+//! custom model) ignores the switch and trains in fp32.
 
 use std::borrow::Borrow;
 use std::cell::Cell;
@@ -35,6 +39,7 @@ use tch::{Device, Kind, Tensor};
 
 /// The precision of a training step's convolutions and matrix products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// Everything in fp32 (the default).
@@ -95,7 +100,7 @@ pub fn autocast<T>(precision: Precision, f: impl FnOnce() -> T) -> T {
 
 /// The precision this thread's layers multiply in now.
 pub fn current() -> Precision {
-    match COMPUTE.with(Cell::get) {
+    match compute() {
         Some(_) => Precision::Bf16,
         None => Precision::Fp32,
     }
@@ -147,10 +152,7 @@ fn in_precision(
 #[derive(Debug)]
 pub struct Conv2D {
     layer: nn::Conv2D,
-    stride: [i64; 2],
-    padding: [i64; 2],
-    dilation: [i64; 2],
-    groups: i64,
+    config: nn::ConvConfig,
 }
 
 /// `nn::conv2d`, multiplying in the thread's precision.
@@ -167,10 +169,7 @@ pub fn conv2d<'a, T: Borrow<nn::Path<'a>>>(
     );
     Conv2D {
         layer: nn::conv2d(vs, inputs, outputs, kernel, config),
-        stride: [config.stride; 2],
-        padding: [config.padding; 2],
-        dilation: [config.dilation; 2],
-        groups: config.groups,
+        config,
     }
 }
 
@@ -178,8 +177,16 @@ impl Conv2D {
     /// This layer's convolution with another weight of the same shape (a spectrally normalised
     /// one), in the thread's precision.
     pub fn with_weight(&self, xs: &Tensor, ws: &Tensor) -> Tensor {
+        let c = &self.config;
         in_precision(xs, ws, self.layer.bs.as_ref(), |x, w, b| {
-            x.conv2d(w, b, self.stride, self.padding, self.dilation, self.groups)
+            x.conv2d(
+                w,
+                b,
+                [c.stride; 2],
+                [c.padding; 2],
+                [c.dilation; 2],
+                c.groups,
+            )
         })
     }
 }
@@ -304,14 +311,19 @@ fn flags_have_bf16(cpuinfo: &str) -> Option<bool> {
     )
 }
 
-/// Refuses a precision that `device` cannot run fast, with what to do instead. fp32 runs
-/// everywhere; bf16 on a CUDA GPU (Ampere or later computes it natively), and on a CPU with
-/// `avx512_bf16` or AMX: without them libtorch emulates bf16, slower than fp32.
+/// Refuses a precision that `device` cannot train in, with what to do instead. fp32 trains
+/// everywhere; bf16 on a CPU with `avx512_bf16` or AMX (without them libtorch emulates bf16,
+/// slower than fp32). On CUDA bf16 is refused until a GPU has run it (see the module's text).
 pub fn check_supported(precision: Precision, device: Device) -> Result<()> {
-    if precision == Precision::Fp32 || device.is_cuda() {
-        return Ok(());
+    match (precision, device) {
+        (Precision::Fp32, _) => Ok(()),
+        (Precision::Bf16, Device::Cuda(_)) => bail!(
+            "--precision bf16 is not yet available on a CUDA GPU: no GPU has run the crate's bf16 \
+             layers, so it is refused rather than left to fail mid-run; train with --precision \
+             fp32 (the default) on the GPU, or bf16 on a CPU with avx512_bf16 or AMX"
+        ),
+        (Precision::Bf16, _) => check_cpu(cpu_has_bf16()),
     }
-    check_cpu(cpu_has_bf16())
 }
 
 fn check_cpu(has_bf16: Option<bool>) -> Result<()> {
@@ -413,7 +425,11 @@ mod tests {
             "{message}"
         );
         assert!(check_supported(Precision::Fp32, Device::Cpu).is_ok());
-        assert!(check_supported(Precision::Bf16, Device::Cuda(0)).is_ok());
+        let on_cuda = check_supported(Precision::Bf16, Device::Cuda(0)).unwrap_err();
+        assert!(
+            on_cuda.to_string().contains("--precision fp32"),
+            "{on_cuda}"
+        );
         let flags = |f: &str| format!("processor\t: 0\nflags\t\t: fpu sse2 {f} avx2\n");
         assert_eq!(flags_have_bf16(&flags("avx512f avx512_bf16")), Some(true));
         assert_eq!(flags_have_bf16(&flags("amx_tile amx_bf16")), Some(true));

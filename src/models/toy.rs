@@ -3,8 +3,8 @@
 //! The sizes follow the mode-collapse experiments of Metz et al. (2016): a few hidden ReLU layers
 //! of 128 units; G's output is linear (the data is not bounded to [−1, 1]).
 
-use tch::Tensor;
 use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
 
 use crate::precision;
 
@@ -93,15 +93,12 @@ pub fn minibatch_std(features: &Tensor) -> Tensor {
 }
 
 /// The spread that [`minibatch_std`] appends, a scalar: the mean over the features `[B, …]`
-/// of their standard deviation over the batch.
+/// of their standard deviation over the batch, in fp32 whatever the features' precision.
 pub fn batch_spread(features: &Tensor) -> Tensor {
-    let mean = features.mean_dim(0, true, features.kind());
-    let std = ((features - mean)
-        .square()
-        .mean_dim(0, false, features.kind())
-        + 1e-8)
-        .sqrt(); // […]
-    std.mean(features.kind())
+    let features = precision::fp32(features.shallow_clone());
+    let mean = features.mean_dim(0, true, Kind::Float);
+    let std = ((&features - mean).square().mean_dim(0, false, Kind::Float) + 1e-8).sqrt(); // […]
+    std.mean(Kind::Float)
 }
 
 /// The toy generator: `z [B, latent_dim]` → points `[B, 2]`.

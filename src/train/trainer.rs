@@ -108,7 +108,6 @@ impl Trainer {
         config.validate()?;
         check_data(&config, &data)?;
         let device = data.device();
-        precision::check_supported(config.precision, device)?;
         let players = Players::build(&config, device)?;
         let fixed = FixedInput::draw(&config, &data, device)?;
         Ok(Trainer {
@@ -145,7 +144,6 @@ impl Trainer {
     pub fn reconfigure(&mut self, config: TrainConfig) -> Result<()> {
         config.validate()?;
         check_data(&config, &self.batches.data)?;
-        precision::check_supported(config.precision, self.device)?;
         let players = Players::build(&config, self.device)?;
         let fixed = FixedInput::draw(&config, &self.batches.data, self.device)?;
         self.config = config;
@@ -276,6 +274,8 @@ impl Trainer {
         mut step: impl FnMut(&mut Round) -> Result<()>,
         print: bool,
     ) -> Result<()> {
+        // Here, not in `new`: a bf16 checkpoint samples and scores in fp32 on any machine.
+        precision::check_supported(self.config.precision, self.device)?;
         let steps = self.begin_call(steps);
         let start = Instant::now();
         let (first, target) = (self.steps_done, self.steps_done + steps);

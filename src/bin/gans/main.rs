@@ -136,19 +136,12 @@ struct TrainArgs {
     #[arg(long, value_enum)]
     preset: Option<Preset>,
     /// The precision of the step's convolutions and matrix products: fp32, or bf16 (bfloat16
-    /// products, everything else fp32) on a CUDA GPU or a CPU with avx512_bf16 or AMX.
+    /// products and activations; weights, optimisers and losses fp32) on a CPU with avx512_bf16
+    /// or AMX.
     #[arg(long, value_enum)]
-    precision: Option<PrecisionArg>,
+    precision: Option<Precision>,
     #[command(flatten)]
     remedies: RemedyArgs,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum PrecisionArg {
-    /// Everything in fp32 (the default).
-    Fp32,
-    /// Convolutions and matrix products in bfloat16; weights, optimisers and losses in fp32.
-    Bf16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -387,10 +380,8 @@ fn start(args: &TrainArgs, device: Device) -> Result<(RunFolder, Trainer, RunInf
         config.seed = seed;
     }
     if let Some(precision) = args.precision {
-        config.precision = match precision {
-            PrecisionArg::Fp32 => Precision::Fp32,
-            PrecisionArg::Bf16 => Precision::Bf16,
-        };
+        gans::precision::check_supported(precision, device)?;
+        config.precision = precision;
     }
     let mut config = config
         .with_remedies(&args.remedies.remedies())
