@@ -157,6 +157,41 @@ fn a_cyclegan_resumes_with_its_pools_and_decay_bit_for_bit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// In bf16 (on a CPU that has it) a CycleGAN trains other weights than in fp32, keeps its
+/// fp32 pools, and resumes bit for bit.
+#[test]
+fn a_bf16_cyclegan_rounds_differently_and_resumes_bit_for_bit() {
+    use gans::precision::{Precision, check_supported};
+    if check_supported(Precision::Bf16, Device::Cpu).is_err() {
+        eprintln!("this CPU has no bf16 instructions: skipped");
+        return;
+    }
+    let _turn = one_at_a_time();
+    let bf16 = || config().precision(Precision::Bf16);
+    let mut fp32 = Trainer::new(config(), sets()).unwrap();
+    fp32.train(8).unwrap();
+    let mut whole = Trainer::new(bf16(), sets()).unwrap();
+    whole.train(8).unwrap();
+    let differ = fp32
+        .variables()
+        .iter()
+        .zip(whole.variables())
+        .any(|((_, a), (_, b))| !a.equal(&b));
+    assert!(differ, "bf16 trained the same weights as fp32");
+    let pool = whole.players().variable("d_b.pool.images").unwrap();
+    assert_eq!(pool.kind(), Kind::Float, "the pool stays fp32");
+    let dir = std::env::temp_dir().join(format!("gans-cyclegan-bf16-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut first = Trainer::new(bf16(), sets()).unwrap();
+    first.train(5).unwrap();
+    first.save(&dir).unwrap();
+    drop(first);
+    let mut resumed = Trainer::load(&dir, sets()).unwrap();
+    resumed.train(3).unwrap();
+    common::same_run(&whole, &resumed);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_rates_fall_over_the_second_half() {
     let _turn = one_at_a_time();

@@ -11,6 +11,7 @@ use fixtures::{pairs, patterns};
 
 use gans::data::toy2d::{Toy2d, Toy2dKind};
 use gans::models::dcgan::DcganConfig;
+use gans::models::mlp::MlpConfig;
 use gans::models::patchgan::PatchGanConfig;
 use gans::models::pix2pix::Pix2PixConfig;
 use gans::models::toy::ToyConfig;
@@ -324,6 +325,15 @@ fn bf16_rounds_the_run_differently() {
             patterns as MakeData,
         ),
         ("Pix2Pix", small_pix2pix(), pairs),
+        ("toy", toy(GanLoss::NonSaturating, 5), ring),
+        (
+            "MLP",
+            TrainConfig::gan(ModelConfig::Mlp(MlpConfig::default()))
+                .batch_size(16)
+                .seed(3)
+                .quiet(),
+            patterns,
+        ),
     ] {
         let run = |precision| {
             let mut t = Trainer::new(config.clone().precision(precision), data()).unwrap();
