@@ -255,25 +255,7 @@ fn main() -> Result<()> {
         let faces = EmojiOptions::faces();
         let test = paired::edges_to(&emoji::load(Split::Test, &faces, dev)?, 64)?;
         let c = classifier::emoji(dev)?;
-        let config = TrainConfig::pix2pix(
-            UnetConfig {
-                image_size: 64,
-                in_channels: 1,
-                out_channels: 3,
-                width: 16,
-                dropout: 0.5,
-                upsample: Upsample::Resize,
-                skips: true,
-            },
-            PatchGanConfig {
-                in_channels: 4,
-                width: 16,
-                layers: 1,
-            },
-        )
-        .batch_size(16)
-        .quiet()
-        .snapshot_every(0);
+        let config = args::notebook05_pix2pix().quiet().snapshot_every(0);
         let mut score = |t: &mut Trainer| -> Result<Vec<f64>> {
             t.statistics = Statistics::Running;
             tch::manual_seed(0);

@@ -218,24 +218,7 @@ fn main() -> Result<()> {
         let emoji_c = classifier::emoji(dev)?;
         let mut text = String::new();
         for adversarial in [false, true] {
-            let config = TrainConfig::pix2pix(
-                UnetConfig {
-                    image_size: 64,
-                    in_channels: 1,
-                    out_channels: 3,
-                    width: 16,
-                    dropout: 0.5,
-                    upsample: Upsample::Resize,
-                    skips: true,
-                },
-                PatchGanConfig {
-                    in_channels: 4,
-                    width: 16,
-                    layers: 1,
-                },
-            )
-            .batch_size(16)
-            .adversarial(adversarial);
+            let config = args::notebook05_pix2pix().adversarial(adversarial);
             let t = settings.train(
                 config,
                 paired::edges_to(&emoji::load(Split::Train, &faces, dev)?, 64)?,

@@ -1,7 +1,31 @@
 //! The command line of the measuring examples (`results`, `clip_sweep`, `pix2pix_sweep`):
-//! `--flag value` pairs and the `--only NAME,NAME` filter they share. Each example compiles its
-//! own copy and uses part of it.
+//! `--flag value` pairs and the `--only NAME,NAME` filter they share, and the settings more than
+//! one of them trains. Each example compiles its own copy and uses part of it.
 #![allow(dead_code)]
+
+use gans::prelude::*;
+
+/// Notebook 05's Pix2Pix on edges → emoji (1 → 3 channels, 64×64): U-Net and 16×16 PatchGAN at
+/// width 16, resize decoder, dropout 0.5, batch 16.
+pub fn notebook05_pix2pix() -> TrainConfig {
+    TrainConfig::pix2pix(
+        UnetConfig {
+            image_size: 64,
+            in_channels: 1,
+            out_channels: 3,
+            width: 16,
+            dropout: 0.5,
+            upsample: Upsample::Resize,
+            skips: true,
+        },
+        PatchGanConfig {
+            in_channels: 4,
+            width: 16,
+            layers: 1,
+        },
+    )
+    .batch_size(16)
+}
 
 /// The process's arguments.
 pub struct Args(Vec<String>);

@@ -29,19 +29,19 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cpu_has_bf16():
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def reference():
-    spec = importlib.util.spec_from_file_location("reference", ROOT / "bench" / "reference.py")
+def bench_module(name):
+    """bench/NAME.py, imported by path (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def reference():
+    return bench_module("reference")
+
+
+cpu_has_bf16 = bench_module("run").cpu_has_bf16
 
 
 def crate_numbers(model):
