@@ -1,6 +1,6 @@
 //! Milliseconds per training step of one model on this machine, through the notebooks' Trainer.
 //!
-//! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan28-fast-ema|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64> [width] [batch] [steps]`
+//! `cargo run --release --example step_time -- <toy|mlp28|dcgan28|dcgan28-fast-ema|dcgan32|dcgan64|wgan28|wgan-gp28|wgan-gp64|cgan28|pix2pix64|pix2pix64-nb05|cyclegan32> [width] [batch] [steps]`
 //!
 //! `GANS_DEVICE=cpu|cuda` picks the device (default: CUDA when there is one);
 //! `GANS_CHANNELS_LAST=0|1` overrides the config's channels-last weights (for A/B runs);
@@ -11,6 +11,8 @@
 //! uses: no data files needed, which is how a GPU machine without the datasets runs it).
 //! `make bench` runs it beside the PyTorch references of `bench/`.
 use std::time::Instant;
+
+mod args;
 
 use anyhow::{Result, bail};
 use gans::data::Dataset;
@@ -101,6 +103,10 @@ fn main() -> Result<()> {
             TrainConfig::gan(dcgan(64, 3, 0, Norm::Batch)),
             images64(source, dev)?.into(),
         ),
+        "dcgan32" => (
+            TrainConfig::gan(dcgan(32, 3, 0, Norm::Batch)),
+            random_images(2_000, 3, 32, dev).into(),
+        ),
         "wgan28" => (
             TrainConfig::wgan(dcgan(28, 1, 0, Norm::Batch)),
             images28(source, dev)?.into(),
@@ -133,6 +139,23 @@ fn main() -> Result<()> {
             } else {
                 paired::edges_to(&images64(source, dev)?, 64)?.into()
             },
+        ),
+        "pix2pix64-nb05" => (
+            args::notebook05_pix2pix(),
+            paired::edges_to(&images64(source, dev)?, 64)?.into(),
+        ),
+        "cyclegan32" => (
+            TrainConfig::cyclegan(CycleGanConfig {
+                d_width: width,
+                ..CycleGanConfig::sized(32, width)
+            }),
+            UnpairedDataset {
+                name: "random 3×32×32, two sides".into(),
+                a: random_pixels(1_000, 3, 32, 0, dev),
+                b: random_pixels(1_000, 3, 32, 1, dev),
+                aligned: false,
+            }
+            .into(),
         ),
         other => bail!("unknown model {other:?}"),
     };

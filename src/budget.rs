@@ -12,12 +12,21 @@
 //! - **smoke**: `make test` sets `GANS_SMOKE=1` for step counts that run every cell in seconds,
 //!   at the CPU's or the GPU's widths.
 //!
+//! Each budget also carries the precision its networks train in: bf16 where the CPU multiplies
+//! it in hardware (`avx512_bf16` or AMX, [`precision::fastest`]), fp32 elsewhere and on a GPU
+//! (until one has run the crate's bf16). A bf16 step is faster, so the CPU budget in bf16 trains
+//! more steps in the same minutes: each notebook's count was raised by the speed-up of its own
+//! models at its own sizes, measured on the course's CPU (docs/performance.md). A learner who
+//! wants fp32 anyway writes `Budget::for_this_machine().with_precision(Precision::Fp32)` and
+//! gets fp32's step counts with it.
+//!
 //! The structs hold only the numbers (and 02's dataset choice) that differ between budgets; the
 //! rest of a notebook's settings stay plain values in its cell.
 
 use std::fmt;
 
 use crate::data::emoji::EmojiOptions;
+use crate::precision::{self, Precision};
 
 /// Which sizes the notebooks train at (see the module's documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +35,8 @@ pub struct Budget {
     pub gpu_sized: bool,
     /// The step counts of `make test`'s smoke runs: every cell in seconds.
     pub smoke: bool,
+    /// What the networks train in; the CPU budget trains more steps in bf16.
+    pub precision: Precision,
 }
 
 impl Budget {
@@ -33,18 +44,35 @@ impl Budget {
     pub const CPU: Budget = Budget {
         gpu_sized: false,
         smoke: false,
+        precision: Precision::Fp32,
     };
     /// The sizes for a CUDA GPU.
     pub const GPU: Budget = Budget {
         gpu_sized: true,
         smoke: false,
+        precision: Precision::Fp32,
     };
 
-    /// GPU-sized on a CUDA GPU or with `GANS_GPU_SIZED=1`, smoke-sized with `GANS_SMOKE=1`.
+    /// GPU-sized on a CUDA GPU or with `GANS_GPU_SIZED=1`, smoke-sized with `GANS_SMOKE=1`, in
+    /// bf16 where this machine's device multiplies it in hardware ([`precision::fastest`]).
     pub fn for_this_machine() -> Budget {
         Budget {
             gpu_sized: crate::gpu_sized(),
             smoke: crate::smoke(),
+            precision: precision::fastest(crate::device::device()),
+        }
+    }
+
+    /// The same budget in another precision, with that precision's step counts.
+    pub fn with_precision(self, precision: Precision) -> Budget {
+        Budget { precision, ..self }
+    }
+
+    /// A CPU budget's step count: `fp32`'s, or `bf16`'s (more, in the same minutes).
+    fn cpu(self, fp32: usize, bf16: usize) -> usize {
+        match self.precision {
+            Precision::Fp32 => fp32,
+            Precision::Bf16 => bf16,
         }
     }
 
@@ -66,7 +94,8 @@ impl Budget {
             ring_steps: self.steps(300, 6_000, 6_000),
             settle_steps: self.steps(100, 2_000, 2_000),
             check_steps: self.steps(50, 300, 300),
-            mnist_steps: self.steps(60, 12_000, 30_000),
+            mnist_steps: self.steps(60, self.cpu(12_000, 15_000), 30_000),
+            precision: self.precision,
         }
     }
 
@@ -80,15 +109,16 @@ impl Budget {
         DcganSizes {
             width_28: self.sized(48, 64),
             batch_28: self.sized(64, 128),
-            steps_28: self.steps(30, 1_800, 6_000),
+            steps_28: self.steps(30, self.cpu(1_800, 2_400), 6_000),
             colour_size,
             width_colour: self.sized(32, 64),
             batch_colour: self.sized(32, 128),
-            steps_colour: self.steps(10, 2_000, 10_000),
+            steps_colour: self.steps(10, self.cpu(2_000, 2_500), 10_000),
             snapshot_every: if self.smoke { 10 } else { 250 },
             emoji_options: self
                 .sized(smileys, EmojiOptions::faces())
                 .size(colour_size as u32),
+            precision: self.precision,
         }
     }
 
@@ -96,8 +126,9 @@ impl Budget {
     pub fn wgan(self) -> WganSizes {
         WganSizes {
             width: self.sized(16, 64),
-            steps: self.steps(16, 1_200, 10_000),
+            steps: self.steps(16, self.cpu(1_200, 1_400), 10_000),
             snapshot_every: if self.smoke { 2 } else { 100 },
+            precision: self.precision,
         }
     }
 
@@ -106,9 +137,10 @@ impl Budget {
         CganSizes {
             width: self.sized(32, 64),
             batch: self.sized(64, 128),
-            steps: self.steps(20, 2_000, 6_000),
-            fashion_steps: self.steps(20, 1_500, 6_000),
+            steps: self.steps(20, self.cpu(2_000, 2_400), 6_000),
+            fashion_steps: self.steps(20, self.cpu(1_500, 1_800), 6_000),
             snapshot_every: if self.smoke { 10 } else { 250 },
+            precision: self.precision,
         }
     }
 
@@ -117,8 +149,9 @@ impl Budget {
         Pix2PixSizes {
             width: self.sized(16, 64),
             batch: self.sized(16, 32),
-            steps: self.steps(12, 2_000, 10_000),
-            sharpen_steps: self.steps(4, 2_000, 10_000),
+            steps: self.steps(12, self.cpu(2_000, 2_800), 10_000),
+            sharpen_steps: self.steps(4, self.cpu(2_000, 2_800), 10_000),
+            precision: self.precision,
         }
     }
 
@@ -128,9 +161,10 @@ impl Budget {
             image_size: self.sized(32, 64),
             width: self.sized(32, 64),
             batch: self.sized(4, 8),
-            steps: self.steps(10, 2_000, 10_000),
+            steps: self.steps(10, self.cpu(2_000, 2_800), 10_000),
             check_steps: 3,
             snapshot_every: if self.smoke { 2 } else { 100 },
+            precision: self.precision,
         }
     }
 
@@ -139,14 +173,15 @@ impl Budget {
         RemedySizes {
             width: self.sized(48, 64),
             batch: self.sized(64, 128),
-            steps: self.steps(20, 1_800, 6_000),
+            steps: self.steps(20, self.cpu(1_800, 2_400), 6_000),
             check_steps: self.steps(5, 30, 30),
             n_scored: if self.smoke { 100 } else { 1_000 },
             fast_lr: 5e-3,
-            fast_steps: self.steps(20, 1_200, 6_000),
+            fast_steps: self.steps(20, self.cpu(1_200, 1_600), 6_000),
             ring_steps: self.steps(20, 8_000, 8_000),
             few_images: 100,
-            few_steps: self.steps(20, 4_800, 6_000),
+            few_steps: self.steps(20, self.cpu(4_800, 6_400), 6_000),
+            precision: self.precision,
         }
     }
 }
@@ -158,10 +193,19 @@ impl fmt::Display for Budget {
         } else {
             "CPU-sized"
         };
+        let precision = match self.precision {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => {
+                "bf16 (this CPU multiplies bfloat16 in hardware: more steps in the same minutes)"
+            }
+        };
         if self.smoke {
-            write!(f, "{size}, smoke-test step counts (GANS_SMOKE=1)")
+            write!(
+                f,
+                "{size}, {precision}, smoke-test step counts (GANS_SMOKE=1)"
+            )
         } else {
-            write!(f, "{size}")
+            write!(f, "{size}, {precision}")
         }
     }
 }
@@ -169,7 +213,8 @@ impl fmt::Display for Budget {
 /// Notebook 01's step counts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BasicGanSizes {
-    /// Steps of the MLP GAN on the ring of eight Gaussians (and of each variant).
+    /// Steps of the MLP GAN on the ring of eight Gaussians (and of each variant). The ring's
+    /// networks are too small for bf16 to pay: they train in fp32 whatever the budget.
     pub ring_steps: usize,
     /// Steps after the ring run, to watch it settle.
     pub settle_steps: usize,
@@ -177,6 +222,8 @@ pub struct BasicGanSizes {
     pub check_steps: usize,
     /// Steps of the MLP GAN on MNIST.
     pub mnist_steps: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 02's sizes.
@@ -195,6 +242,8 @@ pub struct DcganSizes {
     pub snapshot_every: usize,
     /// Which emoji the colour part trains on, at `colour_size`.
     pub emoji_options: EmojiOptions,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 03's sizes.
@@ -204,6 +253,8 @@ pub struct WganSizes {
     pub width: i64,
     pub steps: usize,
     pub snapshot_every: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 04's sizes.
@@ -216,6 +267,8 @@ pub struct CganSizes {
     /// Steps on Fashion-MNIST.
     pub fashion_steps: usize,
     pub snapshot_every: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 05's sizes.
@@ -228,6 +281,8 @@ pub struct Pix2PixSizes {
     pub steps: usize,
     /// Steps on super-resolution ×4 (each of two runs: L1 only, L1 + GAN).
     pub sharpen_steps: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 07's sizes.
@@ -243,6 +298,8 @@ pub struct CycleGanSizes {
     /// Steps of your own step against the crate's.
     pub check_steps: usize,
     pub snapshot_every: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 06's sizes.
@@ -260,11 +317,14 @@ pub struct RemedySizes {
     /// there.
     pub fast_lr: f64,
     pub fast_steps: usize,
-    /// Steps of each toy GAN on the ring (mode collapse).
+    /// Steps of each toy GAN on the ring (mode collapse), in fp32 whatever the budget (as in
+    /// notebook 01).
     pub ring_steps: usize,
     /// Small data: how many training images, and steps per run.
     pub few_images: usize,
     pub few_steps: usize,
+    /// What the networks train in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 #[cfg(test)]
@@ -276,6 +336,7 @@ mod tests {
         let smoke = Budget {
             gpu_sized: true,
             smoke: true,
+            precision: Precision::Fp32,
         };
         assert_eq!(smoke.dcgan().width_28, Budget::GPU.dcgan().width_28);
         assert!(smoke.dcgan().steps_28 < Budget::CPU.dcgan().steps_28 / 10);
@@ -284,6 +345,29 @@ mod tests {
             Budget::CPU.dcgan().emoji_options.categories,
             ["Smileys & Emotion"]
         );
-        assert_eq!(Budget::CPU.to_string(), "CPU-sized");
+        assert_eq!(Budget::CPU.to_string(), "CPU-sized, fp32");
+    }
+
+    #[test]
+    fn a_bf16_cpu_budget_trains_more_steps_and_says_so() {
+        let bf16 = Budget::CPU.with_precision(Precision::Bf16);
+        assert!(bf16.to_string().starts_with("CPU-sized, bf16"));
+        assert!(bf16.dcgan().steps_28 > Budget::CPU.dcgan().steps_28);
+        assert!(bf16.pix2pix().steps > Budget::CPU.pix2pix().steps);
+        assert!(bf16.remedies().few_steps > Budget::CPU.remedies().few_steps);
+        assert_eq!(
+            bf16.remedies().ring_steps,
+            Budget::CPU.remedies().ring_steps
+        );
+        assert_eq!(bf16.cyclegan().precision, Precision::Bf16);
+        // The widths, batches and the GPU's and smoke's step counts do not move.
+        assert_eq!(bf16.dcgan().width_28, Budget::CPU.dcgan().width_28);
+        let gpu_bf16 = Budget::GPU.with_precision(Precision::Bf16);
+        assert_eq!(gpu_bf16.dcgan().steps_28, Budget::GPU.dcgan().steps_28);
+        let smoke = Budget {
+            smoke: true,
+            ..bf16
+        };
+        assert_eq!(smoke.cgan().steps, 20);
     }
 }

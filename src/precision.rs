@@ -294,6 +294,15 @@ impl Module for Linear {
     }
 }
 
+/// The faster precision `device` trains in: bf16 where [`check_supported`] accepts it, fp32
+/// elsewhere. What the notebooks' budgets pick.
+pub fn fastest(device: Device) -> Precision {
+    match check_supported(Precision::Bf16, device) {
+        Ok(()) => Precision::Bf16,
+        Err(_) => Precision::Fp32,
+    }
+}
+
 /// Whether the CPU multiplies bf16 in hardware, from `/proc/cpuinfo`'s flags: `avx512_bf16`
 /// or `amx_bf16`. `None` where the flags cannot be read (not Linux).
 pub fn cpu_has_bf16() -> Option<bool> {
