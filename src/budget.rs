@@ -109,11 +109,11 @@ impl Budget {
         DcganSizes {
             width_28: self.sized(48, 64),
             batch_28: self.sized(64, 128),
-            steps_28: self.steps(30, self.cpu(1_800, 2_400), 6_000),
+            steps_28: self.steps(30, self.cpu(1_800, 2_200), 6_000),
             colour_size,
             width_colour: self.sized(32, 64),
             batch_colour: self.sized(32, 128),
-            steps_colour: self.steps(10, self.cpu(2_000, 2_500), 10_000),
+            steps_colour: self.steps(10, self.cpu(2_000, 2_400), 10_000),
             snapshot_every: if self.smoke { 10 } else { 250 },
             emoji_options: self
                 .sized(smileys, EmojiOptions::faces())
@@ -149,8 +149,8 @@ impl Budget {
         Pix2PixSizes {
             width: self.sized(16, 64),
             batch: self.sized(16, 32),
-            steps: self.steps(12, self.cpu(2_000, 2_800), 10_000),
-            sharpen_steps: self.steps(4, self.cpu(2_000, 2_800), 10_000),
+            steps: self.steps(12, self.cpu(2_000, 2_600), 10_000),
+            sharpen_steps: self.steps(4, self.cpu(2_000, 2_600), 10_000),
             precision: self.precision,
         }
     }
@@ -161,7 +161,7 @@ impl Budget {
             image_size: self.sized(32, 64),
             width: self.sized(32, 64),
             batch: self.sized(4, 8),
-            steps: self.steps(10, self.cpu(2_000, 2_800), 10_000),
+            steps: self.steps(10, self.cpu(2_000, 2_600), 10_000),
             check_steps: 3,
             snapshot_every: if self.smoke { 2 } else { 100 },
             precision: self.precision,
@@ -173,14 +173,14 @@ impl Budget {
         RemedySizes {
             width: self.sized(48, 64),
             batch: self.sized(64, 128),
-            steps: self.steps(20, self.cpu(1_800, 2_400), 6_000),
+            steps: self.steps(20, self.cpu(1_800, 2_200), 6_000),
             check_steps: self.steps(5, 30, 30),
             n_scored: if self.smoke { 100 } else { 1_000 },
             fast_lr: 5e-3,
-            fast_steps: self.steps(20, self.cpu(1_200, 1_600), 6_000),
+            fast_steps: self.steps(20, self.cpu(1_200, 1_400), 6_000),
             ring_steps: self.steps(20, 8_000, 8_000),
             few_images: 100,
-            few_steps: self.steps(20, self.cpu(4_800, 6_400), 6_000),
+            few_steps: self.steps(20, self.cpu(4_800, 5_800), 6_000),
             precision: self.precision,
         }
     }

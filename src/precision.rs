@@ -11,10 +11,11 @@
 //! PyTorch does this with `torch.autocast`, a switch of the thread that makes every
 //! convolution and matrix product cast its operands down. `tch` 0.24 exposes autocast for
 //! CUDA only, with fp16 and no way to ask for bf16, and not for the CPU at all. So the crate
-//! does it by hand, the same way: [`autocast`] switches this thread to bf16 for the length of a
-//! closure, and the crate's models build their layers with this module's [`conv2d`],
-//! [`conv_transpose2d`] and [`linear`] (the `tch` layers, with a `forward` that reads the
-//! switch). With it on, a layer casts its input, weight and bias to bf16 and multiplies; its
+//! does it by hand, nearly the same way: the crate's models build their layers with this
+//! module's [`conv2d`], [`conv_transpose2d`] and [`linear`] (the `tch` layers, with a `forward`
+//! that reads a [`Switch`]), the trainer builds its networks under a switch of its own
+//! ([`building`]) and turns it to bf16 for the length of each step ([`Switch::autocast`]); layers
+//! built outside a trainer follow the thread's switch, [`autocast`]. With it on, a layer casts its input, weight and bias to bf16 and multiplies; its
 //! output stays bf16 through the normalisation and activation that follow, into the next
 //! layer, as under `torch.autocast`; each network casts what it returns (pictures, scores) back
 //! to fp32 ([`fp32`]). With the switch off a layer is the `tch` layer's own computation.
@@ -27,10 +28,13 @@
 //! the same run, bit for bit. Sampling and scoring outside the step run in fp32 on the same
 //! weights (so a bf16 checkpoint samples on any machine), unless they are wrapped in
 //! [`autocast`] themselves. A network written with `tch`'s own layers (a notebook's own, a
-//! custom model) ignores the switch and trains in fp32.
+//! custom model) has no switch: the trainer refuses to train it in bf16 rather than let it
+//! train in fp32 unnoticed.
 
 use std::borrow::Borrow;
-use std::cell::Cell;
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -77,38 +81,110 @@ impl std::fmt::Display for Precision {
     }
 }
 
-thread_local! {
-    /// The kind this thread's layers multiply in; `None` is fp32.
-    static COMPUTE: Cell<Option<Kind>> = const { Cell::new(None) };
+/// What a set of layers multiplies in, shared by every layer built under it (an `Arc`, so a
+/// layer and the trainer that switches it read the same value, whichever code holds them).
+///
+/// Why not only a thread-local, as `torch.autocast` is: the evcxr kernel compiles each notebook
+/// cell into a library of its own, with its own copy of this crate and of its thread-locals. A
+/// trainer built in one cell and trained in another would switch the second cell's copy while
+/// its layers read the first's, and train in fp32 without a word. The switch a trainer builds
+/// its networks under travels with the layers instead.
+#[derive(Clone, Debug, Default)]
+pub struct Switch(Arc<SwitchState>);
+
+#[derive(Debug, Default)]
+struct SwitchState {
+    /// 1 while the layers multiply in bf16, 0 in fp32.
+    bf16: AtomicBool,
+    /// Set by a layer that multiplied in bf16; read and cleared by [`Switch::take_used`].
+    used: AtomicBool,
 }
 
-/// Puts the previous precision back when dropped, also when the closure panics.
-struct Restore(Option<Kind>);
+impl Switch {
+    /// Runs `f` with this switch's layers multiplying in `precision`, and puts the previous
+    /// precision back afterwards (also when `f` panics).
+    pub fn autocast<T>(&self, precision: Precision, f: impl FnOnce() -> T) -> T {
+        let before = self
+            .0
+            .bf16
+            .swap(precision == Precision::Bf16, Ordering::Relaxed);
+        let _restore = Restore(self.clone(), before);
+        f()
+    }
+
+    /// The precision this switch's layers multiply in now.
+    pub fn precision(&self) -> Precision {
+        if self.0.bf16.load(Ordering::Relaxed) {
+            Precision::Bf16
+        } else {
+            Precision::Fp32
+        }
+    }
+
+    /// Whether a layer under this switch multiplied in bf16 since the last call.
+    pub fn take_used(&self) -> bool {
+        self.0.used.swap(false, Ordering::Relaxed)
+    }
+
+    /// The kind to multiply in now (`None`: fp32), noting a bf16 use.
+    fn compute_kind(&self) -> Option<Kind> {
+        let kind = self.precision().compute_kind();
+        if kind.is_some() {
+            self.0.used.store(true, Ordering::Relaxed);
+        }
+        kind
+    }
+}
+
+/// Puts a switch's previous precision back when dropped, also when the closure panics.
+struct Restore(Switch, bool);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        COMPUTE.with(|c| c.set(self.0));
+        self.0.0.bf16.store(self.1, Ordering::Relaxed);
     }
 }
 
-/// Runs `f` with this thread's convolutions and matrix products in `precision`
-/// (`torch.autocast` for the crate's layers). Nested calls restore the outer precision.
-pub fn autocast<T>(precision: Precision, f: impl FnOnce() -> T) -> T {
-    let _restore = Restore(COMPUTE.with(|c| c.replace(precision.compute_kind())));
+thread_local! {
+    /// The switch of layers built on this thread outside [`building`] (and of [`autocast`]).
+    static THREAD: Switch = Switch::default();
+    /// The switch that [`building`] gives the layers built inside it.
+    static BUILDING: RefCell<Option<Switch>> = const { RefCell::new(None) };
+}
+
+/// Builds layers under `switch`: every layer that `f` makes with this module's functions reads
+/// `switch`. The trainer builds its networks this way and switches them with
+/// [`Switch::autocast`] around each step.
+pub fn building<T>(switch: &Switch, f: impl FnOnce() -> T) -> T {
+    let before = BUILDING.with(|b| b.replace(Some(switch.clone())));
+    struct Back(Option<Switch>);
+    impl Drop for Back {
+        fn drop(&mut self) {
+            BUILDING.with(|b| *b.borrow_mut() = self.0.take());
+        }
+    }
+    let _back = Back(before);
     f()
 }
 
-/// The precision this thread's layers multiply in now.
-pub fn current() -> Precision {
-    match compute() {
-        Some(_) => Precision::Bf16,
-        None => Precision::Fp32,
-    }
+/// The switch a layer built now reads: [`building`]'s, or this thread's.
+fn switch_for_a_new_layer() -> Switch {
+    BUILDING
+        .with(|b| b.borrow().clone())
+        .unwrap_or_else(|| THREAD.with(Switch::clone))
 }
 
-/// The kind this thread's layers multiply in now (`None`: fp32).
-fn compute() -> Option<Kind> {
-    COMPUTE.with(Cell::get)
+/// Runs `f` with the convolutions and matrix products of the layers built on this thread
+/// outside a trainer in `precision` (`torch.autocast` for the crate's layers). Nested calls
+/// restore the outer precision. A trainer's networks follow their own switch, which the
+/// trainer sets around each step; in a notebook, call this in the cell that built the layers.
+pub fn autocast<T>(precision: Precision, f: impl FnOnce() -> T) -> T {
+    THREAD.with(Switch::clone).autocast(precision, f)
+}
+
+/// The precision that layers built on this thread outside a trainer multiply in now.
+pub fn current() -> Precision {
+    THREAD.with(Switch::precision)
 }
 
 /// `t` in fp32: what a network returns, whatever precision its layers multiplied in (a no-op in
@@ -121,18 +197,19 @@ pub fn fp32(t: Tensor) -> Tensor {
     }
 }
 
-/// `f(input, weight, bias)` in the thread's precision: with bf16 on, the three are cast down
+/// `f(input, weight, bias)` in `switch`'s precision: with bf16 on, the three are cast down
 /// (the input only if it is not bf16 already) and the result stays bf16, so that the next
 /// normalisation, activation and layer read it without a cast. The casts keep each tensor's
 /// memory layout (channels-last stays channels-last) and are differentiable, so gradients reach
 /// the fp32 weights in fp32.
 fn in_precision(
+    switch: &Switch,
     xs: &Tensor,
     ws: &Tensor,
     bs: Option<&Tensor>,
     f: impl FnOnce(&Tensor, &Tensor, Option<&Tensor>) -> Tensor,
 ) -> Tensor {
-    match compute() {
+    match switch.compute_kind() {
         None => f(xs, ws, bs),
         Some(kind) => {
             let bs = bs.map(|b| b.to_kind(kind));
@@ -146,16 +223,17 @@ fn in_precision(
     }
 }
 
-/// A 2-D convolution that multiplies in the thread's precision ([`autocast`]). It holds a
+/// A 2-D convolution that multiplies in its switch's precision ([`Switch`]). It holds a
 /// `tch` layer (its `ws` and `bs` read through, under the same names in the var store) and
 /// the geometry `tch` keeps private. Zero padding only.
 #[derive(Debug)]
 pub struct Conv2D {
     layer: nn::Conv2D,
     config: nn::ConvConfig,
+    switch: Switch,
 }
 
-/// `nn::conv2d`, multiplying in the thread's precision.
+/// `nn::conv2d`, multiplying in its switch's precision.
 pub fn conv2d<'a, T: Borrow<nn::Path<'a>>>(
     vs: T,
     inputs: i64,
@@ -170,15 +248,16 @@ pub fn conv2d<'a, T: Borrow<nn::Path<'a>>>(
     Conv2D {
         layer: nn::conv2d(vs, inputs, outputs, kernel, config),
         config,
+        switch: switch_for_a_new_layer(),
     }
 }
 
 impl Conv2D {
     /// This layer's convolution with another weight of the same shape (a spectrally normalised
-    /// one), in the thread's precision.
+    /// one), in its switch's precision.
     pub fn with_weight(&self, xs: &Tensor, ws: &Tensor) -> Tensor {
         let c = &self.config;
-        in_precision(xs, ws, self.layer.bs.as_ref(), |x, w, b| {
+        in_precision(&self.switch, xs, ws, self.layer.bs.as_ref(), |x, w, b| {
             x.conv2d(
                 w,
                 b,
@@ -210,14 +289,15 @@ impl Module for Conv2D {
     }
 }
 
-/// A 2-D transposed convolution that multiplies in the thread's precision ([`autocast`]).
+/// A 2-D transposed convolution that multiplies in its switch's precision ([`Switch`]).
 #[derive(Debug)]
 pub struct ConvTranspose2D {
     layer: nn::ConvTranspose2D,
     config: nn::ConvTransposeConfig,
+    switch: Switch,
 }
 
-/// `nn::conv_transpose2d`, multiplying in the thread's precision.
+/// `nn::conv_transpose2d`, multiplying in its switch's precision.
 pub fn conv_transpose2d<'a, T: Borrow<nn::Path<'a>>>(
     vs: T,
     inputs: i64,
@@ -228,6 +308,7 @@ pub fn conv_transpose2d<'a, T: Borrow<nn::Path<'a>>>(
     ConvTranspose2D {
         layer: nn::conv_transpose2d(vs, inputs, outputs, kernel, config),
         config,
+        switch: switch_for_a_new_layer(),
     }
 }
 
@@ -247,32 +328,41 @@ impl std::ops::DerefMut for ConvTranspose2D {
 impl Module for ConvTranspose2D {
     fn forward(&self, xs: &Tensor) -> Tensor {
         let c = &self.config;
-        in_precision(xs, &self.layer.ws, self.layer.bs.as_ref(), |x, w, b| {
-            x.conv_transpose2d(
-                w,
-                b,
-                [c.stride; 2],
-                [c.padding; 2],
-                [c.output_padding; 2],
-                c.groups,
-                [c.dilation; 2],
-            )
-        })
+        in_precision(
+            &self.switch,
+            xs,
+            &self.layer.ws,
+            self.layer.bs.as_ref(),
+            |x, w, b| {
+                x.conv_transpose2d(
+                    w,
+                    b,
+                    [c.stride; 2],
+                    [c.padding; 2],
+                    [c.output_padding; 2],
+                    c.groups,
+                    [c.dilation; 2],
+                )
+            },
+        )
     }
 }
 
-/// A fully connected layer that multiplies in the thread's precision ([`autocast`]).
+/// A fully connected layer that multiplies in its switch's precision ([`Switch`]).
 #[derive(Debug)]
-pub struct Linear(nn::Linear);
+pub struct Linear(nn::Linear, Switch);
 
-/// `nn::linear`, multiplying in the thread's precision.
+/// `nn::linear`, multiplying in its switch's precision.
 pub fn linear<'a, T: Borrow<nn::Path<'a>>>(
     vs: T,
     inputs: i64,
     outputs: i64,
     config: nn::LinearConfig,
 ) -> Linear {
-    Linear(nn::linear(vs, inputs, outputs, config))
+    Linear(
+        nn::linear(vs, inputs, outputs, config),
+        switch_for_a_new_layer(),
+    )
 }
 
 impl std::ops::Deref for Linear {
@@ -290,7 +380,9 @@ impl std::ops::DerefMut for Linear {
 
 impl Module for Linear {
     fn forward(&self, xs: &Tensor) -> Tensor {
-        in_precision(xs, &self.0.ws, self.0.bs.as_ref(), |x, w, b| x.linear(w, b))
+        in_precision(&self.1, xs, &self.0.ws, self.0.bs.as_ref(), |x, w, b| {
+            x.linear(w, b)
+        })
     }
 }
 

@@ -29,7 +29,10 @@ impl MovingAverage {
     /// networks as a set).
     pub(crate) fn new(config: &TrainConfig, vs: &nn::VarStore, device: Device) -> Result<Self> {
         let ema_vs = nn::VarStore::new(device);
-        let networks = config.model.model().build(&ema_vs)?;
+        // under a switch of its own that stays fp32: the average only samples, outside the step
+        let networks = crate::precision::building(&Default::default(), || {
+            config.model.model().build(&ema_vs)
+        })?;
         if config.channels_last {
             crate::models::to_channels_last(&ema_vs);
         }

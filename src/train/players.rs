@@ -15,6 +15,7 @@ use super::ema::MovingAverage;
 use super::seeds;
 use crate::game::{Discriminator, Generator, Networks};
 use crate::optim::Optimizer;
+use crate::precision::{self, Switch};
 
 /// Every network of the game and what trains it.
 pub struct Players {
@@ -30,6 +31,9 @@ pub struct Players {
     pub(crate) opt_d: Optimizer,
     /// With `config.ema`: the moving average of the first generator's weights.
     pub(crate) average: Option<MovingAverage>,
+    /// The precision the networks' layers multiply in; the trainer turns it to the run's
+    /// precision around each step.
+    pub(crate) switch: Switch,
 }
 
 impl Players {
@@ -37,7 +41,8 @@ impl Players {
     pub(crate) fn build(config: &TrainConfig, device: Device) -> Result<Self> {
         seeds::seed_torch(config.seed, seeds::INIT, 0);
         let vs = nn::VarStore::new(device);
-        let networks = config.model.model().build(&vs)?;
+        let switch = Switch::default();
+        let networks = precision::building(&switch, || config.model.model().build(&vs))?;
         if config.channels_last {
             crate::models::to_channels_last(&vs);
         }
@@ -56,6 +61,7 @@ impl Players {
             opt_g,
             opt_d,
             average,
+            switch,
         })
     }
 

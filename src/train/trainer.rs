@@ -24,7 +24,7 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use tch::{Device, Tensor};
 
 use super::batches::{Batches, FixedInput};
@@ -36,7 +36,7 @@ use super::players::Players;
 use super::round::{Round, standard_step};
 use super::seeds;
 use crate::game::Generator;
-use crate::precision;
+use crate::precision::{self, Precision};
 
 /// The generator's output at one step for the fixed noise, on the CPU: images as bytes
 /// `[n, C, H, W]`, or points `[n, 2]` as floats for the toy model.
@@ -341,6 +341,8 @@ impl Trainer {
             self.players.opt_g.set_lr(lr_of(self.config.opt_g) * factor);
             self.players.opt_d.set_lr(lr_of(self.config.opt_d) * factor);
         }
+        let switch = self.players.switch.clone();
+        let precision = self.config.precision;
         let mut round = Round::new(
             &self.config,
             self.steps_done,
@@ -348,8 +350,17 @@ impl Trainer {
             &mut self.batches,
             &mut self.window,
         );
-        precision::autocast(self.config.precision, || step(&mut round))?;
+        switch.autocast(precision, || step(&mut round))?;
         round.check_reports()?;
+        if precision == Precision::Bf16 && !switch.take_used() {
+            bail!(
+                "precision bf16, but no layer of this run's networks multiplied in bf16 during \
+                 step {}: only the layers of gans::precision (conv2d, conv_transpose2d, linear) \
+                 switch, and this model's networks use none of them; train it in fp32 \
+                 (.precision(Precision::Fp32)), or build its layers with gans::precision",
+                self.steps_done
+            );
+        }
         if let (Some(beta), Some(average)) = (self.config.ema, self.players.average.as_mut()) {
             average.update(beta, self.steps_done);
         }
