@@ -13,7 +13,7 @@
 use anyhow::{Context, Result, bail};
 use gans::data::Dataset;
 use gans::losses::bce;
-use gans::precision::{Precision, autocast};
+use gans::precision::Precision;
 use gans::prelude::*;
 use tch::{Device, Kind, Tensor};
 
@@ -57,6 +57,8 @@ fn main() -> Result<()> {
         trainer.players().generator(),
         trainer.players().discriminator(),
     );
+    // the trainer's networks follow its own switch, not the thread's `precision::autocast`
+    let switch = trainer.players().switch().clone();
     let zero_grads = || {
         for (_, t) in &variables {
             let mut grad = t.grad();
@@ -76,7 +78,7 @@ fn main() -> Result<()> {
     for precision in [Precision::Fp32, Precision::Bf16] {
         let p = precision.to_string();
         zero_grads();
-        let (fake, loss_d) = autocast(precision, || -> Result<(Tensor, Tensor)> {
+        let (fake, loss_d) = switch.autocast(precision, || -> Result<(Tensor, Tensor)> {
             let fake = g.generate(&z, None, true);
             let real_scores = d.score(&real, None, true)?;
             let fake_scores = d.score(&fake.detach(), None, true)?;
@@ -90,7 +92,7 @@ fn main() -> Result<()> {
         loss_d.backward();
         grads("discriminator.", &mut named, &p);
         zero_grads();
-        let loss_g = autocast(precision, || -> Result<Tensor> {
+        let loss_g = switch.autocast(precision, || -> Result<Tensor> {
             let scores = d.score(&fake, None, true)?;
             Ok(if wasserstein {
                 -scores.mean(Kind::Float)

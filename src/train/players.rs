@@ -77,6 +77,12 @@ impl Players {
         Ok(())
     }
 
+    /// The precision switch of these networks' layers: `switch().autocast(precision, f)` runs
+    /// them in `precision` outside a training step (the trainer turns it around each step).
+    pub fn switch(&self) -> &Switch {
+        &self.switch
+    }
+
     /// The first generator: the one that samples, and the one a one-G game trains.
     pub fn generator(&self) -> &dyn Generator {
         &*self.generators[0].1
