@@ -113,8 +113,10 @@ fn advice(kind: std::io::ErrorKind) -> &'static str {
     }
 }
 
-/// A temporary name beside `path` (`.NAME.tmp-PID-N.EXT`), unique within this process, its
-/// folder created if missing. It keeps the extension, from which tch picks a file format.
+/// A temporary name beside `path` (`.NAME.tmp-PID-COPY-N.EXT`), unique within this process, its
+/// folder created if missing. `COPY` is where this copy of the crate keeps its counter: the evcxr
+/// kernel loads one copy of the crate per notebook cell into one process, each with a counter
+/// of its own that starts at 0, so the counter alone could repeat a name. It keeps the extension, from which tch picks a file format.
 /// Renaming it onto `path` replaces `path` in one step.
 pub(crate) fn temp_beside(path: &Path) -> Result<PathBuf> {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -132,7 +134,11 @@ pub(crate) fn temp_beside(path: &Path) -> Result<PathBuf> {
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Ok(path.with_file_name(format!(".{name}.tmp-{}-{n}{extension}", std::process::id())))
+    let copy = std::ptr::addr_of!(COUNTER) as usize;
+    Ok(path.with_file_name(format!(
+        ".{name}.tmp-{}-{copy:x}-{n}{extension}",
+        std::process::id()
+    )))
 }
 
 #[cfg(test)]

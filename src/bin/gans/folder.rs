@@ -98,7 +98,7 @@ fn unmark(dir: &Path) {
 
 /// A name gans writes in a run folder: one of `known`, the lock, the marker of a folder being
 /// written or moved aside (left by a kill), or a temporary file of one of them
-/// (`.NAME.tmp-PID-N`, left by a kill mid-write).
+/// (`.NAME.tmp-PID-COPY-N`, left by a kill mid-write).
 fn is_own(name: &str, known: &[&str]) -> bool {
     known.contains(&name)
         || name == LOCK
