@@ -5,7 +5,8 @@
 //! `cargo run --release --example pix2pix_sweep -- [--steps N] [--only NAME,NAME] [--seeds 0,1,2]`
 //!
 //! Every variant trains notebook 05's CPU settings (U-Net and PatchGAN width 16, batch 16, λ = 100,
-//! Adam 2e-4) from each seed (0 unless `--seeds` says) and is scored by
+//! Adam 2e-4; the paper's dropout 0.5 unless `--dropout` says: notebook 05 trains with
+//! `--dropout 0 --bf16` since 2026-12-07) from each seed (0 unless `--seeds` says) and is scored by
 //! `metrics::image::translation_scores` with the emoji classifier: pixel scores, the Fréchet
 //! distance of the outputs' features to the targets', sharpness, saturation and checkerboard
 //! energy, and the edge contrast at the targets' edges and the noise in their flat regions,
@@ -18,7 +19,10 @@
 //!
 //! `--decay` lets both learning rates fall linearly to 0 over the second half of the steps (the
 //! schedule of the paper's code); `--lsgan` plays the least-squares game instead of the BCE one.
-//! Both apply to every variant run, and name the grids `-decay`, `-lsgan`.
+//! `--bf16` trains every variant in bf16 (`Precision::Bf16`; scored in fp32 as always), `--d-width N` sets the PatchGAN's first-layer width (16 unless given), `--dropout P` sets the U-Net's dropout (0.5 unless given), `--lambda X` sets the L1 term's weight (100 unless given), `--lr-d X` D's learning rate (2e-4
+//! unless given: the two time-scale rule when lower) and `--ema BETA` samples every variant from a
+//! moving average of G's weights. All of these apply to every variant run, and name the grids
+//! `-decay`, `-lsgan`, `-lambdaX`, `-lrdX`, `-emaBETA`, `-dropoutP`, `-dwidthN`, `-bf16`.
 //!
 //! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
 //! instead of edges → emoji; `--task shrunk4` on each emoji shrunk to 16×16 and enlarged back
@@ -108,10 +112,41 @@ fn main() -> Result<()> {
     let emoji_c = classifier::emoji(dev)?;
     let decay = args.has("--decay");
     let lsgan = args.has("--lsgan");
+    let real = |flag: &str| -> Result<Option<f64>> {
+        args.value(flag)
+            .map(|v| {
+                v.parse::<f64>()
+                    .map_err(|_| anyhow::anyhow!("{flag} {v:?}: give a number such as 0.5"))
+            })
+            .transpose()
+    };
+    let (lambda, lr_d, ema) = (real("--lambda")?, real("--lr-d")?, real("--ema")?);
+    let dropout = real("--dropout")?;
+    let d_width = args.number("--d-width", 16)?;
+    let precision = if args.has("--bf16") {
+        Precision::Bf16
+    } else {
+        Precision::Fp32
+    };
+    let tag = |name: &str, v: Option<f64>| v.map(|v| format!("-{name}{v}")).unwrap_or_default();
     let suffix = format!(
-        "{}{}",
+        "{}{}{}{}{}{}{}{}",
         if decay { "-decay" } else { "" },
-        if lsgan { "-lsgan" } else { "" }
+        if lsgan { "-lsgan" } else { "" },
+        tag("lambda", lambda),
+        tag("lrd", lr_d),
+        tag("ema", ema),
+        tag("dropout", dropout),
+        if d_width == 16 {
+            String::new()
+        } else {
+            format!("-dwidth{d_width}")
+        },
+        if precision == Precision::Bf16 {
+            "-bf16"
+        } else {
+            ""
+        }
     );
     for v in variants {
         if only
@@ -127,7 +162,7 @@ fn main() -> Result<()> {
                     in_channels,
                     out_channels: 3,
                     width: 16,
-                    dropout: 0.5,
+                    dropout: dropout.unwrap_or(0.5),
                     upsample: if v.resize {
                         Upsample::Resize
                     } else {
@@ -137,7 +172,7 @@ fn main() -> Result<()> {
                 },
                 PatchGanConfig {
                     in_channels: in_channels + 3,
-                    width: 16,
+                    width: d_width,
                     layers: v.layers,
                 },
             )
@@ -145,15 +180,25 @@ fn main() -> Result<()> {
             .adversarial(v.adversarial)
             .jitter(v.jitter)
             .seed(seed)
-            .ema(v.ema.then_some(0.999))
+            .ema(ema.or(v.ema.then_some(0.999)))
             .lr_decay(decay.then(|| LinearDecay::second_half_of(steps)))
+            .precision(precision)
             .quiet()
             .snapshot_every(0);
-            let config = if lsgan {
+            let mut config = if lsgan {
                 config.loss(GanLoss::LeastSquares)
             } else {
                 config
             };
+            if let Some(lambda) = lambda {
+                config.l1_lambda = lambda;
+            }
+            if let Some(lr_d) = lr_d {
+                config = config.with_remedies(&Remedies {
+                    lr_d: Some(lr_d),
+                    ..Remedies::default()
+                })?;
+            }
             let start = Instant::now();
             let train = pairs(Split::Train)?;
             let mut t = Trainer::new(config, train)?;
