@@ -57,6 +57,18 @@ fn main() -> Result<()> {
     let steps = args.steps(2000)?;
     let only = args.only();
     let seeds = args.seeds(&[0])?;
+    let (lambda, lr_d, ema) = (
+        args.real("--lambda")?,
+        args.real("--lr-d")?,
+        args.real("--ema")?,
+    );
+    let dropout = args.real("--dropout")?;
+    let d_width = args.number("--d-width", 16)?;
+    let precision = if args.has("--bf16") {
+        Precision::Bf16
+    } else {
+        Precision::Fp32
+    };
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
         adversarial,
@@ -112,42 +124,30 @@ fn main() -> Result<()> {
     let emoji_c = classifier::emoji(dev)?;
     let decay = args.has("--decay");
     let lsgan = args.has("--lsgan");
-    let real = |flag: &str| -> Result<Option<f64>> {
-        args.value(flag)
-            .map(|v| {
-                v.parse::<f64>()
-                    .map_err(|_| anyhow::anyhow!("{flag} {v:?}: give a number such as 0.5"))
-            })
-            .transpose()
-    };
-    let (lambda, lr_d, ema) = (real("--lambda")?, real("--lr-d")?, real("--ema")?);
-    let dropout = real("--dropout")?;
-    let d_width = args.number("--d-width", 16)?;
-    let precision = if args.has("--bf16") {
-        Precision::Bf16
-    } else {
-        Precision::Fp32
-    };
     let tag = |name: &str, v: Option<f64>| v.map(|v| format!("-{name}{v}")).unwrap_or_default();
-    let suffix = format!(
-        "{}{}{}{}{}{}{}{}",
-        if decay { "-decay" } else { "" },
-        if lsgan { "-lsgan" } else { "" },
+    let suffix = [
+        if decay {
+            "-decay".to_string()
+        } else {
+            String::new()
+        },
+        if lsgan {
+            "-lsgan".to_string()
+        } else {
+            String::new()
+        },
         tag("lambda", lambda),
         tag("lrd", lr_d),
         tag("ema", ema),
         tag("dropout", dropout),
-        if d_width == 16 {
-            String::new()
-        } else {
-            format!("-dwidth{d_width}")
-        },
+        tag("dwidth", (d_width != 16).then_some(d_width as f64)),
         if precision == Precision::Bf16 {
-            "-bf16"
+            "-bf16".to_string()
         } else {
-            ""
-        }
-    );
+            String::new()
+        },
+    ]
+    .concat();
     for v in variants {
         if only
             .as_ref()

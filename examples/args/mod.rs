@@ -75,6 +75,16 @@ impl Args {
         }
     }
 
+    /// `flag X` as a number, if the flag is given; a clear error for anything but a number.
+    pub fn real(&self, flag: &str) -> anyhow::Result<Option<f64>> {
+        self.value(flag)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| anyhow::anyhow!("{flag} {v:?}: give a number such as 0.5"))
+            })
+            .transpose()
+    }
+
     /// `flag N`, or `default`; a clear error for anything but a whole number.
     pub fn number(&self, flag: &str, default: i64) -> anyhow::Result<i64> {
         match self.value(flag) {
