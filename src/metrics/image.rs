@@ -301,7 +301,7 @@ impl std::fmt::Display for TranslationScores {
         )?;
         write!(
             f,
-            ", edge contrast {:.4} ({:.4}), flat noise {:.4} ({:.4})",
+            ", edge contrast {:.4} ({:.4}), flat noise {:.5} ({:.5})",
             self.edges.0, self.edges.1, self.flat_noise.0, self.flat_noise.1
         )
     }
