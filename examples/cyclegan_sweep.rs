@@ -2,7 +2,10 @@
 //! translation beside the same emoji as the other vendor draws it, which training never pairs.
 //!
 //! `cargo run --release --example cyclegan_sweep -- [--steps N] [--only NAME,NAME]
-//!  [--seeds 0,1,2] [--size 32] [--width 32] [--batch 4] [--faces]`
+//!  [--seeds 0,1,2] [--size 32] [--width 32] [--batch 4] [--faces] [--bf16]`
+//!
+//! `--bf16` trains every run in bf16 (`Precision::Bf16`, notebook 07's precision on a CPU with
+//! bf16 instructions since 2026-12-07); the translations are scored in fp32 as always.
 //!
 //! Variants (notebook 07's ablations): `cyclegan` (`CycleGanConfig::sized`: λ = 10, identity
 //! 0.5·λ, a pool of 50, D's verdicts on 34×34 patches),
@@ -51,6 +54,11 @@ fn main() -> Result<()> {
         args.number("--batch", 4)?,
     );
     let seeds = args.seeds(&[0])?;
+    let precision = if args.has("--bf16") {
+        Precision::Bf16
+    } else {
+        Precision::Fp32
+    };
     let dev = device();
     // Every category (the classifier's ten make "content kept" a real test); `--faces` for
     // faces and people only.
@@ -64,7 +72,7 @@ fn main() -> Result<()> {
     let truth = test.truth().context("the vendor sets are aligned")?;
     let emoji_c = classifier::emoji(dev)?;
     println!(
-        "{} training emoji a side, {} test pairs, {size}×{size}, width {width}, batch {batch}, {steps} steps",
+        "{} training emoji a side, {} test pairs, {size}×{size}, width {width}, batch {batch}, {steps} steps, {precision:?}",
         train()?.len(),
         truth.len()
     );
@@ -161,6 +169,7 @@ fn main() -> Result<()> {
                     )
                     .batch_size(batch as usize)
                     .seed(seed)
+                    .precision(precision)
                     .quiet()
                     .snapshot_every(0);
                     let pairs = emoji::vendor_pairs(Split::Train, &options, false, dev)?;
@@ -175,6 +184,7 @@ fn main() -> Result<()> {
                         .batch_size(batch as usize)
                         .seed(seed)
                         .lr_decay(Some(LinearDecay::second_half_of(steps)))
+                        .precision(precision)
                         .quiet()
                         .snapshot_every(0);
                     let mut t = Trainer::new(config, train()?)?;
