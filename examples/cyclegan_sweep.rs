@@ -54,11 +54,7 @@ fn main() -> Result<()> {
         args.number("--batch", 4)?,
     );
     let seeds = args.seeds(&[0])?;
-    let precision = if args.has("--bf16") {
-        Precision::Bf16
-    } else {
-        Precision::Fp32
-    };
+    let precision = args.precision();
     let dev = device();
     // Every category (the classifier's ten make "content kept" a real test); `--faces` for
     // faces and people only.

@@ -64,11 +64,7 @@ fn main() -> Result<()> {
     );
     let dropout = args.real("--dropout")?;
     let d_width = args.number("--d-width", 16)?;
-    let precision = if args.has("--bf16") {
-        Precision::Bf16
-    } else {
-        Precision::Fp32
-    };
+    let precision = args.precision();
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
         adversarial,

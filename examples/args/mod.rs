@@ -42,6 +42,15 @@ impl Args {
         self.0.get(i + 1).cloned()
     }
 
+    /// `Precision::Bf16` with `--bf16`, else fp32: what a sweep trains in.
+    pub fn precision(&self) -> Precision {
+        if self.has("--bf16") {
+            Precision::Bf16
+        } else {
+            Precision::Fp32
+        }
+    }
+
     /// Whether a bare `flag` is given.
     pub fn has(&self, flag: &str) -> bool {
         self.0.iter().any(|a| a == flag)
