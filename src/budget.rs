@@ -15,8 +15,9 @@
 //! Each budget also carries the precision its networks train in: bf16 where the CPU multiplies
 //! it in hardware (`avx512_bf16` or AMX, [`precision::fastest`]), fp32 elsewhere and on a GPU
 //! (until one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 train more
-//! steps in bf16 on the CPU: each count was raised by less than the speed-up of its own models
-//! at its own sizes (docs/performance.md). Notebook 05 trains in bf16 at fp32's step counts
+//! steps in bf16 on the CPU: each count was raised by less than the headless speed-up of its
+//! own models at its own sizes (docs/performance.md; inside a notebook on a shared VM the gain
+//! measured anywhere from 2 % to a third from one run to the next). Notebook 05 trains in bf16 at fp32's step counts
 //! (in fp32 it ran close to its 15 minutes), and so does notebook 07. Notebooks 01 and 06 keep
 //! fp32 until their outputs are re-run in bf16 (their sizes carry no precision). A learner who
 //! wants fp32 anyway writes
