@@ -38,6 +38,9 @@ use gans::models::unet::Upsample;
 use gans::prelude::*;
 use gans::train::Statistics;
 
+/// The PatchGAN's first-layer width unless `--d-width` says (notebook 05's CPU width).
+const D_WIDTH: i64 = 16;
+
 struct Variant {
     name: &'static str,
     adversarial: bool,
@@ -63,7 +66,7 @@ fn main() -> Result<()> {
         args.real("--ema")?,
     );
     let dropout = args.real("--dropout")?;
-    let d_width = args.number("--d-width", 16)?;
+    let d_width = args.number("--d-width", D_WIDTH)?;
     let precision = args.precision();
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
@@ -121,27 +124,22 @@ fn main() -> Result<()> {
     let decay = args.has("--decay");
     let lsgan = args.has("--lsgan");
     let tag = |name: &str, v: Option<f64>| v.map(|v| format!("-{name}{v}")).unwrap_or_default();
+    let flag = |on: bool, name: &str| {
+        if on {
+            format!("-{name}")
+        } else {
+            String::new()
+        }
+    };
     let suffix = [
-        if decay {
-            "-decay".to_string()
-        } else {
-            String::new()
-        },
-        if lsgan {
-            "-lsgan".to_string()
-        } else {
-            String::new()
-        },
+        flag(decay, "decay"),
+        flag(lsgan, "lsgan"),
         tag("lambda", lambda),
         tag("lrd", lr_d),
         tag("ema", ema),
         tag("dropout", dropout),
-        tag("dwidth", (d_width != 16).then_some(d_width as f64)),
-        if precision == Precision::Bf16 {
-            "-bf16".to_string()
-        } else {
-            String::new()
-        },
+        tag("dwidth", (d_width != D_WIDTH).then_some(d_width as f64)),
+        flag(precision == Precision::Bf16, "bf16"),
     ]
     .concat();
     for v in variants {

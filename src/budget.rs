@@ -17,11 +17,11 @@
 //! (until one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 train more
 //! steps in bf16 on the CPU: each count was raised by less than the headless speed-up of its
 //! own models at its own sizes (docs/performance.md; inside a notebook on a shared VM the gain
-//! measured anywhere from 2 % to a third from one run to the next). Notebook 05 trains in bf16 at fp32's step counts
-//! (in fp32 it ran close to its 15 minutes), and so does notebook 07. Notebooks 01 and 06 keep
-//! fp32 until their outputs are re-run in bf16 (their sizes carry no precision). A learner who
-//! wants fp32 anyway writes
-//! `Budget::for_this_machine().with_precision(Precision::Fp32)` and gets fp32's step counts.
+//! measured anywhere from 2 % to a third from one run to the next). Notebooks 05 and 07 train
+//! in bf16 at fp32's step counts (in fp32 each ran close to its 15 minutes). Notebooks 01 and
+//! 06 keep fp32 until their outputs are re-run in bf16 (their sizes carry no precision). A
+//! learner who wants fp32 anyway writes `Budget::for_this_machine().with_precision(Precision::Fp32)`
+//! and gets fp32's step counts.
 //!
 //! The structs hold only the numbers (and 02's dataset choice) that differ between budgets; the
 //! rest of a notebook's settings stay plain values in its cell.
