@@ -1,12 +1,15 @@
 //! bf16 against fp32: the quality of a training run at equal steps and at equal wall time.
 //!
-//! `cargo run --release --example precision_quality -- [--only dcgan,pix2pix] [--seeds 0,1,2] [--short]`
+//! `cargo run --release --example precision_quality -- [--only dcgan,mlp,pix2pix] [--seeds 0,1,2] [--short]`
 //!
 //! `--short` divides every step count by 100 (a check that the example runs, in seconds).
 //!
 //! - dcgan: the fast-EMA preset (notebook 06) of notebook 02's Fashion-MNIST DCGAN (width 48,
 //!   batch 64), scored at 1,800 and 3,000 steps on 1,000 samples against the test split
 //!   (`metrics::report::score_samples`: FD, KID, classes, precision and recall).
+//! - mlp: notebook 01's fully connected GAN on MNIST (`MlpFlavour::Learner`, Adam 2e-4, batch
+//!   64), scored at 6,000 and 12,000 steps (the notebook's CPU count) on 1,000 samples against
+//!   the test split, as the DCGAN.
 //! - pix2pix: notebook 05's edges → emoji faces (U-Net and 16×16 PatchGAN at width 16, batch 16,
 //!   resize decoder), scored at 2,000 steps on the 486 held-out pairs with running statistics,
 //!   dropout off (`metrics::image::translation_scores`).
@@ -193,6 +196,26 @@ fn fp32_row(label: &str) -> String {
     format!("fp32, {count} steps")
 }
 
+/// FD, KID, classes covered, precision and recall of 1,000 samples against the test split.
+fn sample_scores<'a>(
+    c: &'a classifier::Classifier,
+    train: &'a Dataset,
+    test: &'a Dataset,
+) -> impl FnMut(&mut Trainer) -> Result<Vec<f64>> + 'a {
+    move |t: &mut Trainer| -> Result<Vec<f64>> {
+        let (samples, _) = metrics::report::samples_with_labels(t, 1000)?;
+        let s = metrics::report::score_samples(c, &samples, None, train, test)?;
+        let classes = (s.coverage.histogram.len() - s.coverage.missing) as f64;
+        Ok(vec![
+            s.fd,
+            s.kid.mean,
+            classes,
+            s.fidelity.precision,
+            s.fidelity.recall,
+        ])
+    }
+}
+
 fn main() -> Result<()> {
     let args = args::Args::from_env();
     let seeds = args.seeds(&[0, 1, 2])?;
@@ -207,6 +230,7 @@ fn main() -> Result<()> {
         }
     };
     let mut report = String::new();
+    let sample_names = ["FD", "KID", "classes", "precision", "recall"];
     if wanted("dcgan") {
         let train = fashion_mnist::load(Split::Train, dev)?;
         let test = fashion_mnist::load(Split::Test, dev)?;
@@ -221,18 +245,7 @@ fn main() -> Result<()> {
             .batch_size(64)
             .quiet()
             .snapshot_every(0);
-        let mut score = |t: &mut Trainer| -> Result<Vec<f64>> {
-            let (samples, _) = metrics::report::samples_with_labels(t, 1000)?;
-            let s = metrics::report::score_samples(&c, &samples, None, &train, &test)?;
-            let classes = (s.coverage.histogram.len() - s.coverage.missing) as f64;
-            Ok(vec![
-                s.fd,
-                s.kid.mean,
-                classes,
-                s.fidelity.precision,
-                s.fidelity.recall,
-            ])
-        };
+        let mut score = sample_scores(&c, &train, &test);
         let rows = run_model(
             "dcgan",
             &seeds,
@@ -244,11 +257,39 @@ fn main() -> Result<()> {
         writeln!(
             report,
             "DCGAN-28 fast-EMA on Fashion-MNIST, seeds {seeds:?}\n\n{}",
-            table(
-                &rows,
-                &["FD", "KID", "classes", "precision", "recall"],
-                fp32_row
-            )
+            table(&rows, &sample_names, fp32_row)
+        )?;
+    }
+    if wanted("mlp") {
+        let train = mnist::load(Split::Train, dev)?;
+        let test = mnist::load(Split::Test, dev)?;
+        let c = classifier::mnist(dev)?;
+        // Notebook 01's MNIST run (its cell "mnist_config"), without the snapshots.
+        let model = ModelConfig::Mlp(MlpConfig {
+            flavour: MlpFlavour::Learner,
+            latent_dim: 100,
+            image_shape: [1, 28, 28],
+            n_classes: 0,
+            ..MlpConfig::default()
+        });
+        let config = TrainConfig::gan(model)
+            .lr(2e-4, 2e-4)
+            .batch_size(64)
+            .quiet()
+            .snapshot_every(0);
+        let mut score = sample_scores(&c, &train, &test);
+        let rows = run_model(
+            "mlp",
+            &seeds,
+            &config,
+            || Ok(train.share().into()),
+            &[scale(6000), scale(12000)],
+            &mut score,
+        )?;
+        writeln!(
+            report,
+            "MLP GAN on MNIST (notebook 01), seeds {seeds:?}\n\n{}",
+            table(&rows, &sample_names, fp32_row)
         )?;
     }
     if wanted("pix2pix") {

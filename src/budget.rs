@@ -14,12 +14,13 @@
 //!
 //! Each budget also carries the precision its networks train in: bf16 where the CPU multiplies
 //! it in hardware (`avx512_bf16` or AMX, [`precision::fastest`]), fp32 elsewhere and on a GPU
-//! (until one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 train more
-//! steps in bf16 on the CPU: each count was raised by less than the headless speed-up of its
+//! (until one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 and 01's MNIST
+//! run train more steps in bf16 on the CPU: each count was raised by less than the headless speed-up of its
 //! own models at its own sizes (docs/performance.md; inside a notebook on a shared VM the gain
 //! measured anywhere from 2 % to a third from one run to the next). Notebooks 05 and 07 train
-//! in bf16 at fp32's step counts (in fp32 each ran close to its 15 minutes). Notebooks 01 and
-//! 06 keep fp32 until their outputs are re-run in bf16 (their sizes carry no precision). A
+//! in bf16 at fp32's step counts (in fp32 each ran close to its 15 minutes). Notebook 01's ring
+//! stays fp32 (its networks are too small for bf16 to pay). Notebook 06 keeps fp32:
+//! its remedies' three-seed evidence in docs/results.md was measured in fp32. A
 //! learner who wants fp32 anyway writes `Budget::for_this_machine().with_precision(Precision::Fp32)`
 //! and gets fp32's step counts.
 //!
@@ -97,7 +98,8 @@ impl Budget {
             ring_steps: self.steps(300, 6_000, 6_000),
             settle_steps: self.steps(100, 2_000, 2_000),
             check_steps: self.steps(50, 300, 300),
-            mnist_steps: self.steps(60, 12_000, 30_000),
+            mnist_steps: self.steps(60, self.cpu(12_000, 14_000), 30_000),
+            precision: self.precision,
         }
     }
 
@@ -221,6 +223,8 @@ pub struct BasicGanSizes {
     pub check_steps: usize,
     /// Steps of the MLP GAN on MNIST.
     pub mnist_steps: usize,
+    /// What the MLP GAN on MNIST trains in (the budget's; see [`Budget::precision`]).
+    pub precision: Precision,
 }
 
 /// Notebook 02's sizes.
@@ -354,7 +358,7 @@ mod tests {
         assert!(bf16.wgan().steps > Budget::CPU.wgan().steps);
         assert!(bf16.cgan().fashion_steps > Budget::CPU.cgan().fashion_steps);
         assert_eq!(bf16.cgan().precision, Precision::Bf16);
-        // notebooks 05 and 07 train in bf16 at fp32's counts; 01 and 06 stay fp32 for now
+        // notebooks 05 and 07 train in bf16 at fp32's counts; 06 stays fp32
         let pix2pix = bf16.pix2pix();
         assert_eq!(pix2pix.precision, Precision::Bf16);
         assert_eq!(
@@ -374,7 +378,18 @@ mod tests {
             Budget::CPU.cyclegan()
         );
         assert_eq!(bf16.remedies(), Budget::CPU.remedies());
-        assert_eq!(bf16.basic_gan(), Budget::CPU.basic_gan());
+        // 01: more MNIST steps in bf16, the ring's counts unchanged
+        let basic = bf16.basic_gan();
+        assert_eq!(basic.precision, Precision::Bf16);
+        assert!(basic.mnist_steps > Budget::CPU.basic_gan().mnist_steps);
+        assert_eq!(
+            BasicGanSizes {
+                precision: Precision::Fp32,
+                mnist_steps: Budget::CPU.basic_gan().mnist_steps,
+                ..basic
+            },
+            Budget::CPU.basic_gan()
+        );
         // The widths, batches and the GPU's and smoke's step counts do not move.
         assert_eq!(bf16.dcgan().width_28, Budget::CPU.dcgan().width_28);
         let gpu_bf16 = Budget::GPU.with_precision(Precision::Bf16);
