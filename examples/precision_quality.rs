@@ -8,7 +8,7 @@
 //!   batch 64), scored at 1,800 and 3,000 steps on 1,000 samples against the test split
 //!   (`metrics::report::score_samples`: FD, KID, classes, precision and recall).
 //! - mlp: notebook 01's fully connected GAN on MNIST (`MlpFlavour::Learner`, Adam 2e-4, batch
-//!   64), scored at 6,000 and 12,000 steps (the notebook's CPU count) on 1,000 samples against
+//!   64), scored at 6,000 and 12,000 steps (the notebook's fp32 count on the CPU) on 1,000 samples against
 //!   the test split, as the DCGAN.
 //! - pix2pix: notebook 05's edges → emoji faces (U-Net and 16×16 PatchGAN at width 16, batch 16,
 //!   resize decoder), scored at 2,000 steps on the 486 held-out pairs with running statistics,

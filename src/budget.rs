@@ -12,17 +12,16 @@
 //! - **smoke**: `make test` sets `GANS_SMOKE=1` for step counts that run every cell in seconds,
 //!   at the CPU's or the GPU's widths.
 //!
-//! Each budget also carries the precision its networks train in: bf16 where the CPU multiplies
-//! it in hardware (`avx512_bf16` or AMX, [`precision::fastest`]), fp32 elsewhere and on a GPU
-//! (until one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 and 01's MNIST
-//! run train more steps in bf16 on the CPU: each count was raised by less than the headless speed-up of its
-//! own models at its own sizes (docs/performance.md; inside a notebook on a shared VM the gain
-//! measured anywhere from 2 % to a third from one run to the next). Notebooks 05 and 07 train
-//! in bf16 at fp32's step counts (in fp32 each ran close to its 15 minutes). Notebook 01's ring
-//! stays fp32 (its networks are too small for bf16 to pay). Notebook 06 keeps fp32:
-//! its remedies' three-seed evidence in docs/results.md was measured in fp32. A
-//! learner who wants fp32 anyway writes `Budget::for_this_machine().with_precision(Precision::Fp32)`
-//! and gets fp32's step counts.
+//! Each budget also carries the precision its networks train in: bf16 where the CPU multiplies it
+//! in hardware (`avx512_bf16` or AMX, [`precision::fastest`]), fp32 elsewhere and on a GPU (until
+//! one has run the crate's bf16). A bf16 step is faster, so notebooks 02–04 and 01's MNIST run
+//! train more steps in bf16 on the CPU: each count was raised by less than the headless speed-up of
+//! its own models at its own sizes (docs/performance.md; inside a notebook on a shared VM the gain
+//! measured anywhere from 2 % to a third from one run to the next). Notebooks 05 and 07 train in
+//! bf16 at fp32's step counts (in fp32 each ran close to its 15 minutes). Notebook 01's ring stays
+//! fp32 (its networks are too small for bf16 to pay). Notebook 06 keeps fp32: its remedies'
+//! three-seed evidence in docs/results.md was measured in fp32. A learner who wants fp32 anyway
+//! writes `Budget::for_this_machine().with_precision(Precision::Fp32)` and gets fp32's step counts.
 //!
 //! The structs hold only the numbers (and 02's dataset choice) that differ between budgets; the
 //! rest of a notebook's settings stay plain values in its cell.
