@@ -196,13 +196,17 @@ fn fp32_row(label: &str) -> String {
     format!("fp32, {count} steps")
 }
 
-/// FD, KID, classes covered, precision and recall of 1,000 samples against the test split.
-fn sample_scores<'a>(
-    c: &'a classifier::Classifier,
-    train: &'a Dataset,
-    test: &'a Dataset,
-) -> impl FnMut(&mut Trainer) -> Result<Vec<f64>> + 'a {
-    move |t: &mut Trainer| -> Result<Vec<f64>> {
+/// An unconditional image GAN's fp32 and bf16 runs over `seeds`, each scored at `checkpoints` by
+/// FD, KID, classes covered, precision and recall of 1,000 samples against the test split: the
+/// markdown table.
+fn sampled_model(
+    model: &str,
+    seeds: &[u64],
+    config: &TrainConfig,
+    (train, test, c): (&Dataset, &Dataset, &classifier::Classifier),
+    checkpoints: &[usize],
+) -> Result<String> {
+    let mut score = |t: &mut Trainer| -> Result<Vec<f64>> {
         let (samples, _) = metrics::report::samples_with_labels(t, 1000)?;
         let s = metrics::report::score_samples(c, &samples, None, train, test)?;
         let classes = (s.coverage.histogram.len() - s.coverage.missing) as f64;
@@ -213,7 +217,20 @@ fn sample_scores<'a>(
             s.fidelity.precision,
             s.fidelity.recall,
         ])
-    }
+    };
+    let rows = run_model(
+        model,
+        seeds,
+        config,
+        || Ok(train.share().into()),
+        checkpoints,
+        &mut score,
+    )?;
+    Ok(table(
+        &rows,
+        &["FD", "KID", "classes", "precision", "recall"],
+        fp32_row,
+    ))
 }
 
 fn main() -> Result<()> {
@@ -230,7 +247,6 @@ fn main() -> Result<()> {
         }
     };
     let mut report = String::new();
-    let sample_names = ["FD", "KID", "classes", "precision", "recall"];
     if wanted("dcgan") {
         let train = fashion_mnist::load(Split::Train, dev)?;
         let test = fashion_mnist::load(Split::Test, dev)?;
@@ -245,19 +261,16 @@ fn main() -> Result<()> {
             .batch_size(64)
             .quiet()
             .snapshot_every(0);
-        let mut score = sample_scores(&c, &train, &test);
-        let rows = run_model(
+        let table = sampled_model(
             "dcgan",
             &seeds,
             &config,
-            || Ok(train.share().into()),
+            (&train, &test, &c),
             &[scale(1800), scale(3000)],
-            &mut score,
         )?;
         writeln!(
             report,
-            "DCGAN-28 fast-EMA on Fashion-MNIST, seeds {seeds:?}\n\n{}",
-            table(&rows, &sample_names, fp32_row)
+            "DCGAN-28 fast-EMA on Fashion-MNIST, seeds {seeds:?}\n\n{table}"
         )?;
     }
     if wanted("mlp") {
@@ -277,19 +290,16 @@ fn main() -> Result<()> {
             .batch_size(64)
             .quiet()
             .snapshot_every(0);
-        let mut score = sample_scores(&c, &train, &test);
-        let rows = run_model(
+        let table = sampled_model(
             "mlp",
             &seeds,
             &config,
-            || Ok(train.share().into()),
+            (&train, &test, &c),
             &[scale(6000), scale(12000)],
-            &mut score,
         )?;
         writeln!(
             report,
-            "MLP GAN on MNIST (notebook 01), seeds {seeds:?}\n\n{}",
-            table(&rows, &sample_names, fp32_row)
+            "MLP GAN on MNIST (notebook 01), seeds {seeds:?}\n\n{table}"
         )?;
     }
     if wanted("pix2pix") {
