@@ -13,7 +13,10 @@
 //! `meta/json`, and it is written to a temporary file, flushed and renamed into place in one
 //! step. A kill at any instant therefore leaves the previous whole checkpoint or the new whole
 //! one, never a mix. `checkpoint.json` is written after it, for people and tools to read; when
-//! the two disagree (a kill between the two renames), the tensor file wins. Checkpoints written
+//! the two disagree (a kill between the two renames), the tensor file wins. Loading reads the
+//! tensor file once and takes the description from that read, so a run saving into the folder
+//! meanwhile (`gans eval` of a run that is training) cannot pair one save's description with
+//! another save's weights. Checkpoints written
 //! before `meta/json` existed load from `checkpoint.json`, with the step each file records
 //! compared.
 
@@ -34,6 +37,9 @@ use crate::files;
 const FORMAT: &str = "gans-checkpoint/1";
 const TENSORS: &str = "checkpoint.safetensors";
 const META: &str = "checkpoint.json";
+
+/// The tensors of a checkpoint file, by name.
+type Named = Vec<(String, Tensor)>;
 
 /// The JSON half of a checkpoint.
 #[derive(Debug, Serialize, Deserialize)]
@@ -60,6 +66,11 @@ impl CheckpointMeta {
     /// written before the tensor file carried one.
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
         let (value, source) = Self::read_value(dir.as_ref())?;
+        Self::parse(value, &source)
+    }
+
+    /// The checked description in `value`, read from `source`.
+    fn parse(value: Value, source: &str) -> Result<Self> {
         let meta: Self = serde_json::from_value(value).with_context(|| {
             format!("{source} does not describe a checkpoint this version of gans understands")
         })?;
@@ -80,8 +91,14 @@ impl CheckpointMeta {
     /// can be (so that a checkpoint written before a setting existed gets its default), and
     /// compared as it was written otherwise: a model of one's own (`ModelConfig::Custom`) only
     /// its own code can build.
+    #[cfg(test)]
     pub(crate) fn read_for(dir: &Path, config: &TrainConfig) -> Result<Self> {
-        let (mut value, source) = Self::read_value(dir)?;
+        let (value, source) = Self::read_value(dir)?;
+        Self::parse_for(value, &source, dir, config)
+    }
+
+    /// [`CheckpointMeta::read_for`] of a description already read.
+    fn parse_for(mut value: Value, source: &str, dir: &Path, config: &TrainConfig) -> Result<Self> {
         let saved = value
             .get_mut("config")
             .map(Value::take)
@@ -151,6 +168,37 @@ impl CheckpointMeta {
             true => embedded_meta(&tensors)?,
             false => None,
         };
+        Self::value_of(dir, embedded)
+    }
+
+    /// The JSON of the checkpoint in `dir` and its tensors, read together from one read of the
+    /// tensor file (`None` where it is missing). A run saving into `dir` meanwhile renames a
+    /// new file into place between any two reads of it, so everything loading needs comes
+    /// from this one: one save's description never meets another save's weights.
+    fn read_whole(dir: &Path) -> Result<(Value, String, Option<Named>)> {
+        let path = dir.join(TENSORS);
+        if !path.is_file() {
+            let (value, source) = Self::value_of(dir, None)?;
+            return Ok((value, source, None));
+        }
+        // The header first: a damaged file is explained before libtorch reads it.
+        embedded_meta(&path)?;
+        let tensors = Tensor::read_safetensors(&path).with_context(|| damaged(&path))?;
+        let embedded = match tensors.iter().find(|(n, _)| n == "meta/json") {
+            Some((_, t)) => {
+                let bytes = Vec::<u8>::try_from(t).with_context(|| damaged(&path))?;
+                Some(String::from_utf8(bytes).with_context(|| damaged(&path))?)
+            }
+            None => None,
+        };
+        let (value, source) = Self::value_of(dir, embedded)?;
+        Ok((value, source, Some(tensors)))
+    }
+
+    /// The JSON of the checkpoint in `dir`, from `embedded` (its tensor file's copy) where there
+    /// is one and from `checkpoint.json` otherwise, its format checked, and where it came from.
+    fn value_of(dir: &Path, embedded: Option<String>) -> Result<(Value, String)> {
+        let tensors = dir.join(TENSORS);
         let (text, source) = match embedded {
             Some(json) => (json, format!("{} (its meta/json)", tensors.display())),
             _ => {
@@ -364,34 +412,39 @@ impl Trainer {
         dir: &Path,
         data: impl FnOnce(&CheckpointMeta) -> TrainData,
     ) -> Result<Trainer> {
-        let meta = CheckpointMeta::read(dir)?;
+        let (value, source, tensors) = CheckpointMeta::read_whole(dir)?;
+        let meta = CheckpointMeta::parse(value, &source)?;
         let data = data(&meta);
         // Before the trainer is built: data that changed since (pictures removed from a
         // folder) would otherwise be refused for what it does to the config (a batch larger
         // than the data), with advice that cannot be followed on a checkpoint.
         same_data(dir, &meta.data, &data.info())?;
         let mut trainer = Trainer::new(meta.config.clone(), data)?;
-        trainer.restore(dir, meta)?;
+        trainer.restore(dir, meta, tensors)?;
         Ok(trainer)
     }
 
     /// Loads the checkpoint in `dir` into this trainer, whose config must be the checkpoint's.
     /// On any error the trainer is left as it was.
     pub fn load_checkpoint(&mut self, dir: impl AsRef<Path>) -> Result<()> {
-        let meta = CheckpointMeta::read_for(dir.as_ref(), &self.config)?;
-        self.restore(dir.as_ref(), meta)
+        let dir = dir.as_ref();
+        let (value, source, tensors) = CheckpointMeta::read_whole(dir)?;
+        let meta = CheckpointMeta::parse_for(value, &source, dir, &self.config)?;
+        self.restore(dir, meta, tensors)
     }
 
-    fn restore(&mut self, dir: &Path, meta: CheckpointMeta) -> Result<()> {
+    /// Puts the state in `tensors` (read with `meta` by [`CheckpointMeta::read_whole`]) into
+    /// this trainer, or changes nothing.
+    fn restore(&mut self, dir: &Path, meta: CheckpointMeta, tensors: Option<Named>) -> Result<()> {
         same_data(dir, &meta.data, &self.data().info())?;
         let path = dir.join(TENSORS);
-        ensure!(
-            path.is_file(),
-            "{} is missing: {} holds no whole checkpoint",
-            path.display(),
-            dir.display()
-        );
-        let tensors = Tensor::read_safetensors(&path).with_context(|| damaged(&path))?;
+        let Some(tensors) = tensors else {
+            bail!(
+                "{} is missing: {} holds no whole checkpoint",
+                path.display(),
+                dir.display()
+            );
+        };
         let find = |key: &str| -> Result<&Tensor> {
             tensors
                 .iter()
@@ -646,6 +699,62 @@ mod tests {
             err.contains("toy2d/ring") && err.contains("toy2d/grid"),
             "{err}"
         );
+    }
+
+    /// `gans eval` of a run that is training: each load pairs a save's description with the
+    /// same save's weights, however the saves fall between its reads.
+    #[test]
+    fn a_checkpoint_saved_over_while_it_loads_loads_whole() {
+        let dir = test_dir("checkpoint-live");
+        // The files of two saves, written over each other in the order `save` writes them.
+        // Trainers are built here, not in the loop: building one seeds libtorch's global
+        // generator, which tests running beside this one draw from.
+        let mut t = trainer(16);
+        let saves: Vec<Vec<Vec<u8>>> = (0..2)
+            .map(|_| {
+                t.train(1).unwrap();
+                t.save(&dir).unwrap();
+                [TENSORS, META]
+                    .map(|f| std::fs::read(dir.join(f)).unwrap())
+                    .to_vec()
+            })
+            .collect();
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let (written, done) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let saver = {
+            let (dir, written, done) = (dir.clone(), written.clone(), done.clone());
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let save = &saves[n % 2];
+                    files::write_atomic(&dir.join(TENSORS), &save[0]).unwrap();
+                    files::write_atomic(&dir.join(META), &save[1]).unwrap();
+                    written.store(n + 1, Ordering::Relaxed);
+                }
+            })
+        };
+        // A torn pair (before this was fixed: "the last save was interrupted") fails an unwrap.
+        // The loads go on until they have met many saves of both steps.
+        let mut loader = trainer(16);
+        let mut steps = std::collections::BTreeSet::new();
+        let mut loads = 0;
+        while loads < 100 || written.load(Ordering::Relaxed) < 200 {
+            loader.load_checkpoint(&dir).unwrap();
+            steps.insert(loader.steps_done());
+            if loads % 50 == 0 {
+                Trainer::load(&dir, ring()).unwrap();
+            }
+            loads += 1;
+        }
+        done.store(true, Ordering::Relaxed);
+        saver.join().unwrap();
+        assert_eq!(steps.len(), 2, "{steps:?}");
     }
 
     #[test]
