@@ -13,12 +13,11 @@
 //! `meta/json`, and it is written to a temporary file, flushed and renamed into place in one
 //! step. A kill at any instant therefore leaves the previous whole checkpoint or the new whole
 //! one, never a mix. `checkpoint.json` is written after it, for people and tools to read; when
-//! the two disagree (a kill between the two renames), the tensor file wins. Loading reads the
-//! tensor file once and takes the description from that read, so a run saving into the folder
-//! meanwhile (`gans eval` of a run that is training) cannot pair one save's description with
-//! another save's weights. Checkpoints written
-//! before `meta/json` existed load from `checkpoint.json`, with the step each file records
-//! compared.
+//! the two disagree (a kill between the two renames), the tensor file wins. Loading takes the
+//! description and the weights from one read of the tensor file, so a run saving into the
+//! folder meanwhile (`gans eval` of a run that is training) cannot pair one save's description
+//! with another save's weights. Checkpoints written before `meta/json` existed load from
+//! `checkpoint.json`, with the step each file records compared.
 
 use std::path::Path;
 
@@ -707,8 +706,8 @@ mod tests {
     fn a_checkpoint_saved_over_while_it_loads_loads_whole() {
         let dir = test_dir("checkpoint-live");
         // The files of two saves, written over each other in the order `save` writes them.
-        // Trainers are built here, not in the loop: building one seeds libtorch's global
-        // generator, which tests running beside this one draw from.
+        // Building a trainer seeds libtorch's global generator, which tests running beside this
+        // one draw from: three are built in all, none in the saver's loop.
         let mut t = trainer(16);
         let saves: Vec<Vec<Vec<u8>>> = (0..2)
             .map(|_| {
@@ -721,12 +720,17 @@ mod tests {
             .collect();
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-        let (written, done) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
+        /// Stops the saver however the test ends, a failed unwrap included.
+        struct Stop(Arc<AtomicBool>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let written = Arc::new(AtomicUsize::new(0));
+        let stop = Stop(Arc::new(AtomicBool::new(false)));
         let saver = {
-            let (dir, written, done) = (dir.clone(), written.clone(), done.clone());
+            let (dir, written, done) = (dir.clone(), written.clone(), stop.0.clone());
             std::thread::spawn(move || {
                 for n in 0.. {
                     if done.load(Ordering::Relaxed) {
@@ -740,21 +744,50 @@ mod tests {
             })
         };
         // A torn pair (before this was fixed: "the last save was interrupted") fails an unwrap.
-        // The loads go on until they have met many saves of both steps.
+        // The loads go on until they have met many saves of both steps, or the saver failed.
         let mut loader = trainer(16);
         let mut steps = std::collections::BTreeSet::new();
         let mut loads = 0;
-        while loads < 100 || written.load(Ordering::Relaxed) < 200 {
+        while (loads < 100 || written.load(Ordering::Relaxed) < 200) && !saver.is_finished() {
             loader.load_checkpoint(&dir).unwrap();
             steps.insert(loader.steps_done());
-            if loads % 50 == 0 {
+            if loads == 50 {
                 Trainer::load(&dir, ring()).unwrap();
             }
             loads += 1;
         }
-        done.store(true, Ordering::Relaxed);
+        drop(stop);
         saver.join().unwrap();
         assert_eq!(steps.len(), 2, "{steps:?}");
+    }
+
+    /// A tensor file from before it carried its description (`meta/json`) loads with
+    /// `checkpoint.json`'s.
+    #[test]
+    fn a_tensor_file_without_its_description_loads_with_the_json() {
+        let dir = test_dir("checkpoint-no-meta-json");
+        let mut t = trainer(16);
+        t.train(3).unwrap();
+        t.save(&dir).unwrap();
+        let path = dir.join(TENSORS);
+        let tensors: Vec<(String, Tensor)> = Tensor::read_safetensors(&path)
+            .unwrap()
+            .into_iter()
+            .filter(|(n, _)| n != "meta/json")
+            .collect();
+        Tensor::write_safetensors(&tensors, &path).unwrap();
+        assert_eq!(embedded_meta(&path).unwrap(), None);
+        let mut loader = trainer(16);
+        loader.load_checkpoint(&dir).unwrap();
+        assert_eq!(loader.steps_done(), 3);
+        assert!(loader.variables()[0].1.equal(&t.variables()[0].1));
+        // Its step is still checked against the JSON's.
+        let json = std::fs::read_to_string(dir.join(META)).unwrap();
+        let edited = json.replacen("\"step\": 3", "\"step\": 2", 1);
+        assert_ne!(json, edited);
+        std::fs::write(dir.join(META), edited).unwrap();
+        let err = format!("{:#}", loader.load_checkpoint(&dir).unwrap_err());
+        assert!(err.contains("the last save was interrupted"), "{err}");
     }
 
     #[test]
