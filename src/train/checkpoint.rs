@@ -85,18 +85,11 @@ impl CheckpointMeta {
         Ok(meta)
     }
 
-    /// [`CheckpointMeta::read`] for a trainer with `config`, which the checkpoint's must equal
-    /// (an error lists the differences). The saved config is read as a [`TrainConfig`] where it
-    /// can be (so that a checkpoint written before a setting existed gets its default), and
-    /// compared as it was written otherwise: a model of one's own (`ModelConfig::Custom`) only
-    /// its own code can build.
-    #[cfg(test)]
-    pub(crate) fn read_for(dir: &Path, config: &TrainConfig) -> Result<Self> {
-        let (value, source) = Self::read_value(dir)?;
-        Self::parse_for(value, &source, dir, config)
-    }
-
-    /// [`CheckpointMeta::read_for`] of a description already read.
+    /// The description `value` (read from `source`, the checkpoint in `dir`) for a trainer with
+    /// `config`, which the checkpoint's must equal (an error lists the differences). The saved
+    /// config is read as a [`TrainConfig`] where it can be (so that a checkpoint written before a
+    /// setting existed gets its default), and compared as it was written otherwise: a model of
+    /// one's own (`ModelConfig::Custom`) only its own code can build.
     fn parse_for(mut value: Value, source: &str, dir: &Path, config: &TrainConfig) -> Result<Self> {
         let saved = value
             .get_mut("config")
@@ -664,9 +657,13 @@ mod tests {
             .clone()
             .channels_last(false)
             .print_seconds(5.0);
-        let old = CheckpointMeta::read_for(&dir, &defaults);
+        let read_for = |config: &TrainConfig| {
+            let (value, source, _) = CheckpointMeta::read_whole(&dir)?;
+            CheckpointMeta::parse_for(value, &source, &dir, config)
+        };
+        let old = read_for(&defaults);
         assert_eq!(old.unwrap().step, 3);
-        let err = CheckpointMeta::read_for(&dir, &defaults.channels_last(true)).unwrap_err();
+        let err = read_for(&defaults.channels_last(true)).unwrap_err();
         assert!(format!("{err:#}").contains("channels_last"), "{err:#}");
     }
 
