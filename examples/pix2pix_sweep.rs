@@ -19,10 +19,10 @@
 //!
 //! `--decay` lets both learning rates fall linearly to 0 over the second half of the steps (the
 //! schedule of the paper's code); `--lsgan` plays the least-squares game instead of the BCE one.
-//! `--bf16` trains every variant in bf16 (`Precision::Bf16`; scored in fp32 as always), `--d-width N` sets the PatchGAN's first-layer width (16 unless given), `--dropout P` sets the U-Net's dropout (0.5 unless given), `--lambda X` sets the L1 term's weight (100 unless given), `--lr-d X` D's learning rate (2e-4
+//! `--bf16` trains every variant in bf16 (`Precision::Bf16`; scored in fp32 as always), `--d-width N` sets the PatchGAN's first-layer width (16 unless given), `--batch N` the batch size (16 unless given), `--dropout P` sets the U-Net's dropout (0.5 unless given), `--lambda X` sets the L1 term's weight (100 unless given), `--lr-d X` D's learning rate (2e-4
 //! unless given: the two time-scale rule when lower) and `--ema BETA` samples every variant from a
 //! moving average of G's weights. All of these apply to every variant run, and name the grids
-//! `-decay`, `-lsgan`, `-lambdaX`, `-lrdX`, `-emaBETA`, `-dropoutP`, `-dwidthN`, `-bf16`.
+//! `-decay`, `-lsgan`, `-lambdaX`, `-lrdX`, `-emaBETA`, `-dropoutP`, `-dwidthN`, `-batchN`, `-bf16`.
 //!
 //! `--task vendors` trains on the same emoji drawn by Google (input) and by Twitter (target)
 //! instead of edges → emoji; `--task shrunk4` on each emoji shrunk to 16×16 and enlarged back
@@ -67,6 +67,7 @@ fn main() -> Result<()> {
     );
     let dropout = args.real("--dropout")?;
     let d_width = args.number("--d-width", D_WIDTH)?;
+    let batch = args.number("--batch", 16)?;
     let precision = args.precision();
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
@@ -139,6 +140,7 @@ fn main() -> Result<()> {
         tag("ema", ema),
         tag("dropout", dropout),
         tag("dwidth", (d_width != D_WIDTH).then_some(d_width as f64)),
+        tag("batch", (batch != 16).then_some(batch as f64)),
         flag(precision == Precision::Bf16, "bf16"),
     ]
     .concat();
@@ -170,7 +172,7 @@ fn main() -> Result<()> {
                     layers: v.layers,
                 },
             )
-            .batch_size(16)
+            .batch_size(batch as usize)
             .adversarial(v.adversarial)
             .jitter(v.jitter)
             .seed(seed)
