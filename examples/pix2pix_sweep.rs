@@ -10,8 +10,10 @@
 //! `metrics::image::translation_scores` with the emoji classifier: pixel scores, the Fréchet
 //! distance of the outputs' features to the targets', sharpness, saturation and checkerboard
 //! energy, and the edge contrast at the targets' edges and the noise in their flat regions,
-//! each beside the targets' own. Each trained model is scored twice: as the paper samples (batch
-//! statistics, dropout on: `batch`) and with running statistics, dropout off (`running`).
+//! each beside the targets' own, and the flat noise split by distance from the targets'
+//! changes (`image::flat_noise_by_distance`). Each trained model is scored twice: as the paper
+//! samples (batch statistics, dropout on: `batch`) and with running statistics, dropout off
+//! (`running`).
 //! Triplet grids go to `target/pix2pix_sweep/NAME-sSEED-MODE.png`.
 //!
 //! `l1-resize-noskips` and `patch16-resize-noskips` remove the U-Net's skip connections (the
@@ -211,6 +213,12 @@ fn main() -> Result<()> {
                 println!(
                     "{:<16} seed {seed} {mode:<7} {seconds:>5.0} s  {scores}",
                     format!("{}{suffix}", v.name)
+                );
+                let bands = image::flat_noise_by_distance(&out, &test.targets)?;
+                let bands: Vec<String> = bands.iter().map(ToString::to_string).collect();
+                println!(
+                    "    flat noise by distance from the targets' changes: {}",
+                    bands.join(", ")
                 );
                 compare(&[&test.inputs, &out, &test.targets], 16, 4, 1)?.save(format!(
                     "target/pix2pix_sweep/{prefix}{}{suffix}-s{seed}-{mode}.png",
