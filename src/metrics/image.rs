@@ -253,8 +253,8 @@ impl std::fmt::Display for FlatBand {
 
 /// [`flat_noise`] split by how far each flat target pixel lies from the nearest change in the
 /// target: 3–4 pixels, 5–8 pixels and farther (the measure's flat pixels are at least 3 away).
-/// A GAN term that sharpens outlines by overshooting them pays in the first band; speckle
-/// across the fills shows in the last. The bands' noise, weighted by their pixels, is
+/// Noise that clings to outlines and shading lands in the first band; speckle spread across
+/// the fills shows in the last as well. The bands' noise, weighted by their pixels, is
 /// [`flat_noise`]. Bands without a pixel are left out.
 pub fn flat_noise_by_distance(outputs: &Tensor, targets: &Tensor) -> Result<Vec<FlatBand>> {
     let fills = Fills::of(outputs, targets, "flat_noise_by_distance")?;
