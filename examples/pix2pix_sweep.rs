@@ -69,7 +69,10 @@ fn main() -> Result<()> {
     );
     let dropout = args.real("--dropout")?;
     let d_width = args.number("--d-width", D_WIDTH)?;
-    let batch = args.number("--batch", 16)?;
+    let batch = usize::try_from(args.number("--batch", 16)?)
+        .ok()
+        .filter(|&b| b >= 1)
+        .ok_or_else(|| anyhow::anyhow!("--batch: give a whole number of 1 or more"))?;
     let precision = args.precision();
     let variant = |name, adversarial, layers, jitter, resize| Variant {
         name,
@@ -174,7 +177,7 @@ fn main() -> Result<()> {
                     layers: v.layers,
                 },
             )
-            .batch_size(batch as usize)
+            .batch_size(batch)
             .adversarial(v.adversarial)
             .jitter(v.jitter)
             .seed(seed)

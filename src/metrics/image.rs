@@ -213,7 +213,7 @@ pub fn flat_noise(outputs: &Tensor, targets: &Tensor) -> Result<(f64, f64)> {
     let mean_at_flat = |r: &Tensor| (r * &flat).sum(Kind::Double).double_value(&[]) / count;
     Ok((
         mean_at_flat(&fills.outputs_residual),
-        mean_at_flat(&fills.targets_residual),
+        mean_at_flat(&residual(&fills.targets)),
     ))
 }
 
@@ -259,11 +259,10 @@ impl std::fmt::Display for FlatBand {
 pub fn flat_noise_by_distance(outputs: &Tensor, targets: &Tensor) -> Result<Vec<FlatBand>> {
     let fills = Fills::of(outputs, targets, "flat_noise_by_distance")?;
     let within = [2, 4, 8].map(|r| fills.flat_within(r));
-    let zero = within[0].zeros_like();
     let masks = [
         (3, Some(4), &within[0] - &within[1]),
         (5, Some(8), &within[1] - &within[2]),
-        (9, None, &within[2] - zero),
+        (9, None, within[2].shallow_clone()),
     ];
     let r = &fills.outputs_residual;
     let flecks = r.ge(FLECK).to_kind(Kind::Double);
@@ -283,13 +282,24 @@ pub fn flat_noise_by_distance(outputs: &Tensor, targets: &Tensor) -> Result<Vec<
         .collect())
 }
 
-/// What the flat-noise scores share: the targets' largest change per pixel, and each picture's
-/// distance from its 3×3 mean, on the 3×3 interior.
+/// What the flat-noise scores share: the targets' largest change per pixel and the outputs'
+/// [`residual`], on the 3×3 interior.
 struct Fills {
     /// The largest change of any channel of the target, per pixel: `[N, 1, H − 2, W − 2]`.
     change: Tensor,
     outputs_residual: Tensor,
-    targets_residual: Tensor,
+    /// The targets on the [0, 1] scale.
+    targets: Tensor,
+}
+
+/// Each pixel's mean absolute distance (over the channels) from the mean of its 3×3
+/// neighbourhood, on the 3×3 interior: `[N, 1, H − 2, W − 2]`.
+fn residual(x: &Tensor) -> Tensor {
+    let (h, w) = (x.size()[2], x.size()[3]);
+    let local = x.avg_pool2d([3, 3], [1, 1], [0, 0], false, true, None::<i64>);
+    (x.narrow(2, 1, h - 2).narrow(3, 1, w - 2) - local)
+        .abs()
+        .mean_dim(1, true, Kind::Double)
 }
 
 impl Fills {
@@ -297,17 +307,10 @@ impl Fills {
         let targets = paired_3x3(outputs, targets, what)?;
         let (o, t) = (to_unit(outputs), to_unit(&targets));
         let (tx, ty) = gradients(&t);
-        let residual = |x: &Tensor| {
-            let (h, w) = (x.size()[2], x.size()[3]);
-            let local = x.avg_pool2d([3, 3], [1, 1], [0, 0], false, true, None::<i64>);
-            (x.narrow(2, 1, h - 2).narrow(3, 1, w - 2) - local)
-                .abs()
-                .mean_dim(1, true, Kind::Double)
-        };
         Ok(Fills {
             change: tx.abs().maximum(&ty.abs()).amax([1], true),
             outputs_residual: residual(&o),
-            targets_residual: residual(&t),
+            targets: t,
         })
     }
 
